@@ -1,0 +1,581 @@
+//! The graph: nodes, unique names, name scopes, control dependencies, variables, DOT export.
+
+use crate::{DType, Error, Op, OpKind, Result, Shape};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The index of a node in its graph.
+pub type NodeId = NodeIndex<u32>;
+
+/// The static type of one output: dtype and (partial) shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorSpec {
+    /// The element type.
+    pub dtype: DType,
+    /// The shape as known at build time.
+    pub shape: Shape,
+}
+
+impl TensorSpec {
+    /// A spec from a dtype and a shape.
+    pub fn new(dtype: DType, shape: impl Into<Shape>) -> Self {
+        TensorSpec { dtype, shape: shape.into() }
+    }
+}
+
+/// A node as stored in the graph.
+#[derive(Clone, Debug)]
+pub struct NodeData {
+    /// The unique name (`conv1/Relu`).
+    pub name: String,
+    /// The op it runs.
+    pub op: Arc<dyn Op>,
+    /// The data inputs, in order: (producer node, output index).
+    pub inputs: Vec<(NodeId, usize)>,
+    /// Nodes that must run before this one.
+    pub control_inputs: Vec<NodeId>,
+    /// The static type of each output.
+    pub outputs: Vec<TensorSpec>,
+}
+
+/// An edge of the petgraph mirror of the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    /// Output `from` of the source feeds input `to` of the target.
+    Data {
+        /// The source's output index.
+        from: usize,
+        /// The target's input index.
+        to: usize,
+    },
+    /// The source must run before the target.
+    Control,
+}
+
+/// A variable of the graph's `GLOBAL_VARIABLES` collection.
+#[derive(Clone, Debug)]
+pub struct VariableInfo {
+    /// The variable node.
+    pub node: NodeId,
+    /// The op that assigns its initial value.
+    pub initializer: NodeId,
+    /// Whether it is in `TRAINABLE_VARIABLES`.
+    pub trainable: bool,
+}
+
+#[derive(Default)]
+struct State {
+    g: DiGraph<NodeData, Edge, u32>,
+    names_in_use: HashMap<String, usize>,
+    by_name: HashMap<String, NodeId>,
+    scopes: Vec<String>,
+    control: Vec<Vec<NodeId>>,
+    variables: Vec<VariableInfo>,
+    seed: Option<u64>,
+    random_ops: u64,
+}
+
+struct Inner {
+    id: u64,
+    state: RwLock<State>,
+}
+
+/// A dataflow graph, built first and run later by a session. Cheap to clone: clones share
+/// the same graph. Building computes nothing; it checks dtypes and shapes and records nodes.
+///
+/// ```
+/// use rustflow_graph::{Graph, Shape, DType};
+/// let g = Graph::new();
+/// assert_eq!(g.unique_name("Variable"), "Variable");
+/// assert_eq!(g.unique_name("Variable"), "Variable_1");
+/// g.name_scope("conv1", |g| assert_eq!(g.unique_name("W"), "conv1/W"));
+/// ```
+#[derive(Clone)]
+pub struct Graph {
+    inner: Arc<Inner>,
+}
+
+static NEXT_GRAPH_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The graph seed TensorFlow uses when only an op seed is given.
+pub const DEFAULT_GRAPH_SEED: u64 = 87654321;
+
+impl Default for Graph {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Graph#{} ({} nodes)", self.inner.id, self.len())
+    }
+}
+
+impl PartialEq for Graph {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl Eq for Graph {}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Graph {
+            inner: Arc::new(Inner {
+                id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
+                state: RwLock::new(State::default()),
+            }),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.inner.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.inner.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A number identifying this graph within the process.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.read().g.node_count()
+    }
+
+    /// Whether the graph has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A copy of node `id`'s data.
+    pub fn node(&self, id: NodeId) -> NodeData {
+        self.read().g[id].clone()
+    }
+
+    /// Runs `f` with node `id`'s data borrowed.
+    pub fn with_node<R>(&self, id: NodeId, f: impl FnOnce(&NodeData) -> R) -> R {
+        f(&self.read().g[id])
+    }
+
+    /// Every node id, in creation order (which is a topological order).
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        self.read().g.node_indices().collect()
+    }
+
+    /// The name a new node asking for `name` would get in the current scope, and reserves it.
+    /// TensorFlow's rule: case-insensitive, `_1`, `_2`, ... appended to taken names; a name
+    /// ending in `/` is used as it is (minus the slash).
+    pub fn unique_name(&self, name: &str) -> String {
+        let mut st = self.write();
+        Self::unique_name_locked(&mut st, name)
+    }
+
+    /// The name `unique_name(name)` would return, without reserving it (for error messages
+    /// about a node that is not built yet).
+    pub fn peek_unique_name(&self, name: &str) -> String {
+        let mut st = State {
+            names_in_use: self.read().names_in_use.clone(),
+            scopes: self.read().scopes.clone(),
+            ..State::default()
+        };
+        Self::unique_name_locked(&mut st, name)
+    }
+
+    fn unique_name_locked(st: &mut State, name: &str) -> String {
+        if let Some(exact) = name.strip_suffix('/') {
+            return exact.to_string();
+        }
+        let full = match st.scopes.last() {
+            Some(scope) if !scope.is_empty() => format!("{scope}/{name}"),
+            _ => name.to_string(),
+        };
+        let key = full.to_lowercase();
+        let i = st.names_in_use.get(&key).copied().unwrap_or(0);
+        st.names_in_use.insert(key.clone(), i + 1);
+        if i == 0 {
+            return full;
+        }
+        let mut i = i;
+        let mut candidate = format!("{key}_{i}");
+        while st.names_in_use.contains_key(&candidate) {
+            i += 1;
+            candidate = format!("{key}_{i}");
+        }
+        st.names_in_use.insert(candidate, 1);
+        format!("{full}_{i}")
+    }
+
+    /// Runs `f` inside the name scope `name` (`conv1/...`). Entering a used scope again opens
+    /// `name_1`; a name ending in `/` re-enters that exact scope.
+    pub fn name_scope<R>(&self, name: &str, f: impl FnOnce(&Graph) -> R) -> R {
+        {
+            let mut st = self.write();
+            let scope = Self::unique_name_locked(&mut st, name);
+            st.scopes.push(scope);
+        }
+        let r = f(self);
+        self.write().scopes.pop();
+        r
+    }
+
+    /// The current name scope (`""` at the top).
+    pub fn current_scope(&self) -> String {
+        self.read().scopes.last().cloned().unwrap_or_default()
+    }
+
+    /// Runs `f` so that every node it creates runs after `ops` (TensorFlow's
+    /// `control_dependencies`).
+    pub fn control_dependencies<R>(&self, ops: &[&Operation], f: impl FnOnce(&Graph) -> R) -> Result<R> {
+        for op in ops {
+            self.check_owns(&op.graph, &op.to_string())?;
+        }
+        self.write().control.push(ops.iter().map(|o| o.id).collect());
+        let r = f(self);
+        self.write().control.pop();
+        Ok(r)
+    }
+
+    /// Checks that a tensor or operation of `other` belongs to this graph.
+    pub fn check_owns(&self, other: &Graph, what: &str) -> Result<()> {
+        if other == self {
+            Ok(())
+        } else {
+            Err(Error::ForeignGraph { what: what.to_string() })
+        }
+    }
+
+    /// Adds a node: the name is made unique in the current scope, the inputs must belong to
+    /// this graph, and the active control dependencies are attached. The builder has already
+    /// inferred `outputs`.
+    pub fn add_node(
+        &self,
+        name: &str,
+        op: Arc<dyn Op>,
+        inputs: &[&Tensor],
+        control_inputs: &[NodeId],
+        outputs: Vec<TensorSpec>,
+    ) -> Result<Operation> {
+        for t in inputs {
+            self.check_owns(&t.graph, &t.to_string())?;
+        }
+        let mut st = self.write();
+        let name = Self::unique_name_locked(&mut st, name);
+        let mut controls: Vec<NodeId> = st.control.iter().flatten().copied().collect();
+        controls.extend_from_slice(control_inputs);
+        controls.dedup();
+        let data = NodeData {
+            name: name.clone(),
+            op,
+            inputs: inputs.iter().map(|t| (t.node, t.index)).collect(),
+            control_inputs: controls.clone(),
+            outputs,
+        };
+        let id = st.g.add_node(data);
+        for (k, t) in inputs.iter().enumerate() {
+            st.g.add_edge(t.node, id, Edge::Data { from: t.index, to: k });
+        }
+        for c in controls {
+            st.g.add_edge(c, id, Edge::Control);
+        }
+        st.by_name.insert(name, id);
+        Ok(Operation { graph: self.clone(), id })
+    }
+
+    /// Records a variable in `GLOBAL_VARIABLES` (and `TRAINABLE_VARIABLES` if `trainable`).
+    pub fn register_variable(&self, info: VariableInfo) {
+        self.write().variables.push(info);
+    }
+
+    /// Every variable, in creation order (`tf.global_variables()`).
+    pub fn global_variables(&self) -> Vec<VariableInfo> {
+        self.read().variables.clone()
+    }
+
+    /// The trainable variables, in creation order (`tf.trainable_variables()`).
+    pub fn trainable_variables(&self) -> Vec<VariableInfo> {
+        self.read().variables.iter().filter(|v| v.trainable).cloned().collect()
+    }
+
+    /// Sets the graph-level random seed (`tf.set_random_seed`).
+    pub fn set_random_seed(&self, seed: u64) {
+        self.write().seed = Some(seed);
+    }
+
+    /// The seed for a new random op, following TensorFlow: graph and op seed both given, or
+    /// one of them (the graph seed defaults to 87654321, the op seed to a counter of the
+    /// graph's random ops), determine it; neither gives a fresh seed each time.
+    pub fn random_op_seed(&self, op_seed: Option<u64>) -> u64 {
+        let mut st = self.write();
+        st.random_ops += 1;
+        let counter = st.random_ops;
+        match (st.seed, op_seed) {
+            (None, None) => {
+                use std::hash::{BuildHasher, Hasher};
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u64(counter);
+                h.finish()
+            }
+            (g, o) => mix(g.unwrap_or(DEFAULT_GRAPH_SEED), o.unwrap_or(counter)),
+        }
+    }
+
+    /// The operation named `name`.
+    pub fn operation_by_name(&self, name: &str) -> Result<Operation> {
+        let id = self.read().by_name.get(name).copied();
+        id.map(|id| Operation { graph: self.clone(), id })
+            .ok_or_else(|| Error::NotFound { name: name.into() })
+    }
+
+    /// The tensor named `name` (`"h:0"`; a bare op name means output 0).
+    pub fn tensor_by_name(&self, name: &str) -> Result<Tensor> {
+        let (op, index) = match name.rsplit_once(':') {
+            Some((op, i)) => (op, i.parse::<usize>().map_err(|_| Error::NotFound { name: name.into() })?),
+            None => (name, 0),
+        };
+        let op = self.operation_by_name(op).map_err(|_| Error::NotFound { name: name.into() })?;
+        op.output(index).map_err(|_| Error::NotFound { name: name.into() })
+    }
+
+    /// The graph in Graphviz DOT: one box per node (name and op type), data edges labelled
+    /// with dtype and shape, control edges dashed.
+    pub fn to_dot(&self) -> String {
+        let st = self.read();
+        let mut s = String::from("digraph rustflow {\n  node [shape=box, fontname=\"Helvetica\"];\n");
+        for id in st.g.node_indices() {
+            let n = &st.g[id];
+            s += &format!(
+                "  n{} [label=\"{}\\n{}\"];\n",
+                id.index(),
+                n.name.replace('"', "\\\""),
+                n.op.op_type()
+            );
+        }
+        for id in st.g.node_indices() {
+            let n = &st.g[id];
+            for &(src, port) in &n.inputs {
+                let spec = &st.g[src].outputs[port];
+                s += &format!(
+                    "  n{} -> n{} [label=\"{} {}\"];\n",
+                    src.index(),
+                    id.index(),
+                    spec.dtype,
+                    spec.shape
+                );
+            }
+            for c in &n.control_inputs {
+                s += &format!("  n{} -> n{} [style=dashed];\n", c.index(), id.index());
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+impl fmt::Display for Graph {
+    /// One line per node: `name = OpType[attrs](inputs, ^controls) -> dtype shape`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.read();
+        for id in st.g.node_indices() {
+            let n = &st.g[id];
+            let mut args: Vec<String> = n
+                .inputs
+                .iter()
+                .map(|&(src, port)| format!("{}:{}", st.g[src].name, port))
+                .collect();
+            args.extend(n.control_inputs.iter().map(|c| format!("^{}", st.g[*c].name)));
+            let outs: Vec<String> =
+                n.outputs.iter().map(|o| format!("{} {}", o.dtype, o.shape)).collect();
+            let attrs = n.op.attrs();
+            let attrs = if attrs.is_empty() { attrs } else { format!("[{attrs}]") };
+            writeln!(
+                f,
+                "{} = {}{}({}) -> {}",
+                n.name,
+                n.op.op_type(),
+                attrs,
+                args.join(", "),
+                if outs.is_empty() { "()".to_string() } else { outs.join(", ") }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn mix(a: u64, b: u64) -> u64 {
+    // SplitMix64 over both seeds: distinct (graph, op) pairs give unrelated streams.
+    let mut z = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.rotate_left(32) ^ 0xD1B5_4A32_D192_ED03;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A symbolic tensor: output `index` of a node. Building ops on it records nodes; its value
+/// exists only inside a session run.
+#[derive(Clone)]
+pub struct Tensor {
+    graph: Graph,
+    node: NodeId,
+    index: usize,
+}
+
+/// A node of the graph, as a handle: something to run (`train_step`, `init`) or to take
+/// outputs from.
+#[derive(Clone)]
+pub struct Operation {
+    graph: Graph,
+    id: NodeId,
+}
+
+impl Operation {
+    /// The graph it belongs to.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Its node id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Its unique name.
+    pub fn name(&self) -> String {
+        self.graph.with_node(self.id, |n| n.name.clone())
+    }
+
+    /// Its op type (`MatMul`).
+    pub fn op_type(&self) -> &'static str {
+        self.graph.with_node(self.id, |n| n.op.op_type())
+    }
+
+    /// How the runtime treats it.
+    pub fn kind(&self) -> OpKind {
+        self.graph.with_node(self.id, |n| n.op.kind())
+    }
+
+    /// The number of outputs.
+    pub fn num_outputs(&self) -> usize {
+        self.graph.with_node(self.id, |n| n.outputs.len())
+    }
+
+    /// Output `index` as a tensor.
+    pub fn output(&self, index: usize) -> Result<Tensor> {
+        if index < self.num_outputs() {
+            Ok(Tensor { graph: self.graph.clone(), node: self.id, index })
+        } else {
+            Err(Error::NotFound { name: format!("{}:{index}", self.name()) })
+        }
+    }
+
+    /// Every output.
+    pub fn outputs(&self) -> Vec<Tensor> {
+        (0..self.num_outputs())
+            .map(|index| Tensor { graph: self.graph.clone(), node: self.id, index })
+            .collect()
+    }
+
+    /// The data inputs.
+    pub fn inputs(&self) -> Vec<Tensor> {
+        self.graph.with_node(self.id, |n| {
+            n.inputs
+                .iter()
+                .map(|&(node, index)| Tensor { graph: self.graph.clone(), node, index })
+                .collect()
+        })
+    }
+}
+
+impl PartialEq for Operation {
+    fn eq(&self, o: &Self) -> bool {
+        self.graph == o.graph && self.id == o.id
+    }
+}
+impl Eq for Operation {}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Operation '{}' ({})", self.name(), self.op_type())
+    }
+}
+impl fmt::Debug for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Tensor {
+    /// The graph it belongs to.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The producing node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The output index within the producing node.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The producing operation.
+    pub fn op(&self) -> Operation {
+        Operation { graph: self.graph.clone(), id: self.node }
+    }
+
+    /// TensorFlow's tensor name, `<op name>:<index>` (`x:0`).
+    pub fn name(&self) -> String {
+        self.graph.with_node(self.node, |n| format!("{}:{}", n.name, self.index))
+    }
+
+    /// The static type.
+    pub fn spec(&self) -> TensorSpec {
+        self.graph.with_node(self.node, |n| n.outputs[self.index].clone())
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.graph.with_node(self.node, |n| n.outputs[self.index].dtype)
+    }
+
+    /// The static (partial) shape.
+    pub fn shape(&self) -> Shape {
+        self.graph.with_node(self.node, |n| n.outputs[self.index].shape.clone())
+    }
+}
+
+impl PartialEq for Tensor {
+    fn eq(&self, o: &Self) -> bool {
+        self.graph == o.graph && self.node == o.node && self.index == o.index
+    }
+}
+impl Eq for Tensor {}
+
+impl std::hash::Hash for Tensor {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.graph.id().hash(h);
+        self.node.hash(h);
+        self.index.hash(h);
+    }
+}
+
+impl fmt::Display for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let spec = self.spec();
+        write!(f, "Tensor(\"{}\", shape={}, dtype={})", self.name(), spec.shape, spec.dtype)
+    }
+}
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

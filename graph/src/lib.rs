@@ -1,0 +1,19 @@
+//! rustflow-graph: the static dataflow graph of rustflow. It holds dtypes, partial shapes,
+//! tensor values, nodes with unique names and name scopes, and exports DOT. It computes
+//! nothing: ops (crate `rustflow-ops`) and sessions (crate `rustflow-runtime`) build on it.
+
+mod dtype;
+mod error;
+mod graph;
+mod op;
+mod shape;
+mod value;
+
+pub use dtype::DType;
+pub use error::{Error, Result};
+pub use graph::{
+    Edge, Graph, NodeData, NodeId, Operation, Tensor, TensorSpec, VariableInfo, DEFAULT_GRAPH_SEED,
+};
+pub use op::{GradContext, KernelContext, Op, OpKind, Resources, VarSlot};
+pub use shape::{fmt_dims, Dim, Shape};
+pub use value::{Buffer, Element, Value};

@@ -1,0 +1,151 @@
+//! The interface every op implements: the runtime and the gradient pass know ops only
+//! through it.
+
+use crate::{Graph, NodeId, Operation, Result, Tensor, Value};
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// What the runtime must know about an op beyond computing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// A pure function of its inputs.
+    Pure,
+    /// Has effects or hidden state (random ops, variable updates): runs once per run, and
+    /// never when its output is fed.
+    Stateful,
+    /// A placeholder: must be fed when needed.
+    Placeholder,
+    /// A variable: its output is the session's current value.
+    Variable,
+    /// Writes the variable `var` (an initializer or update); reads it only through that write.
+    Assign {
+        /// The variable node written.
+        var: NodeId,
+    },
+}
+
+/// An op: its type name, run-time kernel, and gradient rule. Shape inference lives in the
+/// builder function beside it, which computes the output specs when the node is added.
+pub trait Op: Send + Sync + fmt::Debug + 'static {
+    /// TensorFlow's op type (`MatMul`, `Conv2D`, ...).
+    fn op_type(&self) -> &'static str;
+
+    /// How the runtime treats the op.
+    fn kind(&self) -> OpKind {
+        OpKind::Pure
+    }
+
+    /// Computes the outputs from the inputs in `ctx`.
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>>;
+
+    /// Builds the gradient of each input from the upstream gradients; `None` for an input that
+    /// gets no gradient. The default: the op is not differentiable.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None; gc.inputs.len()])
+    }
+
+    /// The attributes, for DOT export and graph listings (`transpose_a=false`).
+    fn attrs(&self) -> String {
+        String::new()
+    }
+
+    /// The op as `Any`, for callers that need the concrete type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// One variable's storage in a session: `None` until initialized.
+pub type VarSlot = RwLock<Option<Value>>;
+
+/// Per-session state of the stateful nodes: variable values and each node's private state
+/// (a random op's generator, ...). It belongs to a session, so a new session starts fresh.
+#[derive(Default)]
+pub struct Resources {
+    vars: RwLock<HashMap<NodeId, Arc<VarSlot>>>,
+    states: Mutex<HashMap<NodeId, Arc<Mutex<Box<dyn Any + Send>>>>>,
+}
+
+impl Resources {
+    /// The storage of variable `var`, created uninitialized on first use.
+    pub fn variable(&self, var: NodeId) -> Arc<VarSlot> {
+        if let Some(slot) = self.vars.read().unwrap_or_else(PoisonError::into_inner).get(&var) {
+            return slot.clone();
+        }
+        self.vars.write().unwrap_or_else(PoisonError::into_inner).entry(var).or_default().clone()
+    }
+
+    /// Whether variable `var` holds a value.
+    pub fn is_initialized(&self, var: NodeId) -> bool {
+        self.variable(var).read().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
+    /// The private state of `node`, created by `init` on first use.
+    pub fn node_state(
+        &self,
+        node: NodeId,
+        init: impl FnOnce() -> Box<dyn Any + Send>,
+    ) -> Arc<Mutex<Box<dyn Any + Send>>> {
+        self.states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(node)
+            .or_insert_with(|| Arc::new(Mutex::new(init())))
+            .clone()
+    }
+}
+
+/// What a kernel sees: its inputs (owned, so it may reuse their buffers), its node, and the
+/// session's resources.
+pub struct KernelContext<'a> {
+    /// The input values, in input order.
+    pub inputs: Vec<Value>,
+    /// The node being computed.
+    pub node: NodeId,
+    /// The session's variables and node states.
+    pub resources: &'a Resources,
+}
+
+impl KernelContext<'_> {
+    /// Input `i`.
+    pub fn input(&self, i: usize) -> &Value {
+        &self.inputs[i]
+    }
+
+    /// Takes input `i` out, so that its buffer can be reused when no one else holds it.
+    pub fn take_input(&mut self, i: usize) -> Value {
+        std::mem::replace(&mut self.inputs[i], Value::scalar(0f32))
+    }
+}
+
+/// What a gradient rule sees: the forward node's inputs and outputs as graph tensors, and the
+/// upstream gradient of each output (`None` where no gradient flows).
+pub struct GradContext<'a> {
+    /// The graph to build the gradient in.
+    pub graph: &'a Graph,
+    /// The forward operation.
+    pub op: Operation,
+    /// Its inputs.
+    pub inputs: Vec<Tensor>,
+    /// Its outputs.
+    pub outputs: Vec<Tensor>,
+    /// The upstream gradient of each output.
+    pub grads: Vec<Option<Tensor>>,
+}
+
+impl GradContext<'_> {
+    /// Input `i` of the forward op.
+    pub fn x(&self, i: usize) -> &Tensor {
+        &self.inputs[i]
+    }
+
+    /// Output `i` of the forward op.
+    pub fn y(&self, i: usize) -> &Tensor {
+        &self.outputs[i]
+    }
+
+    /// The upstream gradient of output `i`.
+    pub fn dy(&self, i: usize) -> Option<&Tensor> {
+        self.grads.get(i).and_then(Option::as_ref)
+    }
+}
