@@ -147,11 +147,11 @@ pub enum Error {
     /// Some of the four MNIST files are not present and were not downloaded.
     #[error(
         "MNIST files missing: {} (looked in {}{} for <name>.gz and <name>); put the files \
-         there or set MNIST_DATA_DIR to a directory that holds them{}",
+         there or set MNIST_DATA_DIR to a directory that holds them (downloading is off: \
+         it needs the `download` feature and ReadOptions::download)",
         files.join(", "),
         dir.display(),
         env_dir.as_ref().map(|d| format!(" and {} (MNIST_DATA_DIR)", d.display())).unwrap_or_default(),
-        if *download_tried { "" } else { " (downloading is disabled)" }
     )]
     MissingFiles {
         /// The directory that was searched (and where downloads would go).
@@ -160,8 +160,6 @@ pub enum Error {
         env_dir: Option<PathBuf>,
         /// Names (`<name>.gz`) of the missing files.
         files: Vec<String>,
-        /// Whether downloading was attempted.
-        download_tried: bool,
     },
 
     /// Every mirror failed for a file.
