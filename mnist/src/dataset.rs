@@ -256,7 +256,9 @@ mod tests {
     fn deterministic_for_a_seed_and_different_across_seeds() {
         let run = |seed| {
             let mut d = ds(50, seed);
-            (0..30).flat_map(|_| ids(&d.next_batch(7).1)).collect::<Vec<_>>()
+            (0..30)
+                .flat_map(|_| ids(&d.next_batch(7).1))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));

@@ -284,9 +284,7 @@ pub fn parse_header(bytes: &[u8], source: &Path) -> Result<IdxHeader, Error> {
     let dims: Vec<usize> = (0..ndims)
         .map(|i| be_u32(bytes, 4 + 4 * i) as usize)
         .collect();
-    let num_elements = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let num_elements = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     let total = num_elements
         .and_then(|n| n.checked_mul(element_type.size()))
         .and_then(|b| b.checked_add(header_len));
@@ -393,16 +391,25 @@ mod tests {
     fn parses_every_element_type() {
         let mut b = header(0x08, &[3]);
         b.extend_from_slice(&[1, 2, 255]);
-        assert_eq!(parse_idx(&b, p()).unwrap().data(), &IdxData::U8(vec![1, 2, 255]));
+        assert_eq!(
+            parse_idx(&b, p()).unwrap().data(),
+            &IdxData::U8(vec![1, 2, 255])
+        );
 
         let mut b = header(0x09, &[2]);
         b.extend_from_slice(&[0xff, 0x7f]);
-        assert_eq!(parse_idx(&b, p()).unwrap().data(), &IdxData::I8(vec![-1, 127]));
+        assert_eq!(
+            parse_idx(&b, p()).unwrap().data(),
+            &IdxData::I8(vec![-1, 127])
+        );
 
         let mut b = header(0x0B, &[2]);
         b.extend_from_slice(&(-2i16).to_be_bytes());
         b.extend_from_slice(&300i16.to_be_bytes());
-        assert_eq!(parse_idx(&b, p()).unwrap().data(), &IdxData::I16(vec![-2, 300]));
+        assert_eq!(
+            parse_idx(&b, p()).unwrap().data(),
+            &IdxData::I16(vec![-2, 300])
+        );
 
         let mut b = header(0x0C, &[1, 2]);
         b.extend_from_slice(&(-70000i32).to_be_bytes());
@@ -457,9 +464,17 @@ mod tests {
 
     #[test]
     fn bad_magic() {
-        for b in [vec![1, 0, 8, 1, 0, 0, 0, 0], vec![0, 0, 0x0A, 1, 0, 0, 0, 0]] {
+        for b in [
+            vec![1, 0, 8, 1, 0, 0, 0, 0],
+            vec![0, 0, 0x0A, 1, 0, 0, 0, 0],
+        ] {
             match parse_idx(&b, p()) {
-                Err(Error::BadMagic { offset: 0, found, path, .. }) => {
+                Err(Error::BadMagic {
+                    offset: 0,
+                    found,
+                    path,
+                    ..
+                }) => {
                     assert_eq!(found, u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
                     assert_eq!(path, p());
                 }
@@ -473,26 +488,53 @@ mod tests {
         // Shorter than the magic.
         assert!(matches!(
             parse_idx(&[0, 0], p()),
-            Err(Error::WrongLength { expected: 4, actual: 2, offset: 2, .. })
+            Err(Error::WrongLength {
+                expected: 4,
+                actual: 2,
+                offset: 2,
+                ..
+            })
         ));
         // Header cut inside the dims.
         assert!(matches!(
             parse_idx(&[0, 0, 8, 2, 0, 0, 0, 1, 0], p()),
-            Err(Error::WrongLength { expected: 12, actual: 9, offset: 9, .. })
+            Err(Error::WrongLength {
+                expected: 12,
+                actual: 9,
+                offset: 9,
+                ..
+            })
         ));
         // Data truncated.
         let mut b = header(0x0C, &[3]);
         b.extend_from_slice(&[0; 11]);
         assert!(matches!(
             parse_idx(&b, p()),
-            Err(Error::WrongLength { expected: 20, actual: 19, offset: 19, .. })
+            Err(Error::WrongLength {
+                expected: 20,
+                actual: 19,
+                offset: 19,
+                ..
+            })
         ));
         // Trailing byte.
         let mut b = header(0x08, &[3]);
         b.extend_from_slice(&[0; 4]);
         let e = parse_idx(&b, p()).unwrap_err();
-        assert!(matches!(e, Error::WrongLength { expected: 11, actual: 12, offset: 11, .. }));
-        assert!(e.to_string().contains("1 trailing bytes starting at byte offset 11"), "{e}");
+        assert!(matches!(
+            e,
+            Error::WrongLength {
+                expected: 11,
+                actual: 12,
+                offset: 11,
+                ..
+            }
+        ));
+        assert!(
+            e.to_string()
+                .contains("1 trailing bytes starting at byte offset 11"),
+            "{e}"
+        );
     }
 
     #[test]

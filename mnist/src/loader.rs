@@ -10,8 +10,8 @@ use ndarray::{Array1, Array2, ArrayD};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    idx, DataSet, Datasets, Error, MnistFile, ReadOptions, DATA_DIR_ENV, IMAGE_PIXELS,
-    IMAGE_SIDE, MNIST_FILES, NUM_CLASSES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
+    idx, DataSet, Datasets, Error, MnistFile, ReadOptions, DATA_DIR_ENV, IMAGE_PIXELS, IMAGE_SIDE,
+    MNIST_FILES, NUM_CLASSES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
 };
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -57,7 +57,7 @@ fn resolve(dir: &Path, options: &ReadOptions) -> Result<Vec<PathBuf>, Error> {
         if m.is_dir() {
             Ok(())
         } else {
-            Err(io::Error::new(io::ErrorKind::Other, "not a directory"))
+            Err(io::Error::other("not a directory"))
         }
     });
     let env_dir = env_dir(options, dir);
@@ -138,13 +138,8 @@ enum Kind {
 }
 
 /// Checks magic, dims, exact length, label range and (optionally) the checksum
-/// of decompressed MNIST bytes. Public to the crate for tests and the fuzzer.
-fn check(
-    bytes: Vec<u8>,
-    path: &Path,
-    kind: Kind,
-    sha256: Option<&str>,
-) -> Result<Checked, Error> {
+/// of decompressed MNIST bytes, in that order.
+fn check(bytes: Vec<u8>, path: &Path, kind: Kind, sha256: Option<&str>) -> Result<Checked, Error> {
     let err_path = || path.to_path_buf();
     let (ndims, magic_word) = match kind {
         Kind::Images => (3usize, "0x00000803 (u8 images, 3 dims)"),
@@ -206,7 +201,11 @@ fn check(
         }
     }
     let count = dims[0];
-    let per_item = if kind == Kind::Images { IMAGE_PIXELS } else { 1 };
+    let per_item = if kind == Kind::Images {
+        IMAGE_PIXELS
+    } else {
+        1
+    };
     // dims[0] < 2^32 and per_item = 784, so this cannot overflow on 64-bit.
     let expected = (header_len as u64) + (count as u64) * (per_item as u64);
     if bytes.len() as u64 != expected {
@@ -252,14 +251,13 @@ fn load(path: &Path, kind: Kind, file: &MnistFile, verify: bool) -> Result<Check
     check(bytes, path, kind, verify.then_some(file.sha256))
 }
 
-const SCALE: f32 = 1.0 / 255.0;
-
-/// Images `rows` of the decoded pixels as `[rows, 784]`, scaled to [0, 1]:
-/// converted straight into the final buffer.
+/// Images `rows` of the decoded pixels as `[rows, 784]`, each `pixel / 255`
+/// (correctly rounded; TensorFlow multiplies by `1/255`, which differs in the
+/// last bit for some values), converted straight into the final buffer.
 fn images_f32(pixels: &[u8], rows: Range<usize>) -> Array2<f32> {
     let v: Vec<f32> = pixels[rows.start * IMAGE_PIXELS..rows.end * IMAGE_PIXELS]
         .iter()
-        .map(|&p| f32::from(p) * SCALE)
+        .map(|&p| f32::from(p) / 255.0)
         .collect();
     Array2::from_shape_vec((rows.len(), IMAGE_PIXELS), v).expect("length is rows * 784")
 }
@@ -389,7 +387,7 @@ mod tests {
         assert_eq!(a[[0, 0]], 0.0);
         assert_eq!(a[[0, 255]], 1.0);
         assert!(a.iter().all(|&x| (0.0..=1.0).contains(&x)));
-        assert!((a[[0, 128]] - 128.0 / 255.0).abs() < 1e-7);
+        assert_eq!(a[[0, 128]], 128.0 / 255.0);
     }
 
     #[test]
