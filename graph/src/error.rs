@@ -96,6 +96,9 @@ pub enum Error {
         /// The loss tensor.
         loss: String,
     },
+    /// A run on a closed session.
+    #[error("Attempted to use a closed Session.")]
+    ClosedSession,
     /// A name that names no tensor or operation of the graph.
     #[error("The name '{name}' refers to nothing in the graph")]
     NotFound {

@@ -436,6 +436,11 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// The operation of node `id` of `graph`.
+    pub fn from_graph(graph: &Graph, id: NodeId) -> Operation {
+        Operation { graph: graph.clone(), id }
+    }
+
     /// The graph it belongs to.
     pub fn graph(&self) -> &Graph {
         &self.graph
@@ -550,6 +555,12 @@ impl Tensor {
     /// The static (partial) shape.
     pub fn shape(&self) -> Shape {
         self.graph.with_node(self.node, |n| n.outputs[self.index].shape.clone())
+    }
+}
+
+impl AsRef<Tensor> for Tensor {
+    fn as_ref(&self) -> &Tensor {
+        self
     }
 }
 

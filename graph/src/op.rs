@@ -37,6 +37,12 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
         OpKind::Pure
     }
 
+    /// Variables this op reads through the session's storage rather than through an input
+    /// (`AssignAdd`, optimizer updates): a run checks they are initialized before it starts.
+    fn reads_variables(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+
     /// Computes the outputs from the inputs in `ctx`.
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>>;
 

@@ -1,1 +1,11 @@
-//! runtime
+//! rustflow-runtime: `Session`, `InteractiveSession`, the executor and variable storage.
+//! It knows no op by name: it asks each node's op to compute itself.
+
+mod executor;
+mod feed;
+mod plan;
+mod session;
+
+pub use executor::{NodeTrace, RunMetadata, RunOptions};
+pub use feed::{FeedDict, Fetch, Outputs};
+pub use session::{default_session, InteractiveSession, OperationRun, Session, TensorEval};

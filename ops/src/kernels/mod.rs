@@ -1,0 +1,3 @@
+//! Kernels shared by several ops.
+
+pub mod gemm;

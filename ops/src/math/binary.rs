@@ -1,0 +1,84 @@
+//! What the broadcasting binary ops (`add`, `sub`, `mul`, `div`, `equal`, ...) share: the
+//! builder's dtype and shape checks, and the dtype dispatch of the kernel.
+
+use crate::math::kernels::binary;
+use crate::util::{add1, broadcast_shapes, same_dtype, shape_error};
+use rustflow_graph::{DType, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+
+/// The element-wise function of a binary op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinaryKind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
+    Equal,
+}
+
+/// Checks dtypes and broadcast shapes, then adds the node (output dtype: the inputs', or bool
+/// for comparisons).
+pub(crate) fn binary_builder(a: &Tensor, b: &Tensor, name: &str, op: impl Op) -> Result<Tensor> {
+    let g = a.graph();
+    g.check_owns(b.graph(), &b.to_string())?;
+    let op_type = op.op_type();
+    let dtype = same_dtype(g, name, op_type, &[a, b])?;
+    let shape = broadcast_shapes(&a.shape(), &b.shape())
+        .map_err(|msg| shape_error(g, name, op_type, msg, &[a, b]))?;
+    let out = if op_type == "Equal" { DType::Bool } else { dtype };
+    add1(g, name, op, &[a, b], TensorSpec::new(out, shape))
+}
+
+/// Computes `kind` over the broadcast of the two inputs.
+pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Result<Vec<Value>> {
+    let (a, b) = (ctx.input(0), ctx.input(1));
+    if a.dtype() != b.dtype() {
+        return Err(Error::Kernel(format!("mixed dtypes {} and {}", a.dtype(), b.dtype())));
+    }
+    use BinaryKind::*;
+    let v = match (a.dtype(), kind) {
+        (_, Equal) => match a.dtype() {
+            DType::F32 => binary(a, b, |x: f32, y: f32| x == y),
+            DType::I32 => binary(a, b, |x: i32, y: i32| x == y),
+            DType::I64 => binary(a, b, |x: i64, y: i64| x == y),
+            DType::Bool => binary(a, b, |x: bool, y: bool| x == y),
+        },
+        (DType::F32, _) => binary(a, b, float_fn(kind)),
+        (DType::I32, _) => {
+            binary(a, b, |x: i32, y: i32| int_fn(kind, x as i64, y as i64) as i32)
+        }
+        (DType::I64, _) => binary(a, b, |x: i64, y: i64| int_fn(kind, x, y)),
+        (DType::Bool, _) => {
+            return Err(Error::Kernel(format!("{kind:?} is not defined for bool tensors")))
+        }
+    }?;
+    Ok(vec![v])
+}
+
+fn float_fn(kind: BinaryKind) -> fn(f32, f32) -> f32 {
+    use BinaryKind::*;
+    match kind {
+        Add => |x, y| x + y,
+        Sub => |x, y| x - y,
+        Mul => |x, y| x * y,
+        Div => |x, y| x / y,
+        Maximum => |x, y| if x >= y || y.is_nan() { x } else { y },
+        Minimum => |x, y| if x <= y || y.is_nan() { x } else { y },
+        Equal => |_, _| 0.0,
+    }
+}
+
+fn int_fn(kind: BinaryKind, x: i64, y: i64) -> i64 {
+    use BinaryKind::*;
+    match kind {
+        Add => x.wrapping_add(y),
+        Sub => x.wrapping_sub(y),
+        Mul => x.wrapping_mul(y),
+        // Integer division by zero gives 0 rather than trapping (TensorFlow reports an error).
+        Div => x.checked_div(y).unwrap_or(0),
+        Maximum => x.max(y),
+        Minimum => x.min(y),
+        Equal => 0,
+    }
+}

@@ -1,0 +1,158 @@
+//! Element-wise kernels with NumPy broadcasting, shared by the arithmetic ops.
+
+use crate::util::broadcast_dims;
+use rustflow_graph::{fmt_dims, Element, Error, Result, Value};
+
+/// Row-major strides of `shape` aligned to an output of rank `rank`, with 0 for broadcast dims.
+fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+    let rank = out.len();
+    let mut strides = vec![0; rank];
+    let mut s = 1;
+    for i in (0..shape.len()).rev() {
+        let o = i + rank - shape.len();
+        strides[o] = if shape[i] == 1 && out[o] != 1 { 0 } else { s };
+        s *= shape[i];
+    }
+    strides
+}
+
+/// Applies `f` element-wise over the broadcast of `a` and `b`.
+pub fn binary<T: Element, U: Element>(
+    a: &Value,
+    b: &Value,
+    f: impl Fn(T, T) -> U,
+) -> Result<Value> {
+    let (xa, xb) = (a.as_slice::<T>()?, b.as_slice::<T>()?);
+    if a.shape() == b.shape() {
+        return Value::new(a.shape(), xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect());
+    }
+    let out = broadcast_dims(a.shape(), b.shape())?;
+    if xb.len() == 1 && out == a.shape() {
+        let y = xb[0];
+        return Value::new(&out, xa.iter().map(|&x| f(x, y)).collect());
+    }
+    if xa.len() == 1 && out == b.shape() {
+        let x = xa[0];
+        return Value::new(&out, xb.iter().map(|&y| f(x, y)).collect());
+    }
+    let n: usize = out.iter().product();
+    let mut res = Vec::with_capacity(n);
+    if n == 0 {
+        return Value::new(&out, res);
+    }
+    let (sa, sb) = (broadcast_strides(a.shape(), &out), broadcast_strides(b.shape(), &out));
+    let rank = out.len();
+    let last = out[rank - 1];
+    let (la, lb) = (sa[rank - 1], sb[rank - 1]);
+    let mut idx = vec![0usize; rank];
+    let (mut oa, mut ob) = (0usize, 0usize);
+    loop {
+        for k in 0..last {
+            res.push(f(xa[oa + k * la], xb[ob + k * lb]));
+        }
+        // advance the outer index (all dims but the last)
+        let mut d = rank - 1;
+        loop {
+            if d == 0 {
+                return Value::new(&out, res);
+            }
+            d -= 1;
+            idx[d] += 1;
+            oa += sa[d];
+            ob += sb[d];
+            if idx[d] < out[d] {
+                break;
+            }
+            oa -= sa[d] * out[d];
+            ob -= sb[d] * out[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Applies `f` to every element.
+pub fn unary<T: Element, U: Element>(x: &Value, f: impl Fn(T) -> U) -> Result<Value> {
+    Value::new(x.shape(), x.as_slice::<T>()?.iter().map(|&v| f(v)).collect())
+}
+
+/// Applies `f` to every element, in place when `x` holds the only reference to its buffer.
+pub fn unary_inplace(mut x: Value, f: impl Fn(f32) -> f32) -> Result<Value> {
+    for v in x.data_mut::<f32>()? {
+        *v = f(*v);
+    }
+    Ok(x)
+}
+
+/// `acc += sign * x` in place, for variables (`assign_add`, `assign_sub`); shapes must match.
+pub fn accumulate(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
+    if acc.shape() != x.shape() || acc.dtype() != x.dtype() {
+        return Err(Error::Kernel(format!(
+            "cannot add a {} {} into a {} {}",
+            x.dtype(),
+            fmt_dims(x.shape()),
+            acc.dtype(),
+            fmt_dims(acc.shape())
+        )));
+    }
+    fn go<T: Element + std::ops::Add<Output = T> + std::ops::Sub<Output = T>>(
+        acc: &mut Value,
+        x: &Value,
+        sign: i32,
+    ) -> Result<()> {
+        let xs = x.as_slice::<T>()?.to_vec();
+        for (a, b) in acc.data_mut::<T>()?.iter_mut().zip(xs) {
+            *a = if sign > 0 { *a + b } else { *a - b };
+        }
+        Ok(())
+    }
+    match acc.dtype() {
+        rustflow_graph::DType::F32 => go::<f32>(acc, x, sign),
+        rustflow_graph::DType::I32 => go::<i32>(acc, x, sign),
+        rustflow_graph::DType::I64 => go::<i64>(acc, x, sign),
+        rustflow_graph::DType::Bool => {
+            Err(Error::Kernel("assign_add is not defined for bool".into()))
+        }
+    }
+}
+
+/// The sum of `grad` over the dimensions along which a tensor of `shape` was broadcast to
+/// `grad`'s shape, reshaped to `shape` (the reduction of every broadcasting op's gradient).
+pub fn sum_to_shape(grad: &Value, shape: &[usize]) -> Result<Value> {
+    if grad.shape() == shape {
+        return Ok(grad.clone());
+    }
+    let out_shape = grad.shape().to_vec();
+    let expected = broadcast_dims(shape, &out_shape)?;
+    if expected != out_shape {
+        return Err(Error::Kernel(format!(
+            "cannot reduce a gradient of shape {} to shape {}",
+            fmt_dims(&out_shape),
+            fmt_dims(shape)
+        )));
+    }
+    let g = grad.as_slice::<f32>()?;
+    let n: usize = shape.iter().product();
+    let mut res = vec![0f32; n];
+    let strides = broadcast_strides(shape, &out_shape);
+    let rank = out_shape.len();
+    if g.is_empty() || rank == 0 {
+        return Value::new(shape, res);
+    }
+    let mut idx = vec![0usize; rank];
+    let mut off = 0usize;
+    for &v in g {
+        res[off] += v;
+        let mut d = rank;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            off -= strides[d] * out_shape[d];
+            idx[d] = 0;
+        }
+    }
+    Value::new(shape, res)
+}

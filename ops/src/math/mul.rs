@@ -1,0 +1,34 @@
+//! `mul` (`*`) with NumPy broadcasting.
+
+use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
+use crate::sum_to_shape_of;
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
+
+/// The `Mul` op.
+#[derive(Debug)]
+pub struct Mul;
+
+impl Op for Mul {
+    fn op_type(&self) -> &'static str {
+        "Mul"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        binary_kernel(ctx, BinaryKind::Mul)
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let (a, b) = (gc.x(0), gc.x(1));
+        Ok(vec![
+            Some(sum_to_shape_of(&mul(dy, b)?, a)?),
+            Some(sum_to_shape_of(&mul(a, dy)?, b)?),
+        ])
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `a * b` element-wise, broadcasting as NumPy does (`tf.multiply`; node name `mul`).
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary_builder(a, b, "mul", Mul)
+}

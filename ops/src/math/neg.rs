@@ -1,0 +1,29 @@
+//! `neg` (unary `-`).
+
+use crate::math::kernels::unary_inplace;
+use crate::math::unary::unary_builder;
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
+
+/// The `Neg` op.
+#[derive(Debug)]
+pub struct Neg;
+
+impl Op for Neg {
+    fn op_type(&self) -> &'static str {
+        "Neg"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        Ok(vec![unary_inplace(ctx.take_input(0), |x| -x)?])
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        gc.dy(0).map(neg).transpose().map(|d| vec![d])
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `-x` (`tf.negative`).
+pub fn neg(x: &Tensor) -> Result<Tensor> {
+    unary_builder(x, "Neg", Neg)
+}

@@ -1,0 +1,229 @@
+//! What the reductions (`reduce_sum`, `reduce_mean`, `reduce_max`) share: axis handling,
+//! static shapes, the kernel loop, and the gradient's broadcast back.
+
+use crate::util::{add1, norm_axis, shape_error};
+use rustflow_graph::{
+    fmt_dims, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
+    Value,
+};
+
+/// Which axes a reduction (or `argmax`, `softmax`) works on: all, or a list (negative axes
+/// count from the end).
+///
+/// ```
+/// use rustflow_ops::Axes;
+/// assert_eq!(Axes::from(None), Axes::All);
+/// assert_eq!(Axes::from(1), Axes::List(vec![1]));
+/// assert_eq!(Axes::from([0, -1]), Axes::List(vec![0, -1]));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Axes {
+    /// Every axis.
+    All,
+    /// These axes.
+    List(Vec<i64>),
+}
+
+impl From<Option<i64>> for Axes {
+    fn from(a: Option<i64>) -> Self {
+        a.map_or(Axes::All, |a| Axes::List(vec![a]))
+    }
+}
+impl From<i64> for Axes {
+    fn from(a: i64) -> Self {
+        Axes::List(vec![a])
+    }
+}
+impl From<i32> for Axes {
+    fn from(a: i32) -> Self {
+        Axes::List(vec![a as i64])
+    }
+}
+impl From<Vec<i64>> for Axes {
+    fn from(a: Vec<i64>) -> Self {
+        Axes::List(a)
+    }
+}
+impl From<&[i64]> for Axes {
+    fn from(a: &[i64]) -> Self {
+        Axes::List(a.to_vec())
+    }
+}
+impl<const N: usize> From<[i64; N]> for Axes {
+    fn from(a: [i64; N]) -> Self {
+        Axes::List(a.to_vec())
+    }
+}
+
+impl Axes {
+    /// The sorted, distinct axes for a tensor of rank `rank`, or the first invalid axis.
+    pub fn resolve(&self, rank: usize) -> std::result::Result<Vec<usize>, i64> {
+        let mut v = match self {
+            Axes::All => (0..rank).collect(),
+            Axes::List(l) => {
+                l.iter().map(|&a| norm_axis(a, rank).ok_or(a)).collect::<std::result::Result<Vec<_>, _>>()?
+            }
+        };
+        v.sort_unstable();
+        v.dedup();
+        Ok(v)
+    }
+}
+
+/// The static output shape of a reduction, or a build-time error for a bad axis.
+pub(crate) fn reduce_builder(
+    x: &Tensor,
+    axes: &Axes,
+    keep_dims: bool,
+    name: &str,
+    op: impl Op,
+) -> Result<Tensor> {
+    let g = x.graph();
+    let s = x.shape();
+    let shape = match s.dims() {
+        None => match (axes, keep_dims) {
+            (Axes::All, false) => Shape::scalar(),
+            _ => Shape::unknown(),
+        },
+        Some(dims) => {
+            let ax = axes.resolve(dims.len()).map_err(|a| {
+                shape_error(
+                    g,
+                    name,
+                    op.op_type(),
+                    format!("Invalid reduction dimension {a} for input with {} dimensions", dims.len()),
+                    &[x],
+                )
+            })?;
+            Shape::new(
+                dims.iter()
+                    .enumerate()
+                    .filter_map(|(i, &d)| match (ax.contains(&i), keep_dims) {
+                        (false, _) => Some(d),
+                        (true, true) => Some(Some(1)),
+                        (true, false) => None,
+                    })
+                    .collect(),
+            )
+        }
+    };
+    add1(g, name, op, &[x], TensorSpec::new(x.dtype(), shape))
+}
+
+/// Reduces `x` over `axes` with `fold` starting from `init`; returns the kept-dims shape and
+/// the data. The axes must already be resolved against `x`'s rank.
+pub(crate) fn reduce_kernel<T: Element>(
+    x: &Value,
+    axes: &[usize],
+    init: T,
+    fold: impl Fn(T, T) -> T,
+) -> Result<(Vec<usize>, Vec<T>)> {
+    let mut shape = x.shape().to_vec();
+    let mut data = x.as_slice::<T>()?.to_vec();
+    for &ax in axes.iter().rev() {
+        let outer: usize = shape[..ax].iter().product();
+        let n = shape[ax];
+        let inner: usize = shape[ax + 1..].iter().product();
+        let mut out = vec![init; outer * inner];
+        for o in 0..outer {
+            let dst = &mut out[o * inner..(o + 1) * inner];
+            for j in 0..n {
+                let src = &data[(o * n + j) * inner..(o * n + j + 1) * inner];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = fold(*d, s);
+                }
+            }
+        }
+        shape[ax] = 1;
+        data = out;
+    }
+    Ok((shape, data))
+}
+
+/// The output shape of a reduction given the kept-dims shape.
+pub(crate) fn final_shape(kept: &[usize], axes: &[usize], keep_dims: bool) -> Vec<usize> {
+    kept.iter()
+        .enumerate()
+        .filter(|(i, _)| keep_dims || !axes.contains(i))
+        .map(|(_, &d)| d)
+        .collect()
+}
+
+/// Resolves `axes` at run time, as a kernel error.
+pub(crate) fn resolve_run(axes: &Axes, x: &Value) -> Result<Vec<usize>> {
+    axes.resolve(x.shape().len()).map_err(|a| {
+        Error::Kernel(format!(
+            "Invalid reduction dimension {a} for input with {} dimensions (shape {})",
+            x.shape().len(),
+            fmt_dims(x.shape())
+        ))
+    })
+}
+
+/// `ReduceGrad`: the upstream gradient of a sum or mean broadcast back over the reduced
+/// axes to the input's run-time shape (divided by the reduced count for a mean).
+#[derive(Debug)]
+pub struct ReduceGrad {
+    pub(crate) axes: Axes,
+    pub(crate) mean: bool,
+}
+
+impl Op for ReduceGrad {
+    fn op_type(&self) -> &'static str {
+        "ReduceGrad"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let (dy, x) = (ctx.input(0), ctx.input(1));
+        let axes = resolve_run(&self.axes, x)?;
+        let shape = x.shape().to_vec();
+        let count: usize = axes.iter().map(|&a| shape[a]).product();
+        let scale = if self.mean && count > 0 { 1.0 / count as f32 } else { 1.0 };
+        let g = dy.as_slice::<f32>()?;
+        // Strides of the kept-dims upstream, 0 along the reduced axes.
+        let mut strides = vec![0usize; shape.len()];
+        let mut s = 1;
+        for i in (0..shape.len()).rev() {
+            if !axes.contains(&i) {
+                strides[i] = s;
+                s *= shape[i];
+            }
+        }
+        if s != g.len() {
+            return Err(Error::Kernel(format!(
+                "reduction gradient of shape {} does not fit input shape {}",
+                fmt_dims(dy.shape()),
+                fmt_dims(&shape)
+            )));
+        }
+        let n: usize = shape.iter().product();
+        let mut out = Vec::with_capacity(n);
+        let mut idx = vec![0usize; shape.len()];
+        let mut off = 0usize;
+        for _ in 0..n {
+            out.push(g[off] * scale);
+            let mut d = shape.len();
+            while d > 0 {
+                d -= 1;
+                idx[d] += 1;
+                off += strides[d];
+                if idx[d] < shape[d] {
+                    break;
+                }
+                off -= strides[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+        Ok(vec![Value::new(&shape, out)?])
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The gradient of a sum (or mean) over `axes` of `gc.x(0)`.
+pub(crate) fn reduce_grad(gc: &GradContext<'_>, axes: &Axes, mean: bool) -> Result<Vec<Option<Tensor>>> {
+    let Some(dy) = gc.dy(0) else { return Ok(vec![None]) };
+    let x = gc.x(0);
+    let dx = add1(gc.graph, "ReduceGrad", ReduceGrad { axes: axes.clone(), mean }, &[dy, x], x.spec())?;
+    Ok(vec![Some(dx)])
+}

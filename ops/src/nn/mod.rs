@@ -1,0 +1,1 @@
+//! Neural-network ops (`tf.nn`): activations, convolution, pooling, dropout, losses.

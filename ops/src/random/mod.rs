@@ -1,0 +1,1 @@
+//! Random tensors: `truncated_normal`, `random_normal`, `random_uniform`.

@@ -1,0 +1,11 @@
+//! Placeholders, constants and variables.
+
+mod constant;
+mod placeholder;
+mod variable;
+
+pub use constant::{constant, fill, ones, ones_like, zeros, zeros_like};
+pub use placeholder::placeholder;
+pub use variable::{
+    global_variables_initializer, group, variables_initializer, AssignMode, Variable,
+};

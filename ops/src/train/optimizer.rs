@@ -1,0 +1,86 @@
+//! The optimizer interface: `compute_gradients`, `apply_gradients`, `minimize`.
+
+use crate::{gradients, group, Variable};
+use rustflow_graph::{Error, Graph, Operation, Result, Tensor};
+
+/// An optimizer, as TensorFlow 1.x's `tf.train.Optimizer`: `minimize(loss)` adds the
+/// gradient nodes and one update op per variable, and returns one operation that runs them
+/// all. Running that operation performs one training step; every gradient of a step comes
+/// from the pre-step values of the variables.
+pub trait Optimizer {
+    /// The name of the returned operation and of the update scopes (`GradientDescent`).
+    fn name(&self) -> &str;
+
+    /// Adds the update op of one variable from its gradient, inside the scope
+    /// `<name>/update_<var>/`. Slot variables, if any, are created here.
+    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation>;
+
+    /// Adds what runs once after every variable's update (Adam's beta powers); none by default.
+    fn finish(&self, _g: &Graph, _updates: &[Operation]) -> Result<Vec<Operation>> {
+        Ok(vec![])
+    }
+
+    /// The gradient of `loss` for each variable of `var_list` (default: every trainable
+    /// variable), `None` where the loss does not depend on it (`compute_gradients`).
+    fn compute_gradients(
+        &self,
+        loss: &Tensor,
+        var_list: Option<&[Variable]>,
+    ) -> Result<Vec<(Option<Tensor>, Variable)>> {
+        let g = loss.graph();
+        let vars: Vec<Variable> = match var_list {
+            Some(v) => v.to_vec(),
+            None => g
+                .trainable_variables()
+                .iter()
+                .map(|info| Variable::from_info(g, info))
+                .collect::<Result<_>>()?,
+        };
+        let xs: Vec<&Tensor> = vars.iter().map(|v| &**v).collect();
+        let grads = gradients(&[loss], &xs, None)?;
+        Ok(grads.into_iter().zip(vars).collect())
+    }
+
+    /// Adds one update per (gradient, variable) pair with a gradient, grouped into one
+    /// operation named after the optimizer (`apply_gradients`).
+    fn apply_gradients(&self, grads_and_vars: &[(Option<Tensor>, Variable)]) -> Result<Operation> {
+        let with_grad: Vec<(&Tensor, &Variable)> =
+            grads_and_vars.iter().filter_map(|(g, v)| g.as_ref().map(|g| (g, v))).collect();
+        let Some((first, _)) = with_grad.first() else {
+            return Err(Error::NoGradients {
+                vars: grads_and_vars.iter().map(|(_, v)| v.name()).collect(),
+                loss: String::from("(unknown)"),
+            });
+        };
+        let g = first.graph().clone();
+        let name = self.name().to_string();
+        g.name_scope(&name, |g| {
+            let mut updates = Vec::new();
+            for (grad, var) in &with_grad {
+                let op = g.name_scope(&format!("update_{}", var.op_name()), |_| self.apply_dense(grad, var))?;
+                updates.push(op);
+            }
+            let mut all = updates.clone();
+            all.extend(self.finish(g, &updates)?);
+            group(g, &all.iter().collect::<Vec<_>>(), &format!("{name}/"))
+        })
+    }
+
+    /// `compute_gradients` then `apply_gradients`: one operation that performs a step on
+    /// every trainable variable the loss depends on.
+    fn minimize(&self, loss: &Tensor) -> Result<Operation> {
+        self.minimize_vars(loss, None)
+    }
+
+    /// [`Optimizer::minimize`] over a chosen list of variables.
+    fn minimize_vars(&self, loss: &Tensor, var_list: Option<&[Variable]>) -> Result<Operation> {
+        let gv = self.compute_gradients(loss, var_list)?;
+        if gv.iter().all(|(g, _)| g.is_none()) {
+            return Err(Error::NoGradients {
+                vars: gv.iter().map(|(_, v)| v.name()).collect(),
+                loss: loss.name(),
+            });
+        }
+        self.apply_gradients(&gv)
+    }
+}

@@ -1,0 +1,197 @@
+//! A plan: the pruned, ordered subgraph for one (fetches, feeds) signature, computed once.
+
+use crate::Fetch;
+use rustflow_graph::{Error, Graph, NodeId, Op, OpKind, Result};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+/// One node to run.
+pub(crate) struct Step {
+    pub node: NodeId,
+    pub name: String,
+    pub op: Arc<dyn Op>,
+    /// The slot of each input.
+    pub inputs: Vec<usize>,
+    /// The slot each output goes to; `None` when nothing reads it or a feed replaces it.
+    pub outputs: Vec<Option<usize>>,
+    /// Steps that wait for this one (data or control), without repeats.
+    pub successors: Vec<usize>,
+    /// How many distinct steps this one waits for.
+    pub n_deps: usize,
+}
+
+/// The identity of a run signature: what is fetched and what is fed.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct PlanKey {
+    pub fetches: Vec<(NodeId, Option<usize>)>,
+    pub feeds: Vec<(NodeId, usize)>,
+}
+
+impl PlanKey {
+    pub fn new(fetches: &[Fetch], fed: &[(NodeId, usize)]) -> Self {
+        let fetches = fetches
+            .iter()
+            .map(|f| match f {
+                Fetch::Tensor(t) => (t.node(), Some(t.index())),
+                Fetch::Operation(o) => (o.id(), None),
+            })
+            .collect();
+        let mut feeds = fed.to_vec();
+        feeds.sort();
+        PlanKey { fetches, feeds }
+    }
+}
+
+/// The pruned subgraph in topological order, with its value slots.
+pub(crate) struct Plan {
+    pub steps: Vec<Step>,
+    pub n_slots: usize,
+    /// How many times each slot is read; fetched slots count one extra read, so they are
+    /// never freed.
+    pub readers: Vec<usize>,
+    /// The slot of each fed tensor.
+    pub feed_slots: HashMap<(NodeId, usize), usize>,
+    /// The slot of each fetch (`None` for an operation).
+    pub fetch_slots: Vec<Option<usize>>,
+    /// Steps with nothing to wait for.
+    pub roots: Vec<usize>,
+    /// Variables read (directly or by an update) that no initializer in this plan writes:
+    /// each must be initialized before the run starts.
+    pub var_checks: Vec<(NodeId, String)>,
+}
+
+impl Plan {
+    /// Prunes `graph` to what `key.fetches` need, cut at `key.feeds`.
+    pub fn build(graph: &Graph, key: &PlanKey) -> Result<Plan> {
+        let fed: HashSet<(NodeId, usize)> = key.feeds.iter().copied().collect();
+        let mut needed: BTreeSet<NodeId> = BTreeSet::new();
+        let mut stack: Vec<NodeId> = key
+            .fetches
+            .iter()
+            .filter(|(n, i)| i.is_none_or(|i| !fed.contains(&(*n, i))))
+            .map(|(n, _)| *n)
+            .collect();
+        while let Some(n) = stack.pop() {
+            if !needed.insert(n) {
+                continue;
+            }
+            graph.with_node(n, |d| {
+                stack.extend(d.inputs.iter().filter(|x| !fed.contains(x)).map(|x| x.0));
+                stack.extend(d.control_inputs.iter().copied());
+            });
+        }
+        // Node ids grow with creation and every input exists before its consumer, so id order
+        // is a topological order.
+        let order: Vec<NodeId> = needed.iter().copied().collect();
+        let nodes: Vec<_> = order.iter().map(|&n| graph.node(n)).collect();
+        for (id, d) in order.iter().zip(&nodes) {
+            if d.op.kind() == OpKind::Placeholder {
+                let _ = id;
+                return Err(Error::MissingFeed {
+                    node: d.name.clone(),
+                    dtype: d.outputs[0].dtype,
+                    shape: d.outputs[0].shape.clone(),
+                });
+            }
+        }
+
+        let mut slot_of: HashMap<(NodeId, usize), usize> = HashMap::new();
+        let mut n_slots = 0;
+        let mut new_slot = |k: (NodeId, usize), slot_of: &mut HashMap<(NodeId, usize), usize>| {
+            *slot_of.entry(k).or_insert_with(|| {
+                n_slots += 1;
+                n_slots - 1
+            })
+        };
+        let mut feed_slots = HashMap::new();
+        for &f in &key.feeds {
+            feed_slots.insert(f, new_slot(f, &mut slot_of));
+        }
+        let step_of: HashMap<NodeId, usize> =
+            order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let mut steps = Vec::with_capacity(order.len());
+        for (&id, d) in order.iter().zip(&nodes) {
+            let inputs = d.inputs.iter().map(|&x| new_slot(x, &mut slot_of)).collect();
+            steps.push(Step {
+                node: id,
+                name: d.name.clone(),
+                op: d.op.clone(),
+                inputs,
+                outputs: vec![None; d.outputs.len()],
+                successors: vec![],
+                n_deps: 0,
+            });
+        }
+        // A computed output gets the slot its readers use, unless a feed replaces it.
+        for step in &mut steps {
+            for (i, o) in step.outputs.iter_mut().enumerate() {
+                let k = (step.node, i);
+                if !fed.contains(&k) {
+                    *o = slot_of.get(&k).copied();
+                }
+            }
+        }
+        let mut fetch_slots = Vec::new();
+        for &(n, i) in &key.fetches {
+            fetch_slots.push(i.map(|i| new_slot((n, i), &mut slot_of)));
+        }
+        // Fetched outputs created after the steps were laid out need their slot recorded.
+        for (&(n, i), slot) in key.fetches.iter().zip(&fetch_slots) {
+            if let (Some(i), Some(slot)) = (i, slot) {
+                if !fed.contains(&(n, i)) {
+                    if let Some(&s) = step_of.get(&n) {
+                        steps[s].outputs[i] = Some(*slot);
+                    }
+                }
+            }
+        }
+        let mut readers = vec![0usize; n_slots];
+        for s in &steps {
+            for &i in &s.inputs {
+                readers[i] += 1;
+            }
+        }
+        for s in fetch_slots.iter().flatten() {
+            readers[*s] += 1;
+        }
+        // Dependencies between steps.
+        let mut preds: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); steps.len()];
+        for (k, d) in nodes.iter().enumerate() {
+            for x in d.inputs.iter().filter(|x| !fed.contains(x)) {
+                preds[k].insert(step_of[&x.0]);
+            }
+            for c in &d.control_inputs {
+                preds[k].insert(step_of[c]);
+            }
+        }
+        for (k, p) in preds.iter().enumerate() {
+            steps[k].n_deps = p.len();
+            for &q in p {
+                steps[q].successors.push(k);
+            }
+        }
+        let roots = (0..steps.len()).filter(|&k| steps[k].n_deps == 0).collect();
+
+        let assigned: HashSet<NodeId> = steps
+            .iter()
+            .filter_map(|s| match s.op.kind() {
+                OpKind::Assign { var } => Some(var),
+                _ => None,
+            })
+            .collect();
+        let mut checked = HashSet::new();
+        let mut var_checks = Vec::new();
+        for s in &steps {
+            let mut vars = s.op.reads_variables();
+            if s.op.kind() == OpKind::Variable {
+                vars.push(s.node);
+            }
+            for v in vars {
+                if !assigned.contains(&v) && checked.insert(v) {
+                    var_checks.push((v, graph.with_node(v, |d| d.name.clone())));
+                }
+            }
+        }
+        Ok(Plan { steps, n_slots, readers, feed_slots, fetch_slots, roots, var_checks })
+    }
+}
