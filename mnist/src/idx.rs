@@ -285,6 +285,15 @@ pub fn parse_header(bytes: &[u8], source: &Path) -> Result<IdxHeader, Error> {
         .map(|i| be_u32(bytes, 4 + 4 * i) as usize)
         .collect();
     let num_elements = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    // Like ndarray, also require the product of the non-zero dimensions to
+    // fit in an isize: otherwise a shape such as [0, 2^32-1, 2^32-1, 2^32-1]
+    // would describe zero elements yet be unrepresentable as an array.
+    let nonzero_ok = dims
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .is_some_and(|p| p <= isize::MAX as usize);
+    let num_elements = num_elements.filter(|_| nonzero_ok);
     let total = num_elements
         .and_then(|n| n.checked_mul(element_type.size()))
         .and_then(|b| b.checked_add(header_len));
@@ -542,7 +551,30 @@ mod tests {
         let b = header(0x0E, &[u32::MAX, u32::MAX, u32::MAX, u32::MAX]);
         assert!(matches!(parse_idx(&b, p()), Err(Error::WrongDims { .. })));
         let b = header(0x08, &[u32::MAX, u32::MAX]);
-        assert!(matches!(parse_idx(&b, p()), Err(Error::WrongLength { .. })));
+        assert!(matches!(parse_idx(&b, p()), Err(Error::WrongDims { .. })));
+        // Representable but absent: a length error, and nothing is allocated.
+        let b = header(0x0E, &[u32::MAX, 2]);
+        assert!(matches!(
+            parse_idx(&b, p()),
+            Err(Error::WrongLength { expected, actual: 12, .. }) if expected == 12 + 8 * 2 * u32::MAX as u64
+        ));
+    }
+
+    #[test]
+    fn empty_array_with_huge_other_dims_is_rejected() {
+        // Found by the fuzzer: 0 elements, but the other dims overflow isize.
+        let b = [
+            0, 0, 0x0b, 6, 0, 0, 0x43, 0, 0, 0, 0, 0, 0, 0, 0, 0x43, 0x43, 0x43, 0x43, 0x43, 0x43,
+            0x43, 0, 2, 0xff, 0xfe, 1, 0,
+        ];
+        assert!(matches!(
+            parse_idx(&b, p()),
+            Err(Error::WrongDims { offset: 4, .. })
+        ));
+        // Zero-sized arrays with modest dims are fine.
+        let a = parse_idx(&header(0x0B, &[0, 5, 7]), p()).unwrap();
+        assert_eq!(a.to_f32().shape(), &[0, 5, 7]);
+        assert!(a.is_empty());
     }
 
     #[test]
