@@ -1,0 +1,261 @@
+//! Conformance against TensorFlow: runs every case in `GOLDEN_DIR` (default
+//! `../shared/golden/cases`; several directories may be given, separated by `:`). A case whose
+//! op the engine does not know is a failure, not a skip. Format and tolerances:
+//! `../shared/golden/README.md`.
+
+use rustflow::prelude::*;
+use rustflow::{gradients, Axes};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A parsed case file.
+struct Case {
+    name: String,
+    op: String,
+    attrs: Json,
+    inputs: BTreeMap<String, Value>,
+    outputs: BTreeMap<String, Value>,
+    upstream: BTreeMap<String, Value>,
+    grads: BTreeMap<String, Option<Value>>,
+    variables: Vec<String>,
+    raw: Json,
+}
+
+fn tensor(j: &Json) -> Result<Value, String> {
+    let shape: Vec<usize> = j["shape"]
+        .as_array()
+        .ok_or("shape")?
+        .iter()
+        .map(|d| d.as_u64().map(|d| d as usize).ok_or("dim"))
+        .collect::<Result<_, _>>()?;
+    let data = j["data"].as_array().ok_or("data")?;
+    let v = match j["dtype"].as_str().ok_or("dtype")? {
+        "float32" => Value::new(&shape, data.iter().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32).collect()),
+        "int32" => Value::new(&shape, data.iter().map(|x| x.as_i64().unwrap_or(0) as i32).collect()),
+        "int64" => Value::new(&shape, data.iter().map(|x| x.as_i64().unwrap_or(0)).collect()),
+        "bool" => Value::new(&shape, data.iter().map(|x| x.as_bool().unwrap_or(false)).collect()),
+        d => return Err(format!("unknown dtype {d}")),
+    };
+    v.map_err(|e| e.to_string())
+}
+
+fn tensors(j: &Json) -> Result<BTreeMap<String, Value>, String> {
+    let mut m = BTreeMap::new();
+    if let Some(o) = j.as_object() {
+        for (k, v) in o {
+            m.insert(k.clone(), tensor(v).map_err(|e| format!("{k}: {e}"))?);
+        }
+    }
+    Ok(m)
+}
+
+fn load(path: &Path) -> Result<Case, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let raw: Json = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let mut grads = BTreeMap::new();
+    if let Some(o) = raw["grads"].as_object() {
+        for (k, v) in o {
+            grads.insert(k.clone(), if v.is_null() { None } else { Some(tensor(v)?) });
+        }
+    }
+    Ok(Case {
+        name: raw["name"].as_str().unwrap_or_default().to_string(),
+        op: raw["op"].as_str().unwrap_or_default().to_string(),
+        attrs: raw["attrs"].clone(),
+        inputs: tensors(&raw["inputs"])?,
+        outputs: tensors(&raw["outputs"])?,
+        upstream: tensors(&raw["upstream"])?,
+        grads,
+        variables: raw["variables"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default(),
+        raw,
+    })
+}
+
+/// (outputs (rtol, atol), grads (rtol, atol)) from the golden README's table.
+fn tolerance(op: &str) -> ((f64, f64), (f64, f64)) {
+    match op {
+        "matmul" => ((1e-5, 1e-5), (1e-5, 1e-5)),
+        "add" | "sub" | "mul" => ((1e-6, 1e-6), (1e-5, 1e-5)),
+        "div" => ((1e-5, 1e-6), (1e-5, 1e-5)),
+        "neg" | "relu" | "reshape" | "transpose" => ((0.0, 0.0), (0.0, 0.0)),
+        "square" => ((1e-6, 1e-6), (1e-6, 1e-6)),
+        "exp" | "log" | "sqrt" | "sigmoid" | "tanh" => ((1e-5, 1e-6), (1e-5, 1e-6)),
+        "softmax" => ((1e-5, 1e-6), (1e-4, 1e-5)),
+        "log_softmax"
+        | "softmax_cross_entropy_with_logits"
+        | "softmax_cross_entropy_with_logits_v2"
+        | "sparse_softmax_cross_entropy_with_logits" => ((1e-5, 1e-5), (1e-4, 1e-5)),
+        "reduce_sum" => ((1e-5, 1e-5), (0.0, 0.0)),
+        "reduce_mean" => ((1e-5, 1e-6), (1e-6, 1e-7)),
+        "reduce_max" => ((0.0, 0.0), (1e-6, 1e-7)),
+        "conv2d" => ((1e-4, 1e-4), (1e-4, 1e-4)),
+        "max_pool" => ((0.0, 0.0), (1e-6, 1e-6)),
+        "avg_pool" => ((1e-5, 1e-6), (1e-5, 1e-6)),
+        "bias_add" => ((1e-6, 1e-6), (1e-5, 1e-5)),
+        "optimizer" => ((1e-5, 2e-6), (1e-5, 2e-6)),
+        "deep_mnist_tiny" => ((1e-4, 1e-5), (1e-3, 1e-5)),
+        _ => ((0.0, 0.0), (0.0, 0.0)),
+    }
+}
+
+/// Elementwise |got - want| <= atol + rtol |want|; exact shapes; ints and bools equal.
+fn compare(what: &str, got: &Value, want: &Value, (rtol, atol): (f64, f64)) -> Result<(), String> {
+    if got.shape() != want.shape() {
+        return Err(format!("{what}: shape {:?}, want {:?}", got.shape(), want.shape()));
+    }
+    if got.dtype() != want.dtype() {
+        return Err(format!("{what}: dtype {}, want {}", got.dtype(), want.dtype()));
+    }
+    let (g, w) = (got.to_f64_vec(), want.to_f64_vec());
+    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+        if !((a - b).abs() <= atol + rtol * b.abs()) {
+            return Err(format!("{what}[{i}]: got {a}, want {b} (rtol {rtol}, atol {atol})"));
+        }
+    }
+    Ok(())
+}
+
+fn attr_str<'a>(c: &'a Case, k: &str) -> &'a str {
+    c.attrs[k].as_str().unwrap_or_default()
+}
+
+fn attr_i64s(c: &Case, k: &str) -> Option<Vec<i64>> {
+    c.attrs[k].as_array().map(|a| a.iter().filter_map(Json::as_i64).collect())
+}
+
+fn attr_axes(c: &Case) -> Axes {
+    match &c.attrs["axis"] {
+        Json::Null => Axes::All,
+        Json::Array(a) => Axes::List(a.iter().filter_map(Json::as_i64).collect()),
+        j => Axes::List(vec![j.as_i64().unwrap_or(0)]),
+    }
+}
+
+type Built = Vec<(String, Tensor)>;
+
+/// Builds the case's op on placeholders named after its inputs; returns its named outputs.
+fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<Option<Built>> {
+    let i = |k: &str| &x[k];
+    let y = |t: Tensor| Ok(Some(vec![("y".to_string(), t)]));
+    match c.op.as_str() {
+        "matmul" => y(rustflow::matmul_t(
+            i("a"),
+            i("b"),
+            c.attrs["transpose_a"].as_bool().unwrap_or(false),
+            c.attrs["transpose_b"].as_bool().unwrap_or(false),
+        )?),
+        "add" => y(i("a").add(i("b"))?),
+        "mul" => y(i("a").mul(i("b"))?),
+        "neg" => y(i("x").neg()?),
+        "reduce_sum" => {
+            y(rustflow::reduce_sum(i("x"), attr_axes(c), c.attrs["keepdims"].as_bool().unwrap_or(false))?)
+        }
+        _ => {
+            let _ = (g, attr_str(c, "padding"), attr_i64s(c, "shape"));
+            Ok(None)
+        }
+    }
+}
+
+/// Runs a plain op case: outputs, then the vector-Jacobian products with `upstream`.
+fn run_plain(c: &Case) -> Result<(), String> {
+    let g = Graph::new();
+    let mut x = BTreeMap::new();
+    let mut feeds = FeedDict::new();
+    for (k, v) in &c.inputs {
+        let t = g.placeholder_named(v.dtype(), v.shape().to_vec(), k);
+        feeds.insert(&t, v.clone());
+        x.insert(k.clone(), t);
+    }
+    let outs = build(c, &g, &x).map_err(|e| format!("build: {e}"))?.ok_or_else(|| format!("op '{}' is not supported", c.op))?;
+    let (tol_out, tol_grad) = tolerance(&c.op);
+    let sess = Session::new(&g);
+    let fetch: Vec<Fetch> = outs.iter().map(|(_, t)| Fetch::from(t)).collect();
+    let got = sess.run(&fetch, &feeds).map_err(|e| format!("run: {e}"))?;
+    for (k, (name, _)) in outs.iter().enumerate() {
+        let want = c.outputs.get(name).ok_or_else(|| format!("no output {name} in the case"))?;
+        compare(name, got.value(k).map_err(|e| e.to_string())?, want, tol_out)?;
+    }
+    if c.grads.is_empty() {
+        return Ok(());
+    }
+    let mut terms = vec![];
+    for (name, t) in &outs {
+        if let Some(u) = c.upstream.get(name) {
+            let u = g.constant(u.clone());
+            terms.push(t.mul(&u).and_then(|p| p.reduce_sum(None)).map_err(|e| e.to_string())?);
+        }
+    }
+    let loss = match terms.len() {
+        0 => return Err("no upstream for any output".into()),
+        1 => terms.remove(0),
+        _ => rustflow::add_n(&terms.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())?,
+    };
+    for (dk, want) in &c.grads {
+        let xk = dk.strip_prefix('d').and_then(|k| x.get(k)).ok_or_else(|| format!("grad {dk} names no input"))?;
+        let d = gradients(&[&loss], &[xk], None).map_err(|e| format!("gradients: {e}"))?.remove(0);
+        match (d, want) {
+            (None, None) => {}
+            (Some(_), None) => return Err(format!("{dk}: TensorFlow gives no gradient, we give one")),
+            (None, Some(_)) => return Err(format!("{dk}: we give no gradient, TensorFlow does")),
+            (Some(d), Some(want)) => {
+                let got = sess.eval(&d, &feeds).map_err(|e| format!("{dk}: {e}"))?;
+                compare(dk, &got, want, tol_grad)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_case(c: &Case) -> Result<(), String> {
+    match c.op.as_str() {
+        _ => run_plain(c),
+    }
+}
+
+fn golden_dirs() -> Vec<PathBuf> {
+    let spec = std::env::var("GOLDEN_DIR").unwrap_or_else(|_| "../shared/golden/cases".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    spec.split(':').filter(|s| !s.is_empty()).map(|s| root.join(s)).collect()
+}
+
+/// Ops whose implementation belongs to later work; every other case must pass.
+const EXPECTED_UNSUPPORTED: &[&str] = &[];
+
+#[test]
+fn every_golden_case_matches_tensorflow() {
+    let mut files = vec![];
+    for dir in golden_dirs() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("GOLDEN_DIR {}: {e}", dir.display()));
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") && p.file_name().is_some_and(|n| n != "manifest.json") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty(), "no golden cases found");
+    let (mut passed, mut failures, mut unsupported) = (0, vec![], vec![]);
+    for f in &files {
+        let result = load(f).and_then(|c| {
+            let r = run_case(&c);
+            if r.is_err() && EXPECTED_UNSUPPORTED.contains(&c.op.as_str()) {
+                unsupported.push(c.name.clone());
+                return Ok(());
+            }
+            r.map_err(|e| format!("{} ({}): {e}", c.name, c.op))
+        });
+        match result {
+            Ok(()) => passed += 1,
+            Err(e) => failures.push(format!("{}: {e}", f.display())),
+        }
+    }
+    passed -= unsupported.len();
+    eprintln!("golden: {passed} passed, {} failed, {} expected-unsupported", failures.len(), unsupported.len());
+    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
