@@ -244,6 +244,11 @@ impl Graph {
         Ok(r)
     }
 
+    /// Whether nodes created now get control dependencies (inside `control_dependencies`).
+    pub fn in_control_dependencies(&self) -> bool {
+        self.read().control.iter().any(|c| !c.is_empty())
+    }
+
     /// Checks that a tensor or operation of `other` belongs to this graph.
     pub fn check_owns(&self, other: &Graph, what: &str) -> Result<()> {
         if other == self {

@@ -1,7 +1,8 @@
 //! Helpers shared by the op builders: adding nodes, dtype checks, broadcasting shapes.
 
+use crate::state::VariableOp;
 use rustflow_graph::{
-    fmt_dims, DType, Dim, Error, Graph, Op, Operation, Result, Shape, Tensor, TensorSpec,
+    fmt_dims, DType, Dim, Error, Graph, Op, OpKind, Operation, Result, Shape, Tensor, TensorSpec,
 };
 use std::sync::Arc;
 
@@ -13,7 +14,24 @@ pub(crate) fn add(
     inputs: &[&Tensor],
     outputs: Vec<TensorSpec>,
 ) -> Result<Operation> {
-    g.add_node(name, Arc::new(op), inputs, &[], outputs)
+    if !g.in_control_dependencies() {
+        return g.add_node(name, Arc::new(op), inputs, &[], outputs);
+    }
+    // Inside `control_dependencies`, a variable is read by a new node that carries the
+    // dependencies, so the read sees what the dependencies wrote (TensorFlow's ref semantics).
+    let reads: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| match t.op().kind() {
+            OpKind::Variable => {
+                let var = t.op();
+                let reader = VariableOp::reader(var.name(), var.id());
+                g.add_node(&format!("{}/read", var.name()), Arc::new(reader), &[], &[], vec![t.spec()])?
+                    .output(0)
+            }
+            _ => Ok((*t).clone()),
+        })
+        .collect::<Result<_>>()?;
+    g.add_node(name, Arc::new(op), &reads.iter().collect::<Vec<_>>(), &[], outputs)
 }
 
 /// Adds a single-output node and returns its output.

@@ -183,7 +183,7 @@ impl Plan {
         let mut var_checks = Vec::new();
         for s in &steps {
             let mut vars = s.op.reads_variables();
-            if s.op.kind() == OpKind::Variable {
+            if s.op.kind() == OpKind::Variable && vars.is_empty() {
                 vars.push(s.node);
             }
             for v in vars {

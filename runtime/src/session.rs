@@ -162,6 +162,12 @@ impl Session {
         self.inner.resources.is_initialized(var.node())
     }
 
+    /// How many run signatures (fetches, feeds) this session has planned; each is planned once
+    /// and reused by every later run with the same signature.
+    pub fn cached_plans(&self) -> usize {
+        self.inner.plans.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
     /// The session's variable storage (for checkpointing).
     pub fn resources(&self) -> &Resources {
         &self.inner.resources

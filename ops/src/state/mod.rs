@@ -6,6 +6,7 @@ mod variable;
 
 pub use constant::{constant, fill, ones, ones_like, zeros, zeros_like};
 pub use placeholder::placeholder;
+pub(crate) use variable::VariableOp;
 pub use variable::{
     global_variables_initializer, group, variables_initializer, AssignMode, Variable,
 };

@@ -12,6 +12,17 @@ use std::sync::PoisonError;
 #[derive(Debug)]
 pub struct VariableOp {
     name: String,
+    /// The variable read, when this node is a later read of another node's variable
+    /// (`<var>/read`); `None` for the variable's own node.
+    var: Option<NodeId>,
+}
+
+impl VariableOp {
+    /// A read of variable `var` (named `name`) as a new node, for reads that must happen
+    /// after a control dependency.
+    pub(crate) fn reader(name: String, var: NodeId) -> Self {
+        VariableOp { name, var: Some(var) }
+    }
 }
 
 impl Op for VariableOp {
@@ -21,8 +32,11 @@ impl Op for VariableOp {
     fn kind(&self) -> OpKind {
         OpKind::Variable
     }
+    fn reads_variables(&self) -> Vec<NodeId> {
+        self.var.into_iter().collect()
+    }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let slot = ctx.resources.variable(ctx.node);
+        let slot = ctx.resources.variable(self.var.unwrap_or(ctx.node));
         let v = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
         v.map(|v| vec![v]).ok_or_else(|| Error::Uninitialized { var: self.name.clone() })
     }
@@ -89,7 +103,7 @@ impl Variable {
                 ),
             ));
         }
-        let value = add1(g, &format!("{name}/"), VariableOp { name: name.clone() }, &[], spec)?;
+        let value = add1(g, &format!("{name}/"), VariableOp { name: name.clone(), var: None }, &[], spec)?;
         let initializer = g.name_scope(&format!("{name}/"), |g| {
             add(g, "Assign", AssignOp::new(&value, AssignMode::Set), &[initial_value], vec![
                 value.spec(),
