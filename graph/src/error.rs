@@ -159,6 +159,9 @@ impl Error {
     pub fn at_node(self, node: &str, op: &str) -> Error {
         match self {
             Error::Kernel(msg) => Error::InvalidArgument { node: node.into(), op: op.into(), msg },
+            Error::Numerics { node: n, what, msg, .. } if n.is_empty() => {
+                Error::Numerics { node: node.into(), op: op.into(), what, msg }
+            }
             e => e,
         }
     }

@@ -5,6 +5,7 @@
 //! `nn::conv2d`); [`TensorOps`] offers the same as methods (`x.matmul(&w)?.add(&b)?`).
 
 pub mod array;
+pub mod debug;
 mod gradients;
 pub mod kernels;
 pub mod math;
@@ -15,6 +16,7 @@ pub mod train;
 mod util;
 
 pub use array::*;
+pub use debug::*;
 pub use gradients::gradients;
 pub use math::*;
 pub use random::*;

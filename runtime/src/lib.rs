@@ -4,8 +4,10 @@
 mod executor;
 mod feed;
 mod plan;
+mod saver;
 mod session;
 
 pub use executor::{NodeTrace, RunMetadata, RunOptions};
 pub use feed::{FeedDict, Fetch, Outputs};
+pub use saver::{latest_checkpoint, Saver};
 pub use session::{default_session, InteractiveSession, OperationRun, Session, TensorEval};

@@ -1,0 +1,5 @@
+//! Debugging ops.
+
+mod check_numerics;
+
+pub use check_numerics::check_numerics;
