@@ -34,6 +34,12 @@ pub use rustflow_runtime::{
     OperationRun, Outputs, RunMetadata, RunOptions, Session, TensorEval,
 };
 
+/// Optimizers and checkpoints (`tf.train`).
+pub mod train {
+    pub use rustflow_ops::train::*;
+    pub use rustflow_runtime::{latest_checkpoint, Saver};
+}
+
 /// Everything a program needs, in one `use rustflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
