@@ -2,7 +2,7 @@
 //! feeds, pruning, errors, variables, the default session, names.
 
 use rustflow::prelude::*;
-use rustflow::{identity, stop_gradient};
+use rustflow::{identity, stop_gradient, RunOptions};
 
 fn f32s(v: &Value) -> Vec<f32> {
     v.as_slice::<f32>().unwrap().to_vec()
@@ -227,5 +227,46 @@ fn names_follow_tensorflow() -> Result<()> {
     assert!(d1[0].as_ref().unwrap().op().name().starts_with("gradients/"));
     assert!(d2[0].as_ref().unwrap().op().name().starts_with("gradients_1/"));
     assert_eq!(s.op().name(), "StopGradient");
+    Ok(())
+}
+
+#[test]
+fn a_traced_run_records_every_node_and_exports_chrome_json() -> Result<()> {
+    let g = Graph::new();
+    let x = g.placeholder_named(F32, shape![?, 2], "x");
+    let y = x.mul(&x)?.reduce_sum(None)?;
+    let sess = Session::new(&g);
+    let opts = RunOptions { trace: true, ..RunOptions::default() };
+    let (_, meta) = sess.run_with(&fetches![&y], &feed! { &x => [[1.0f32, 2.0]] }, &opts)?;
+    let mut names: Vec<_> = meta.nodes.iter().map(|n| n.node.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Sum", "mul"]);
+    let json: serde_json::Value = serde_json::from_str(&meta.to_chrome_trace()).expect("valid JSON");
+    assert_eq!(json["traceEvents"].as_array().map(Vec::len), Some(2));
+    assert_eq!(meta.by_op_type().len(), 2);
+    Ok(())
+}
+
+#[test]
+fn a_numerics_checked_run_names_the_first_node_with_nan() -> Result<()> {
+    let g = Graph::new();
+    let x = g.placeholder_named(F32, shape![2], "x");
+    let y = x.mul(&x)?;
+    let z = y.add(&x)?;
+    let checked = rustflow::check_numerics(&z, "after add")?;
+    let sess = Session::new(&g);
+    let opts = RunOptions { check_numerics: true, ..RunOptions::default() };
+    let e = sess.run_with(&fetches![&z], &feed! { &x => [1.0f32, f32::INFINITY] }, &opts).unwrap_err();
+    insta::assert_snapshot!(e, @r"
+    found by the run's numerics check : Tensor had Inf values
+    	 [[{{node mul}} = Mul]]
+    ");
+    // Without the option, only the check_numerics op complains.
+    let e = sess.eval(&checked, &feed! { &x => [f32::NAN, 1.0] }).unwrap_err();
+    insta::assert_snapshot!(e, @r"
+    after add : Tensor had NaN values
+    	 [[{{node CheckNumerics}} = CheckNumerics]]
+    ");
+    assert!(sess.eval(&z, &feed! { &x => [f32::NAN, 1.0] })?.as_slice::<f32>()?[0].is_nan());
     Ok(())
 }

@@ -48,6 +48,41 @@ pub struct RunMetadata {
     pub nodes: Vec<NodeTrace>,
 }
 
+impl RunMetadata {
+    /// The trace in Chrome's trace-event JSON (open it in Perfetto or chrome://tracing):
+    /// one complete event per node, on the thread that ran it.
+    pub fn to_chrome_trace(&self) -> String {
+        let events: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{{\"name\":{:?},\"cat\":{:?},\"ph\":\"X\",\"ts\":{:.3},\"dur\":{:.3},\"pid\":1,\"tid\":{}}}",
+                    n.node,
+                    n.op,
+                    n.start_us,
+                    n.duration_us,
+                    if n.thread == usize::MAX { 0 } else { n.thread + 1 }
+                )
+            })
+            .collect();
+        format!("{{\"traceEvents\":[\n{}\n]}}\n", events.join(",\n"))
+    }
+
+    /// Total time per op type, largest first: (op type, microseconds, node count).
+    pub fn by_op_type(&self) -> Vec<(&'static str, f64, usize)> {
+        let mut m: std::collections::HashMap<&'static str, (f64, usize)> = Default::default();
+        for n in &self.nodes {
+            let e = m.entry(n.op).or_default();
+            e.0 += n.duration_us;
+            e.1 += 1;
+        }
+        let mut v: Vec<_> = m.into_iter().map(|(k, (t, c))| (k, t, c)).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v
+    }
+}
+
 struct RunState<'a> {
     plan: &'a Plan,
     resources: &'a Resources,
