@@ -27,8 +27,9 @@ pub use dataset::DataSet;
 pub use error::Error;
 
 /// Name of the environment variable naming a directory that holds the MNIST
-/// files. It is searched after the directory passed to [`read_data_sets`]
-/// (see [`ReadOptions::env_fallback`]).
+/// files. When it is set (and not empty), files missing from the directory
+/// passed to [`read_data_sets`] / [`read_data_sets_with`] are looked for
+/// there before any download.
 pub const DATA_DIR_ENV: &str = "MNIST_DATA_DIR";
 
 /// Number of pixel rows and columns of an MNIST image.
@@ -101,9 +102,6 @@ pub struct ReadOptions {
     /// Check the SHA-256 of the decompressed content of the four files.
     /// Default: true. (Downloaded files are always checked.)
     pub verify_checksums: bool,
-    /// Also look in the directory named by the `MNIST_DATA_DIR` environment
-    /// variable for files that are not in the given directory. Default: true.
-    pub env_fallback: bool,
 }
 
 impl Default for ReadOptions {
@@ -115,7 +113,6 @@ impl Default for ReadOptions {
             download: cfg!(feature = "download"),
             mirrors: DEFAULT_MIRRORS.iter().map(|s| s.to_string()).collect(),
             verify_checksums: true,
-            env_fallback: true,
         }
     }
 }

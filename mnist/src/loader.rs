@@ -41,10 +41,7 @@ fn locate(dir: &Path, name: &str) -> Result<Option<PathBuf>, Error> {
     Ok(None)
 }
 
-fn env_dir(options: &ReadOptions, dir: &Path) -> Option<PathBuf> {
-    if !options.env_fallback {
-        return None;
-    }
+fn env_dir(dir: &Path) -> Option<PathBuf> {
     std::env::var_os(DATA_DIR_ENV)
         .filter(|v: &OsString| !v.is_empty())
         .map(PathBuf::from)
@@ -60,7 +57,7 @@ fn resolve(dir: &Path, options: &ReadOptions) -> Result<Vec<PathBuf>, Error> {
             Err(io::Error::other("not a directory"))
         }
     });
-    let env_dir = env_dir(options, dir);
+    let env_dir = env_dir(dir);
     let mut found: Vec<Option<PathBuf>> = Vec::with_capacity(4);
     for f in MNIST_FILES {
         let mut p = None;

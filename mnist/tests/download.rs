@@ -116,6 +116,7 @@ fn all_mirrors_failing_leave_no_file() {
     ));
 }
 
+/// The real file, gzipped.
 fn real_gz_bytes(name: &str) -> Vec<u8> {
     let p = real_file(&real_data_dir(), name);
     let raw = fs::read(&p).unwrap();
@@ -127,9 +128,9 @@ fn real_gz_bytes(name: &str) -> Vec<u8> {
 }
 
 fn download_options(mirrors: Vec<String>) -> ReadOptions {
+    common::isolate_from_env();
     ReadOptions {
         download: true,
-        env_fallback: false,
         mirrors,
         ..ReadOptions::default()
     }

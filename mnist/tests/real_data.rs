@@ -11,7 +11,6 @@ use rustflow_mnist::{idx, read_data_sets, read_data_sets_with, ReadOptions};
 fn options() -> ReadOptions {
     ReadOptions {
         download: false,
-        env_fallback: false,
         ..ReadOptions::default()
     }
 }

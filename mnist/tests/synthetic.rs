@@ -10,11 +10,11 @@ use common::*;
 use rustflow_mnist::{read_data_sets_with, Datasets, Error, ReadOptions};
 
 fn opts(validation_size: usize) -> ReadOptions {
+    isolate_from_env();
     ReadOptions {
         validation_size,
         download: false,
         verify_checksums: false,
-        env_fallback: false,
         ..ReadOptions::default()
     }
 }

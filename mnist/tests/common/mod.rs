@@ -18,8 +18,7 @@ use flate2::Compression;
 /// `../shared/mnist`; relative paths are taken from the workspace root.
 pub fn real_data_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let d = std::env::var_os("MNIST_DATA_DIR")
-        .filter(|v| !v.is_empty())
+    let d = original_env()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("../shared/mnist"));
     if d.is_relative() {
@@ -37,6 +36,29 @@ pub fn real_file(dir: &Path, name: &str) -> PathBuf {
     } else {
         dir.join(name)
     }
+}
+
+/// Removes `MNIST_DATA_DIR` from this test process's environment, once,
+/// before the caller goes on: the loader searches that directory for missing
+/// files, which would hide the errors (and downloads) these tests expect when
+/// the suite itself is run with `MNIST_DATA_DIR` set. Every test of a binary
+/// that uses this calls it before touching the loader, so no test reads the
+/// environment while it changes.
+pub fn isolate_from_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        original_env();
+        std::env::remove_var("MNIST_DATA_DIR");
+    });
+}
+
+/// `MNIST_DATA_DIR` as it was when the test process started (captured before
+/// [`isolate_from_env`] removes it).
+fn original_env() -> Option<std::ffi::OsString> {
+    static ORIGINAL: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    ORIGINAL
+        .get_or_init(|| std::env::var_os("MNIST_DATA_DIR").filter(|v| !v.is_empty()))
+        .clone()
 }
 
 pub fn gz(bytes: &[u8]) -> Vec<u8> {
