@@ -78,6 +78,7 @@ pub fn download_file(
         file: file_name.to_string(),
         dir: dir.to_path_buf(),
         attempts,
+        missing: vec![file_name.to_string()],
     })
 }
 

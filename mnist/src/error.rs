@@ -162,20 +162,26 @@ pub enum Error {
         files: Vec<String>,
     },
 
-    /// Every mirror failed for a file.
+    /// Every mirror failed for a file. Downloading stops at the first file
+    /// that cannot be fetched; `missing` lists it and every later file that
+    /// is still missing.
     #[error(
-        "could not download {file} into {}: {}; put the file there by hand or set \
-         MNIST_DATA_DIR to a directory that holds it",
+        "could not download {file} into {}: {}; still missing in {}: {}; put the files there \
+         by hand or set MNIST_DATA_DIR to a directory that holds them",
         dir.display(),
-        if attempts.is_empty() { "no mirrors configured".to_string() } else { attempts.join("; ") }
+        if attempts.is_empty() { "no mirrors configured".to_string() } else { attempts.join("; ") },
+        dir.display(),
+        missing.join(", ")
     )]
     Download {
         /// Name of the file (`<name>.gz`).
         file: String,
-        /// Directory the file was to be written to.
+        /// Directory the file was to be written to (and that was searched).
         dir: PathBuf,
         /// One line per mirror tried: URL and reason.
         attempts: Vec<String>,
+        /// Names (`<name>.gz`) of all files still missing.
+        missing: Vec<String>,
     },
 
     /// `validation_size` is larger than the training set.

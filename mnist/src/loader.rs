@@ -82,16 +82,37 @@ fn resolve(dir: &Path, options: &ReadOptions) -> Result<Vec<PathBuf>, Error> {
             source: e,
         })?;
         let mut out = Vec::with_capacity(4);
-        for (f, p) in MNIST_FILES.iter().zip(found) {
-            out.push(match p {
-                Some(p) => p,
-                None => crate::download::download_file(
-                    dir,
-                    &format!("{}.gz", f.name),
-                    f.sha256,
-                    &options.mirrors,
-                )?,
-            });
+        for (i, f) in MNIST_FILES.iter().enumerate() {
+            let path = match &found[i] {
+                Some(p) => p.clone(),
+                None => {
+                    let name = format!("{}.gz", f.name);
+                    match crate::download::download_file(dir, &name, f.sha256, &options.mirrors) {
+                        Ok(p) => p,
+                        Err(Error::Download {
+                            file,
+                            dir,
+                            attempts,
+                            ..
+                        }) => {
+                            let missing = MNIST_FILES[i..]
+                                .iter()
+                                .zip(&found[i..])
+                                .filter(|(_, p)| p.is_none())
+                                .map(|(f, _)| format!("{}.gz", f.name))
+                                .collect();
+                            return Err(Error::Download {
+                                file,
+                                dir,
+                                attempts,
+                                missing,
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            out.push(path);
         }
         return Ok(out);
     }

@@ -94,11 +94,13 @@ fn all_mirrors_failing_leave_no_file() {
                 file,
                 dir: d,
                 attempts,
+                missing,
             } = e
             else {
                 unreachable!()
             };
             assert_eq!(file, "y.gz");
+            assert_eq!(missing, vec!["y.gz"]);
             assert_eq!(d, dir.path());
             assert_eq!(attempts.len(), 4, "{attempts:?}");
             assert!(attempts[0].contains("404"), "{attempts:?}");
@@ -190,8 +192,20 @@ fn only_missing_files_are_downloaded_and_bad_ones_rejected() {
         4,
     );
     match read_data_sets_with(dir, &download_options(vec![server.url("good")])) {
-        Err(Error::Download { file, attempts, .. }) => {
+        Err(e @ Error::Download { .. }) => {
+            let msg = e.to_string();
+            let Error::Download {
+                file,
+                attempts,
+                missing,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
             assert_eq!(file, format!("{}.gz", NAMES[2]));
+            assert_eq!(missing, vec![format!("{}.gz", NAMES[2])]);
+            assert!(msg.contains("still missing in"), "{msg}");
             assert!(attempts[0].contains("SHA-256"), "{attempts:?}");
         }
         other => panic!("{other:?}"),
@@ -224,4 +238,49 @@ fn only_missing_files_are_downloaded_and_bad_ones_rejected() {
     let d = read_data_sets_with(dir, &download_options(vec![server.url("good")])).unwrap();
     assert_eq!(d.test.num_examples(), 10_000);
     assert_eq!(server.requests(), vec![format!("/good/{}.gz", NAMES[2])]);
+}
+
+#[test]
+fn offline_error_lists_every_missing_file_and_leaves_nothing() {
+    // Nothing listens on this port: like a machine without network.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/mnist/", l.local_addr().unwrap())
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // One file present: it is not listed as missing.
+    fs::write(
+        tmp.path().join(format!("{}.gz", NAMES[1])),
+        gz(b"not looked at"),
+    )
+    .unwrap();
+    match read_data_sets_with(tmp.path(), &download_options(vec![closed])) {
+        Err(e @ Error::Download { .. }) => {
+            let msg = e.to_string();
+            let Error::Download {
+                file,
+                dir,
+                attempts,
+                missing,
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!(file, format!("{}.gz", NAMES[0]));
+            assert_eq!(dir, tmp.path());
+            assert_eq!(attempts.len(), 1);
+            let want: Vec<String> = [NAMES[0], NAMES[2], NAMES[3]]
+                .iter()
+                .map(|n| format!("{n}.gz"))
+                .collect();
+            assert_eq!(missing, want);
+            for n in &want {
+                assert!(msg.contains(n.as_str()), "{msg}");
+            }
+            assert!(msg.contains(&tmp.path().display().to_string()), "{msg}");
+            assert!(msg.contains("MNIST_DATA_DIR"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(listing(tmp.path()), vec![format!("{}.gz", NAMES[1])]);
 }
