@@ -173,6 +173,17 @@ impl Value {
         T::unwrap_ref(&self.buffer).ok_or_else(|| self.type_error(T::DTYPE))
     }
 
+    /// Whether this value holds the only reference to its buffer, so that writing to it
+    /// ([`Value::data_mut`]) needs no copy.
+    pub fn is_unique(&self) -> bool {
+        match &self.buffer {
+            Buffer::F32(d) => Arc::strong_count(d) == 1,
+            Buffer::I32(d) => Arc::strong_count(d) == 1,
+            Buffer::I64(d) => Arc::strong_count(d) == 1,
+            Buffer::Bool(d) => Arc::strong_count(d) == 1,
+        }
+    }
+
     /// The elements for writing; copies the buffer first if it is shared.
     pub fn data_mut<T: Element>(&mut self) -> Result<&mut [T]> {
         let want = T::DTYPE;

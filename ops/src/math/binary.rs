@@ -1,7 +1,7 @@
 //! What the broadcasting binary ops (`add`, `sub`, `mul`, `div`, `equal`, ...) share: the
 //! builder's dtype and shape checks, and the dtype dispatch of the kernel.
 
-use crate::math::kernels::binary;
+use crate::math::kernels::{binary, binary_inplace};
 use crate::util::{add1, broadcast_shapes, same_dtype, shape_error};
 use rustflow_graph::{DType, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
 
@@ -37,6 +37,16 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
         return Err(Error::Kernel(format!("mixed dtypes {} and {}", a.dtype(), b.dtype())));
     }
     use BinaryKind::*;
+    if a.dtype() == DType::F32
+        && kind != Equal
+        && a.is_unique()
+        && crate::util::broadcast_dims(a.shape(), b.shape())? == a.shape()
+    {
+        // Write into the first input's buffer: nothing else holds it.
+        let mut out = ctx.take_input(0);
+        binary_inplace(&mut out, ctx.input(1), float_fn(kind))?;
+        return Ok(vec![out]);
+    }
     let v = match (a.dtype(), kind) {
         (_, Equal) => match a.dtype() {
             DType::F32 => binary(a, b, |x: f32, y: f32| x == y),

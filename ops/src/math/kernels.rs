@@ -70,6 +70,33 @@ pub fn binary<T: Element, U: Element>(
     }
 }
 
+/// `a = f(a, b)` in place, where `b` broadcasts to `a`'s shape (copies `a` only if shared).
+pub fn binary_inplace(a: &mut Value, b: &Value, f: impl Fn(f32, f32) -> f32) -> Result<()> {
+    let shape = a.shape().to_vec();
+    let strides = broadcast_strides(b.shape(), &shape);
+    let xb = b.as_slice::<f32>()?;
+    let xa = a.data_mut::<f32>()?;
+    if xb.len() == xa.len() {
+        for (x, &y) in xa.iter_mut().zip(xb) {
+            *x = f(*x, y);
+        }
+    } else if xb.len() == 1 {
+        let y = xb[0];
+        xa.iter_mut().for_each(|x| *x = f(*x, y));
+    } else if strides.iter().rev().skip(1).all(|&s| s == 0) && b.shape().last() == shape.last() {
+        // A bias along the last axis.
+        for row in xa.chunks_exact_mut(xb.len()) {
+            for (x, &y) in row.iter_mut().zip(xb) {
+                *x = f(*x, y);
+            }
+        }
+    } else {
+        let out = binary(&Value::new(&shape, xa.to_vec())?, b, f)?;
+        xa.copy_from_slice(out.as_slice::<f32>()?);
+    }
+    Ok(())
+}
+
 /// Applies `f` to every element.
 pub fn unary<T: Element, U: Element>(x: &Value, f: impl Fn(T) -> U) -> Result<Value> {
     Value::new(x.shape(), x.as_slice::<T>()?.iter().map(|&v| f(v)).collect())
