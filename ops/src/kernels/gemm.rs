@@ -38,6 +38,28 @@ impl<'a> MatRef<'a> {
 ///
 /// Panics if a slice is too short for its shape and strides (a caller's bug, never input's).
 pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+    sgemm_with(m, n, k, a, b, c, accumulate, true)
+}
+
+/// [`sgemm`] on the calling thread only, for callers that already run several products in
+/// parallel (the convolution kernels, one batch chunk per task).
+///
+/// Panics if a slice is too short for its shape and strides (a caller's bug, never input's).
+pub fn sgemm_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+    sgemm_with(m, n, k, a, b, c, accumulate, false)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sgemm_with(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    parallel: bool,
+) {
     assert!(c.len() >= m * n, "gemm: output too short");
     if m == 0 || n == 0 {
         return;
@@ -51,7 +73,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut
     assert!(a.max_index(m, k) < a.data.len(), "gemm: lhs too short");
     assert!(b.max_index(k, n) < b.data.len(), "gemm: rhs too short");
     let work = m * n * k;
-    let par = if work >= 1 << 18 { Parallelism::Rayon(0) } else { Parallelism::None };
+    let par = if parallel && work >= 1 << 18 { Parallelism::Rayon(0) } else { Parallelism::None };
     // SAFETY: the asserts above keep every index gemm computes from the shapes and strides
     // inside the slices; `c` is exclusively borrowed.
     unsafe {

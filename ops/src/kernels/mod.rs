@@ -1,3 +1,4 @@
 //! Kernels shared by several ops.
 
 pub mod gemm;
+pub(crate) mod conv;

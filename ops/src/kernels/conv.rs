@@ -1,0 +1,246 @@
+//! 2-D convolution kernels (NHWC input, HWIO filter): im2col + GEMM for the forward pass,
+//! GEMM + col2im for the input gradient, im2colᵀ · dy for the filter gradient.
+//!
+//! The batch is processed in chunks of a few images so that the im2col matrix of a chunk
+//! (`rows x K`, rows = images · out_h · out_w, K = kh · kw · in_channels) stays about the size
+//! of a core's L2 cache; chunks run in parallel on the rayon pool, each with a serial GEMM and
+//! a per-thread reusable buffer. A batch of one chunk runs one multi-threaded GEMM instead.
+
+use crate::kernels::gemm::{sgemm, sgemm_serial, MatRef};
+use crate::nn::padding::Window;
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// The target size of one chunk's im2col matrix, in floats (512 KiB).
+const CHUNK_FLOATS: usize = 128 * 1024;
+
+/// The most buffer a thread keeps between calls; larger ones are freed after use.
+const KEEP_FLOATS: usize = 4 * CHUNK_FLOATS;
+
+/// At most this many partial filter gradients are summed (a fixed partition of the chunks,
+/// so that results do not depend on scheduling).
+const MAX_GROUPS: usize = 8;
+
+thread_local! {
+    static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a scratch buffer of `len` floats (contents unspecified), reusing this
+/// thread's buffer when it is free.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    COL.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            let r = f(&mut buf[..len]);
+            if buf.len() > KEEP_FLOATS {
+                *buf = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
+}
+
+impl Window {
+    /// The length of one im2col row: `kh * kw * c`.
+    pub(crate) fn patch_len(&self) -> usize {
+        self.kh * self.kw * self.c
+    }
+
+    /// Output positions per image.
+    pub(crate) fn out_pixels(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Input elements per image.
+    pub(crate) fn in_len(&self) -> usize {
+        self.h * self.w * self.c
+    }
+
+    /// Images per chunk.
+    fn chunk_images(&self) -> usize {
+        let per_image = self.out_pixels().saturating_mul(self.patch_len()).max(1);
+        (CHUNK_FLOATS / per_image).clamp(1, self.n.max(1))
+    }
+
+    /// Whether the im2col matrix is the input itself (1x1 window, stride 1).
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1
+    }
+}
+
+/// Writes the im2col matrix of `nb` images `x` into `col` (`nb * oh * ow` rows of
+/// `kh * kw * c`, tap-major then channel, matching an HWIO filter's row order); padding reads
+/// as 0.
+pub(crate) fn im2col(x: &[f32], win: &Window, nb: usize, col: &mut [f32]) {
+    let (c, kw) = (win.c, win.kw);
+    let k_len = win.patch_len();
+    let row_in = win.w * c;
+    let mut rows = col.chunks_exact_mut(k_len);
+    for xi in x.chunks_exact(win.in_len()).take(nb) {
+        for oh in 0..win.oh {
+            let (th0, th1) = Window::taps(oh, win.sh, win.pad_top, win.kh, win.h);
+            for ow in 0..win.ow {
+                let (tw0, tw1) = Window::taps(ow, win.sw, win.pad_left, kw, win.w);
+                let Some(dst) = rows.next() else { return };
+                for (t, d) in dst.chunks_exact_mut(kw * c).enumerate() {
+                    if t < th0 || t >= th1 {
+                        d.fill(0.0);
+                        continue;
+                    }
+                    let ih = oh * win.sh + t - win.pad_top;
+                    let iw0 = ow * win.sw + tw0 - win.pad_left;
+                    let src = &xi[ih * row_in + iw0 * c..ih * row_in + (iw0 + tw1 - tw0) * c];
+                    d[..tw0 * c].fill(0.0);
+                    d[tw0 * c..tw1 * c].copy_from_slice(src);
+                    d[tw1 * c..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the im2col-shaped `col` of `nb` images back into their input positions `dx` (the
+/// transpose of [`im2col`]); padding taps are dropped.
+pub(crate) fn col2im_add(col: &[f32], win: &Window, nb: usize, dx: &mut [f32]) {
+    let (c, kw) = (win.c, win.kw);
+    let k_len = win.patch_len();
+    let row_in = win.w * c;
+    let mut rows = col.chunks_exact(k_len);
+    for xi in dx.chunks_exact_mut(win.in_len()).take(nb) {
+        for oh in 0..win.oh {
+            let (th0, th1) = Window::taps(oh, win.sh, win.pad_top, win.kh, win.h);
+            for ow in 0..win.ow {
+                let (tw0, tw1) = Window::taps(ow, win.sw, win.pad_left, kw, win.w);
+                let Some(src) = rows.next() else { return };
+                for t in th0..th1 {
+                    let ih = oh * win.sh + t - win.pad_top;
+                    let iw0 = ow * win.sw + tw0 - win.pad_left;
+                    let d = &mut xi[ih * row_in + iw0 * c..ih * row_in + (iw0 + tw1 - tw0) * c];
+                    let s = &src[t * kw * c + tw0 * c..t * kw * c + tw1 * c];
+                    for (a, &b) in d.iter_mut().zip(s) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The convolution `y[n, oh, ow, co] = Σ x[n, ih, iw, ci] · f[kh, kw, ci, co]` of `x`
+/// (`[n, h, w, c]` per `win`) with `f` (`[kh, kw, c, co]`), into `y` (`[n, oh, ow, co]`,
+/// overwritten).
+pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
+    let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
+    let out_img = pix * co;
+    if y.is_empty() || k_len == 0 {
+        y.fill(0.0);
+        return;
+    }
+    let b = win.chunk_images();
+    let filter = MatRef::new(f, co, false);
+    let run = |i0: usize, yc: &mut [f32], parallel: bool| {
+        let nb = yc.len() / out_img.max(1);
+        let xs = &x[i0 * in_len..(i0 + nb) * in_len];
+        let m = nb * pix;
+        let gemm = if parallel { sgemm } else { sgemm_serial };
+        if win.is_pointwise() {
+            gemm(m, co, k_len, MatRef::new(xs, k_len, false), filter, yc, false);
+        } else {
+            with_scratch(m * k_len, |col| {
+                im2col(xs, win, nb, col);
+                gemm(m, co, k_len, MatRef::new(col, k_len, false), filter, yc, false);
+            });
+        }
+    };
+    if b >= win.n {
+        run(0, y, true);
+    } else {
+        y.par_chunks_mut(b * out_img).enumerate().for_each(|(i, yc)| run(i * b, yc, false));
+    }
+}
+
+/// The gradient of [`conv2d_forward`] with respect to its input: `dx = col2im(dy · fᵀ)`,
+/// written into `dx` (`[n, h, w, c]`, overwritten).
+pub(crate) fn conv2d_backprop_input(dy: &[f32], f: &[f32], win: &Window, co: usize, dx: &mut [f32]) {
+    let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
+    let out_img = pix * co;
+    if dx.is_empty() {
+        return;
+    }
+    let b = win.chunk_images();
+    // fᵀ: `co x k_len`.
+    let filter_t = MatRef::new(f, co, true);
+    let run = |i0: usize, dxc: &mut [f32], parallel: bool| {
+        let nb = dxc.len() / in_len.max(1);
+        let dys = &dy[i0 * out_img..(i0 + nb) * out_img];
+        let m = nb * pix;
+        let gemm = if parallel { sgemm } else { sgemm_serial };
+        if win.is_pointwise() {
+            gemm(m, k_len, co, MatRef::new(dys, co, false), filter_t, dxc, false);
+        } else {
+            dxc.fill(0.0);
+            with_scratch(m * k_len, |col| {
+                gemm(m, k_len, co, MatRef::new(dys, co, false), filter_t, col, false);
+                col2im_add(col, win, nb, dxc);
+            });
+        }
+    };
+    if b >= win.n {
+        run(0, dx, true);
+    } else {
+        dx.par_chunks_mut(b * in_len).enumerate().for_each(|(i, dxc)| run(i * b, dxc, false));
+    }
+}
+
+/// The gradient of [`conv2d_forward`] with respect to its filter:
+/// `df = Σ_chunks im2col(x)ᵀ · dy`, written into `df` (`[kh, kw, c, co]`, overwritten).
+pub(crate) fn conv2d_backprop_filter(x: &[f32], dy: &[f32], win: &Window, co: usize, df: &mut [f32]) {
+    let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
+    let out_img = pix * co;
+    df.fill(0.0);
+    if df.is_empty() || win.n == 0 || pix == 0 {
+        return;
+    }
+    let b = win.chunk_images();
+    let chunks = win.n.div_ceil(b);
+    // Adds the filter gradient of images [i0, i0 + nb) into acc.
+    let run = |i0: usize, nb: usize, acc: &mut [f32], parallel: bool| {
+        let xs = &x[i0 * in_len..(i0 + nb) * in_len];
+        let dys = MatRef::new(&dy[i0 * out_img..(i0 + nb) * out_img], co, false);
+        let m = nb * pix;
+        let gemm = if parallel { sgemm } else { sgemm_serial };
+        if win.is_pointwise() {
+            gemm(k_len, co, m, MatRef::new(xs, k_len, true), dys, acc, true);
+        } else {
+            with_scratch(m * k_len, |col| {
+                im2col(xs, win, nb, col);
+                gemm(k_len, co, m, MatRef::new(col, k_len, true), dys, acc, true);
+            });
+        }
+    };
+    if chunks == 1 {
+        run(0, win.n, df, true);
+        return;
+    }
+    let groups = chunks.min(MAX_GROUPS);
+    let partials: Vec<Vec<f32>> = (0..groups)
+        .into_par_iter()
+        .map(|gi| {
+            let mut acc = vec![0f32; df.len()];
+            // Chunks gi, gi + groups, ... (a fixed partition).
+            for ci in (gi..chunks).step_by(groups) {
+                let i0 = ci * b;
+                run(i0, b.min(win.n - i0), &mut acc, false);
+            }
+            acc
+        })
+        .collect();
+    for p in &partials {
+        for (d, &v) in df.iter_mut().zip(p) {
+            *d += v;
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `conv2d`: 2-D convolution of an NHWC input with an HWIO filter.
+
+use crate::kernels::conv::conv2d_forward;
+use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
+use crate::nn::{conv2d_backprop_filter, conv2d_backprop_input};
+use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
+use rustflow_graph::{
+    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
+    Value,
+};
+
+/// The `Conv2D` op.
+#[derive(Debug)]
+pub struct Conv2D {
+    strides: (usize, usize),
+    padding: Padding,
+}
+
+/// The window geometry and output channels of a convolution of a run-time input of shape
+/// `x` with a filter of shape `f`, or a kernel error naming both shapes.
+pub(crate) fn conv_window(
+    x: &[usize],
+    f: &[usize],
+    strides: (usize, usize),
+    padding: Padding,
+) -> Result<(Window, usize)> {
+    let err = |msg: String| {
+        Error::Kernel(format!("{msg}: input {}, filter {}", fmt_dims(x), fmt_dims(f)))
+    };
+    let &[kh, kw, ci, co] = f else {
+        return Err(err(format!("filter must be 4-dimensional, got rank {}", f.len())));
+    };
+    let win = Window::new(x, (kh, kw), strides, padding).map_err(err)?;
+    if win.c != ci {
+        return Err(err(format!(
+            "input depth must equal the filter's in_channels, but are {} and {ci}",
+            win.c
+        )));
+    }
+    Ok((win, co))
+}
+
+/// The number of elements of `[n, oh, ow, co]`, or a kernel error if it overflows.
+pub(crate) fn out_len(dims: &[usize]) -> Result<usize> {
+    dims.iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| Error::Kernel(format!("output shape {} is too large", fmt_dims(dims))))
+}
+
+impl Op for Conv2D {
+    fn op_type(&self) -> &'static str {
+        "Conv2D"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let (x, f) = (ctx.input(0), ctx.input(1));
+        let (win, co) = conv_window(x.shape(), f.shape(), self.strides, self.padding)?;
+        let shape = [win.n, win.oh, win.ow, co];
+        let mut y = vec![0f32; out_len(&shape)?];
+        conv2d_forward(x.as_slice()?, f.as_slice()?, &win, co, &mut y);
+        Ok(vec![Value::new(&shape, y)?])
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let (x, f) = (gc.x(0), gc.x(1));
+        let strides = [1, self.strides.0, self.strides.1, 1];
+        Ok(vec![
+            Some(conv2d_backprop_input(x, f, dy, strides, self.padding)?),
+            Some(conv2d_backprop_filter(x, f, dy, strides, self.padding)?),
+        ])
+    }
+    fn attrs(&self) -> String {
+        format!("strides=[1,{},{},1], padding={}", self.strides.0, self.strides.1, self.padding)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Checks what a convolution-shaped op needs at build time: float32 `x` and `f` of rank 4,
+/// strides `[1, s, s, 1]`, and the input depth equal to the filter's `in_channels`.
+/// Returns the strides and the static output shape `[n, oh, ow, co]`.
+pub(crate) fn conv_static(
+    name: &str,
+    op: &str,
+    x: &Tensor,
+    f: &Tensor,
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<((usize, usize), Shape)> {
+    let g = x.graph();
+    g.check_owns(f.graph(), &f.to_string())?;
+    expect_dtype(g, name, op, x, &[DType::F32])?;
+    same_dtype(g, name, op, &[x, f])?;
+    let s = spatial_attr("strides", strides).map_err(|m| arg_error(g, name, op, m))?;
+    let shape_err = |msg: String| shape_error(g, name, op, msg, &[x, f]);
+    let [n, h, w, c] = nhwc_dims(&x.shape(), "the input").map_err(shape_err)?;
+    let [kh, kw, ci, co] = nhwc_dims(&f.shape(), "the filter").map_err(shape_err)?;
+    if let (Some(c), Some(ci)) = (c, ci) {
+        if c != ci {
+            return Err(shape_err(format!(
+                "input depth must equal the filter's in_channels, but are {c} and {ci}"
+            )));
+        }
+    }
+    let size = |d, k: Option<usize>, s| match k {
+        Some(k) => padding.static_size(d, k, s),
+        None => Ok(None),
+    };
+    let oh = size(h, kh, s.0).map_err(|m| shape_err(format!("rows: {m}")))?;
+    let ow = size(w, kw, s.1).map_err(|m| shape_err(format!("cols: {m}")))?;
+    Ok((s, Shape::new(vec![n, oh, ow, co])))
+}
+
+/// The 2-D convolution of `input` (`[batch, height, width, in_channels]`, NHWC) with `filter`
+/// (`[filter_height, filter_width, in_channels, out_channels]`), moving by
+/// `strides = [1, s_h, s_w, 1]` (`tf.nn.conv2d`; node name `Conv2D`).
+///
+/// The output is `[batch, out_height, out_width, out_channels]`, with the spatial sizes of
+/// [`Padding::output_size`]. Wrong ranks, a stride of 0, strides along batch or depth, an
+/// input depth other than the filter's `in_channels`, and a VALID window larger than a known
+/// input are build-time errors.
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::nn::{conv2d, Padding};
+/// use rustflow_ops::placeholder;
+/// let g = Graph::new();
+/// let x = placeholder(&g, DType::F32, shape![?, 28, 28, 1], "x");
+/// let w = placeholder(&g, DType::F32, shape![5, 5, 1, 32], "w");
+/// let y = conv2d(&x, &w, [1, 1, 1, 1], Padding::Same).unwrap();
+/// assert_eq!(y.shape().to_string(), "[?,28,28,32]");
+/// let y = conv2d(&x, &w, [1, 2, 2, 1], Padding::Valid).unwrap();
+/// assert_eq!(y.shape().to_string(), "[?,12,12,32]");
+/// let w3 = placeholder(&g, DType::F32, shape![5, 5, 3, 32], "w3");
+/// assert!(conv2d(&x, &w3, [1, 1, 1, 1], Padding::Same).is_err());
+/// ```
+pub fn conv2d(input: &Tensor, filter: &Tensor, strides: [usize; 4], padding: Padding) -> Result<Tensor> {
+    let name = "Conv2D";
+    let (s, shape) = conv_static(name, name, input, filter, strides, padding)?;
+    add1(
+        input.graph(),
+        name,
+        Conv2D { strides: s, padding },
+        &[input, filter],
+        TensorSpec::new(DType::F32, shape),
+    )
+}

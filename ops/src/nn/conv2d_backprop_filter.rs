@@ -1,0 +1,76 @@
+//! `Conv2DBackpropFilter`: the gradient of `conv2d` with respect to its filter.
+
+use crate::kernels::conv::conv2d_backprop_filter as kernel;
+use crate::nn::conv2d::{conv_static, conv_window};
+use crate::nn::conv2d_backprop_input::check_out_backprop;
+use crate::nn::padding::Padding;
+use crate::util::{add1, shape_error};
+use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+
+/// The `Conv2DBackpropFilter` op: inputs (input, filter, out_backprop); the filter is read
+/// only for its run-time shape (TensorFlow passes `filter_sizes`).
+#[derive(Debug)]
+pub struct Conv2DBackpropFilter {
+    strides: (usize, usize),
+    padding: Padding,
+}
+
+impl Op for Conv2DBackpropFilter {
+    fn op_type(&self) -> &'static str {
+        "Conv2DBackpropFilter"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
+        let (win, co) = conv_window(x.shape(), f.shape(), self.strides, self.padding)?;
+        check_out_backprop(dy.shape(), [win.n, win.oh, win.ow, co])?;
+        let mut df = vec![0f32; f.len()];
+        kernel(x.as_slice()?, dy.as_slice()?, &win, co, &mut df);
+        Ok(vec![Value::new(f.shape(), df)?])
+    }
+    fn attrs(&self) -> String {
+        format!("strides=[1,{},{},1], padding={}", self.strides.0, self.strides.1, self.padding)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The gradient of [`crate::nn::conv2d`]`(input, filter, strides, padding)` with respect to
+/// `filter`, given the gradient `out_backprop` of its output (`tf.nn.conv2d_backprop_filter`,
+/// with `filter` standing for `filter_sizes`: only its shape is used). The result has
+/// `filter`'s shape: `im2col(input)ᵀ · out_backprop`.
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::nn::{conv2d_backprop_filter, Padding};
+/// use rustflow_ops::placeholder;
+/// let g = Graph::new();
+/// let x = placeholder(&g, DType::F32, shape![?, 28, 28, 1], "x");
+/// let w = placeholder(&g, DType::F32, shape![5, 5, 1, 32], "w");
+/// let dy = placeholder(&g, DType::F32, shape![?, 28, 28, 32], "dy");
+/// let dw = conv2d_backprop_filter(&x, &w, &dy, [1, 1, 1, 1], Padding::Same).unwrap();
+/// assert_eq!(dw.shape().to_string(), "[5,5,1,32]");
+/// ```
+pub fn conv2d_backprop_filter(
+    input: &Tensor,
+    filter: &Tensor,
+    out_backprop: &Tensor,
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<Tensor> {
+    let name = "Conv2DBackpropFilter";
+    let g = input.graph();
+    g.check_owns(out_backprop.graph(), &out_backprop.to_string())?;
+    let (s, out) = conv_static(name, name, input, filter, strides, padding)?;
+    crate::util::same_dtype(g, name, name, &[input, filter, out_backprop])?;
+    if !out.is_compatible(&out_backprop.shape()) {
+        return Err(shape_error(
+            g,
+            name,
+            name,
+            format!("out_backprop must have the convolution's output shape {out}"),
+            &[input, filter, out_backprop],
+        ));
+    }
+    add1(g, name, Conv2DBackpropFilter { strides: s, padding }, &[input, filter, out_backprop], filter.spec())
+}
