@@ -2,3 +2,4 @@
 
 pub mod gemm;
 pub(crate) mod conv;
+pub(crate) mod pool;

@@ -1,0 +1,160 @@
+//! 2-D pooling kernels over NHWC tensors (max and average, and their gradients). Every loop
+//! runs innermost over channels, which are contiguous; images are split over the rayon pool.
+
+use crate::nn::padding::Window;
+use rayon::prelude::*;
+
+/// About this many input elements per parallel task.
+const TASK_ELEMS: usize = 1 << 15;
+
+impl Window {
+    /// Images per parallel task.
+    fn pool_task_images(&self) -> usize {
+        (TASK_ELEMS / self.in_len().max(1)).max(1)
+    }
+
+    /// Output elements per image.
+    fn pool_out_len(&self) -> usize {
+        self.oh * self.ow * self.c
+    }
+}
+
+/// Runs `f(first image, output chunk)` over chunks of whole images of `out` (`per_image`
+/// elements each), in parallel.
+fn par_images(win: &Window, out: &mut [f32], per_image: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if out.is_empty() || per_image == 0 {
+        return;
+    }
+    let b = win.pool_task_images();
+    if b >= win.n {
+        f(0, out);
+    } else {
+        out.par_chunks_mut(b * per_image).enumerate().for_each(|(i, chunk)| f(i * b, chunk));
+    }
+}
+
+/// Calls `visit(o, taps)` for each output pixel of the `nb` images from image `i0`: `o` is
+/// the pixel's first element within those images' output, and `taps` yields the element
+/// offsets (within the whole input) of the window's in-bounds input pixels, row-major.
+fn for_each_window(win: &Window, i0: usize, nb: usize, mut visit: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
+    let c = win.c;
+    for img in 0..nb {
+        let base = (i0 + img) * win.in_len();
+        for oh in 0..win.oh {
+            let (th0, th1) = Window::taps(oh, win.sh, win.pad_top, win.kh, win.h);
+            for ow in 0..win.ow {
+                let (tw0, tw1) = Window::taps(ow, win.sw, win.pad_left, win.kw, win.w);
+                let out_pix = (img * win.oh + oh) * win.ow + ow;
+                let mut taps = (th0..th1).flat_map(|t| {
+                    let ih = oh * win.sh + t - win.pad_top;
+                    (tw0..tw1).map(move |u| {
+                        let iw = ow * win.sw + u - win.pad_left;
+                        base + (ih * win.w + iw) * c
+                    })
+                });
+                visit(out_pix * c, &mut taps);
+            }
+        }
+    }
+}
+
+/// Max pooling of `x` into `y` (`[n, oh, ow, c]`); padding never wins (it acts as −inf).
+pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
+    let c = win.c;
+    par_images(win, y, win.pool_out_len(), |i0, yc| {
+        let nb = yc.len() / win.pool_out_len();
+        for_each_window(win, i0, nb, |o, taps| {
+            let out = &mut yc[o..o + c];
+            out.fill(f32::NEG_INFINITY);
+            if let Some(first) = taps.next() {
+                out.copy_from_slice(&x[first..first + c]);
+            }
+            for off in taps {
+                for (m, &v) in out.iter_mut().zip(&x[off..off + c]) {
+                    if v > *m {
+                        *m = v;
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// The gradient of [`max_pool`]: each window's upstream value goes entirely to the first
+/// maximal input of the window in row-major order (TensorFlow's rule); overlapping windows
+/// add. Writes `dx` (overwritten).
+pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32]) {
+    let c = win.c;
+    let out_len = win.pool_out_len();
+    let in_len = win.in_len();
+    par_images(win, dx, in_len, |i0, dxc| {
+        dxc.fill(0.0);
+        let nb = dxc.len() / in_len;
+        let base = i0 * in_len;
+        let mut best = vec![0f32; c];
+        let mut arg = vec![0usize; c];
+        for_each_window(win, i0, nb, |o, taps| {
+            let Some(first) = taps.next() else { return };
+            best.copy_from_slice(&x[first..first + c]);
+            arg.iter_mut().enumerate().for_each(|(k, a)| *a = first + k);
+            for off in taps {
+                for (k, &v) in x[off..off + c].iter().enumerate() {
+                    if v > best[k] {
+                        best[k] = v;
+                        arg[k] = off + k;
+                    }
+                }
+            }
+            let g = &dy[i0 * out_len + o..i0 * out_len + o + c];
+            for (&a, &d) in arg.iter().zip(g) {
+                dxc[a - base] += d;
+            }
+        });
+    });
+}
+
+/// Average pooling of `x` into `y`: each window divides by its number of in-bounds inputs.
+pub(crate) fn avg_pool(x: &[f32], win: &Window, y: &mut [f32]) {
+    let c = win.c;
+    par_images(win, y, win.pool_out_len(), |i0, yc| {
+        let nb = yc.len() / win.pool_out_len();
+        for_each_window(win, i0, nb, |o, taps| {
+            let out = &mut yc[o..o + c];
+            out.fill(0.0);
+            let mut count = 0usize;
+            for off in taps {
+                count += 1;
+                for (s, &v) in out.iter_mut().zip(&x[off..off + c]) {
+                    *s += v;
+                }
+            }
+            let scale = count.max(1) as f32;
+            out.iter_mut().for_each(|s| *s /= scale);
+        });
+    });
+}
+
+/// The gradient of [`avg_pool`]: each window's upstream value divided by its in-bounds count,
+/// added to each of its inputs. Writes `dx` (overwritten).
+pub(crate) fn avg_pool_grad(dy: &[f32], win: &Window, dx: &mut [f32]) {
+    let c = win.c;
+    let out_len = win.pool_out_len();
+    let in_len = win.in_len();
+    par_images(win, dx, in_len, |i0, dxc| {
+        dxc.fill(0.0);
+        let nb = dxc.len() / in_len;
+        let base = i0 * in_len;
+        let mut offs: Vec<usize> = Vec::new();
+        for_each_window(win, i0, nb, |o, taps| {
+            offs.clear();
+            offs.extend(taps);
+            let scale = offs.len().max(1) as f32;
+            let g = &dy[i0 * out_len + o..i0 * out_len + o + c];
+            for &off in &offs {
+                for (d, &v) in dxc[off - base..off - base + c].iter_mut().zip(g) {
+                    *d += v / scale;
+                }
+            }
+        });
+    });
+}

@@ -1,0 +1,61 @@
+//! `max_pool`: the maximum over sliding windows of an NHWC tensor.
+
+use crate::kernels::pool::max_pool as kernel;
+use crate::nn::max_pool_grad::max_pool_grad_op;
+use crate::nn::padding::Padding;
+use crate::nn::pool::{pool_static, PoolAttrs};
+use crate::util::add1;
+use rustflow_graph::{DType, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+
+/// The `MaxPool` op.
+#[derive(Debug)]
+pub struct MaxPool {
+    attrs: PoolAttrs,
+}
+
+impl Op for MaxPool {
+    fn op_type(&self) -> &'static str {
+        "MaxPool"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let x = ctx.input(0);
+        let win = self.attrs.window(x.shape())?;
+        let shape = [win.n, win.oh, win.ow, win.c];
+        let mut y = vec![0f32; crate::nn::conv2d::out_len(&shape)?];
+        kernel(x.as_slice()?, &win, &mut y);
+        Ok(vec![Value::new(&shape, y)?])
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let Some(dy) = gc.dy(0) else { return Ok(vec![None]) };
+        Ok(vec![Some(max_pool_grad_op(gc.x(0), dy, self.attrs)?)])
+    }
+    fn attrs(&self) -> String {
+        self.attrs.describe()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Max pooling of `x` (`[batch, height, width, channels]`) over windows
+/// `ksize = [1, k_h, k_w, 1]` moved by `strides = [1, s_h, s_w, 1]` (`tf.nn.max_pool`; node
+/// name `MaxPool`). SAME padding acts as −inf, so it never wins.
+///
+/// The gradient sends each window's upstream value entirely to the window's first maximal
+/// input in row-major order (TensorFlow's tie rule); overlapping windows add.
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::nn::{max_pool, Padding};
+/// use rustflow_ops::placeholder;
+/// let g = Graph::new();
+/// let h = placeholder(&g, DType::F32, shape![?, 28, 28, 32], "h");
+/// let p = max_pool(&h, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same).unwrap();
+/// assert_eq!(p.shape().to_string(), "[?,14,14,32]");
+/// assert!(max_pool(&h, [1, 2, 2, 1], [1, 0, 2, 1], Padding::Same).is_err());
+/// ```
+pub fn max_pool(x: &Tensor, ksize: [usize; 4], strides: [usize; 4], padding: Padding) -> Result<Tensor> {
+    let name = "MaxPool";
+    let (attrs, shape) = pool_static(name, name, x, ksize, strides, padding)?;
+    add1(x.graph(), name, MaxPool { attrs }, &[x], TensorSpec::new(DType::F32, shape))
+}
