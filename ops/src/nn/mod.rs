@@ -19,3 +19,14 @@ pub use avg_pool::avg_pool;
 pub use avg_pool_grad::avg_pool_grad;
 pub use max_pool::max_pool;
 pub use max_pool_grad::max_pool_grad;
+
+mod bias_add;
+mod bias_add_grad;
+pub use bias_add::bias_add;
+pub use bias_add_grad::bias_add_grad;
+
+mod softmax_xent;
+mod sparse_softmax_xent;
+mod xent_grad;
+pub use softmax_xent::{softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2};
+pub use sparse_softmax_xent::sparse_softmax_cross_entropy_with_logits;

@@ -1,0 +1,194 @@
+//! `softmax_cross_entropy_with_logits` (v1 and v2): the cross-entropy between label
+//! distributions and the softmax of logits, along the last dimension.
+
+use crate::nn::xent_grad::xent_grad;
+use crate::util::{add, add1, expect_dtype, same_dtype, shape_error};
+use rustflow_graph::{
+    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
+    Value,
+};
+
+/// The `SoftmaxCrossEntropyWithLogits` op: inputs (labels, logits), outputs (loss, backprop)
+/// where `backprop = softmax(logits) - labels` is kept for the gradient.
+#[derive(Debug)]
+pub struct SoftmaxCrossEntropyWithLogits {
+    /// Whether the labels get a gradient (v2) or not (v1, TF1's `stop_gradient(labels)`).
+    labels_grad: bool,
+}
+
+/// For each row of `c` logits: the max, and `ln Σ exp(z - max)`.
+pub(crate) fn row_stats(z: &[f32]) -> (f32, f32) {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let s: f32 = z.iter().map(|&v| (v - m).exp()).sum();
+    (m, s.ln())
+}
+
+impl Op for SoftmaxCrossEntropyWithLogits {
+    fn op_type(&self) -> &'static str {
+        "SoftmaxCrossEntropyWithLogits"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let (labels, logits) = (ctx.input(0), ctx.input(1));
+        let Some((&c, lead)) = logits.shape().split_last().filter(|_| labels.shape() == logits.shape())
+        else {
+            return Err(Error::Kernel(format!(
+                "logits and labels must be same size and at least rank 1: logits_size={} labels_size={}",
+                fmt_dims(logits.shape()),
+                fmt_dims(labels.shape())
+            )));
+        };
+        let (y, z) = (labels.as_slice::<f32>()?, logits.as_slice::<f32>()?);
+        let rows: usize = lead.iter().product();
+        let mut loss = vec![0f32; rows];
+        let mut backprop = vec![0f32; z.len()];
+        if c > 0 {
+            for (((zr, yr), br), l) in
+                z.chunks_exact(c).zip(y.chunks_exact(c)).zip(backprop.chunks_exact_mut(c)).zip(&mut loss)
+            {
+                let (m, lse) = row_stats(zr);
+                let mut acc = 0f32;
+                for ((&zv, &yv), b) in zr.iter().zip(yr).zip(br) {
+                    let shifted = zv - m;
+                    acc += yv * (lse - shifted);
+                    *b = (shifted - lse).exp() - yv;
+                }
+                *l = acc;
+            }
+        }
+        Ok(vec![Value::new(lead, loss)?, Value::new(logits.shape(), backprop)?])
+    }
+    /// `dlogits = dy[..., None] * (softmax(logits) - labels)`; for v2 also
+    /// `dlabels = -dy[..., None] * log_softmax(logits)`. An upstream gradient of the backprop
+    /// output itself is not differentiated.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let dlogits = xent_grad(dy, gc.y(1))?;
+        let dlabels = if self.labels_grad {
+            Some(add1(gc.graph, "XentLabelsGrad", XentLabelsGrad, &[dy, gc.x(1)], gc.x(1).spec())?)
+        } else {
+            None
+        };
+        Ok(vec![dlabels, Some(dlogits)])
+    }
+    fn attrs(&self) -> String {
+        format!("labels_grad={}", self.labels_grad)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The `XentLabelsGrad` op: inputs (dy, logits), output `-dy[..., None] * log_softmax(logits)`,
+/// the labels gradient of the v2 cross-entropy.
+#[derive(Debug)]
+pub struct XentLabelsGrad;
+
+impl Op for XentLabelsGrad {
+    fn op_type(&self) -> &'static str {
+        "XentLabelsGrad"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let (dy, logits) = (ctx.input(0), ctx.input(1));
+        let Some((&c, _)) = logits.shape().split_last().filter(|(_, l)| *l == dy.shape()) else {
+            return Err(Error::Kernel(format!(
+                "the loss gradient {} does not fit the logits {}",
+                fmt_dims(dy.shape()),
+                fmt_dims(logits.shape())
+            )));
+        };
+        let (d, z) = (dy.as_slice::<f32>()?, logits.as_slice::<f32>()?);
+        let mut out = vec![0f32; z.len()];
+        if c > 0 {
+            for ((zr, o), &g) in z.chunks_exact(c).zip(out.chunks_exact_mut(c)).zip(d) {
+                let (m, lse) = row_stats(zr);
+                for (&zv, ov) in zr.iter().zip(o) {
+                    *ov = -g * (zv - m - lse);
+                }
+            }
+        }
+        Ok(vec![Value::new(logits.shape(), out)?])
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn build(labels: &Tensor, logits: &Tensor, labels_grad: bool) -> Result<Tensor> {
+    let name = "SoftmaxCrossEntropyWithLogits";
+    let g = logits.graph();
+    g.check_owns(labels.graph(), &labels.to_string())?;
+    expect_dtype(g, name, name, logits, &[DType::F32])?;
+    same_dtype(g, name, name, &[logits, labels])?;
+    let err = |msg: String| shape_error(g, name, name, msg, &[labels, logits]);
+    let (ls, zs) = (labels.shape(), logits.shape());
+    let merged = ls.merge(&zs).ok_or_else(|| {
+        let msg = match (ls.dims(), zs.dims()) {
+            (Some(a), Some(b)) if a.len() == b.len() => a
+                .iter()
+                .zip(b)
+                .find_map(|(x, y)| match (x, y) {
+                    (Some(x), Some(y)) if x != y => {
+                        Some(format!("Dimensions must be equal, but are {x} and {y}"))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            (Some(a), Some(b)) => {
+                format!("Shapes must be equal rank, but are {} and {}", a.len(), b.len())
+            }
+            _ => String::new(),
+        };
+        err(msg)
+    })?;
+    let loss_shape = match merged.dims() {
+        None => Shape::unknown(),
+        Some([]) => return Err(err("Shape must be at least rank 1 but is rank 0".into())),
+        Some(d) => Shape::new(d[..d.len() - 1].to_vec()),
+    };
+    let outs = vec![TensorSpec::new(DType::F32, loss_shape), TensorSpec::new(DType::F32, merged)];
+    add(g, name, SoftmaxCrossEntropyWithLogits { labels_grad }, &[labels, logits], outs)?.output(0)
+}
+
+/// The cross-entropy `-Σ labels * log_softmax(logits)` along the last dimension, one loss per
+/// row (TF1's `tf.nn.softmax_cross_entropy_with_logits`, the tutorial's call; node name
+/// `SoftmaxCrossEntropyWithLogits`). `labels` and `logits` have the same shape; the loss has
+/// that shape minus its last dimension.
+///
+/// Stable for large logits (the row maximum is subtracted first). The gradient with respect
+/// to `logits` is `dy[..., None] * (softmax(logits) - labels)`, even for labels that do not
+/// sum to 1; `labels` get no gradient (`None`), as in TF1. See
+/// [`softmax_cross_entropy_with_logits_v2`] for a labels gradient.
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::nn::softmax_cross_entropy_with_logits;
+/// use rustflow_ops::placeholder;
+/// let g = Graph::new();
+/// let y_ = placeholder(&g, DType::F32, shape![?, 10], "y_");
+/// let logits = placeholder(&g, DType::F32, shape![?, 10], "logits");
+/// let loss = softmax_cross_entropy_with_logits(&y_, &logits).unwrap();
+/// assert_eq!(loss.shape().to_string(), "[?]");
+/// let bad = placeholder(&g, DType::F32, shape![?, 9], "bad");
+/// assert!(softmax_cross_entropy_with_logits(&bad, &logits).is_err());
+/// ```
+pub fn softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
+    build(labels, logits, false)
+}
+
+/// [`softmax_cross_entropy_with_logits`] whose labels also get a gradient,
+/// `-dy[..., None] * log_softmax(logits)` (`tf.nn.softmax_cross_entropy_with_logits_v2`).
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::nn::softmax_cross_entropy_with_logits_v2;
+/// use rustflow_ops::{gradients, placeholder};
+/// let g = Graph::new();
+/// let y_ = placeholder(&g, DType::F32, shape![?, 10], "y_");
+/// let logits = placeholder(&g, DType::F32, shape![?, 10], "logits");
+/// let loss = softmax_cross_entropy_with_logits_v2(&y_, &logits).unwrap();
+/// let d = gradients(&[&loss], &[&y_, &logits], None).unwrap();
+/// assert!(d[0].is_some() && d[1].is_some());
+/// ```
+pub fn softmax_cross_entropy_with_logits_v2(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
+    build(labels, logits, true)
+}
