@@ -4,7 +4,7 @@
 //! `../shared/golden/README.md`.
 
 use rustflow::prelude::*;
-use rustflow::{gradients, Axes};
+use rustflow::{gradients, nn, Axes};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -127,6 +127,19 @@ fn attr_i64s(c: &Case, k: &str) -> Option<Vec<i64>> {
     c.attrs[k].as_array().map(|a| a.iter().filter_map(Json::as_i64).collect())
 }
 
+fn attr4(c: &Case, k: &str) -> [usize; 4] {
+    let v = attr_i64s(c, k).unwrap_or_default();
+    let mut a = [1; 4];
+    for (d, x) in a.iter_mut().zip(v) {
+        *d = x as usize;
+    }
+    a
+}
+
+fn padding(c: &Case) -> nn::Padding {
+    attr_str(c, "padding").parse().unwrap_or(nn::Padding::Valid)
+}
+
 fn attr_axes(c: &Case) -> Axes {
     match &c.attrs["axis"] {
         Json::Null => Axes::All,
@@ -154,8 +167,21 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "reduce_sum" => {
             y(rustflow::reduce_sum(i("x"), attr_axes(c), c.attrs["keepdims"].as_bool().unwrap_or(false))?)
         }
+        "softmax_cross_entropy_with_logits" => {
+            Ok(Some(vec![("loss".into(), nn::softmax_cross_entropy_with_logits(i("labels"), i("logits"))?)]))
+        }
+        "softmax_cross_entropy_with_logits_v2" => {
+            Ok(Some(vec![("loss".into(), nn::softmax_cross_entropy_with_logits_v2(i("labels"), i("logits"))?)]))
+        }
+        "sparse_softmax_cross_entropy_with_logits" => {
+            Ok(Some(vec![("loss".into(), nn::sparse_softmax_cross_entropy_with_logits(i("labels"), i("logits"))?)]))
+        }
+        "conv2d" => y(nn::conv2d(i("input"), i("filter"), attr4(c, "strides"), padding(c))?),
+        "max_pool" => y(nn::max_pool(i("x"), attr4(c, "ksize"), attr4(c, "strides"), padding(c))?),
+        "avg_pool" => y(nn::avg_pool(i("x"), attr4(c, "ksize"), attr4(c, "strides"), padding(c))?),
+        "bias_add" => y(nn::bias_add(i("value"), i("bias"))?),
         _ => {
-            let _ = (g, attr_str(c, "padding"), attr_i64s(c, "shape"));
+            let _ = (g, attr_i64s(c, "shape"));
             Ok(None)
         }
     }
