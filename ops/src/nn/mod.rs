@@ -30,3 +30,7 @@ mod sparse_softmax_xent;
 mod xent_grad;
 pub use softmax_xent::{softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2};
 pub use sparse_softmax_xent::sparse_softmax_cross_entropy_with_logits;
+
+mod dropout;
+mod dropout_mask;
+pub use dropout::{dropout, dropout_const, dropout_with};
