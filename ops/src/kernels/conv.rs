@@ -147,24 +147,48 @@ pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &
         let m = nb * pix;
         let gemm = if parallel { sgemm } else { sgemm_serial };
         if win.is_pointwise() {
-            gemm(m, co, k_len, MatRef::new(xs, k_len, false), filter, yc, false);
+            gemm(
+                m,
+                co,
+                k_len,
+                MatRef::new(xs, k_len, false),
+                filter,
+                yc,
+                false,
+            );
         } else {
             with_scratch(m * k_len, |col| {
                 im2col(xs, win, nb, col);
-                gemm(m, co, k_len, MatRef::new(col, k_len, false), filter, yc, false);
+                gemm(
+                    m,
+                    co,
+                    k_len,
+                    MatRef::new(col, k_len, false),
+                    filter,
+                    yc,
+                    false,
+                );
             });
         }
     };
     if b >= win.n {
         run(0, y, true);
     } else {
-        y.par_chunks_mut(b * out_img).enumerate().for_each(|(i, yc)| run(i * b, yc, false));
+        y.par_chunks_mut(b * out_img)
+            .enumerate()
+            .for_each(|(i, yc)| run(i * b, yc, false));
     }
 }
 
 /// The gradient of [`conv2d_forward`] with respect to its input: `dx = col2im(dy · fᵀ)`,
 /// written into `dx` (`[n, h, w, c]`, overwritten).
-pub(crate) fn conv2d_backprop_input(dy: &[f32], f: &[f32], win: &Window, co: usize, dx: &mut [f32]) {
+pub(crate) fn conv2d_backprop_input(
+    dy: &[f32],
+    f: &[f32],
+    win: &Window,
+    co: usize,
+    dx: &mut [f32],
+) {
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
     if dx.is_empty() {
@@ -179,11 +203,27 @@ pub(crate) fn conv2d_backprop_input(dy: &[f32], f: &[f32], win: &Window, co: usi
         let m = nb * pix;
         let gemm = if parallel { sgemm } else { sgemm_serial };
         if win.is_pointwise() {
-            gemm(m, k_len, co, MatRef::new(dys, co, false), filter_t, dxc, false);
+            gemm(
+                m,
+                k_len,
+                co,
+                MatRef::new(dys, co, false),
+                filter_t,
+                dxc,
+                false,
+            );
         } else {
             dxc.fill(0.0);
             with_scratch(m * k_len, |col| {
-                gemm(m, k_len, co, MatRef::new(dys, co, false), filter_t, col, false);
+                gemm(
+                    m,
+                    k_len,
+                    co,
+                    MatRef::new(dys, co, false),
+                    filter_t,
+                    col,
+                    false,
+                );
                 col2im_add(col, win, nb, dxc);
             });
         }
@@ -191,13 +231,21 @@ pub(crate) fn conv2d_backprop_input(dy: &[f32], f: &[f32], win: &Window, co: usi
     if b >= win.n {
         run(0, dx, true);
     } else {
-        dx.par_chunks_mut(b * in_len).enumerate().for_each(|(i, dxc)| run(i * b, dxc, false));
+        dx.par_chunks_mut(b * in_len)
+            .enumerate()
+            .for_each(|(i, dxc)| run(i * b, dxc, false));
     }
 }
 
 /// The gradient of [`conv2d_forward`] with respect to its filter:
 /// `df = Σ_chunks im2col(x)ᵀ · dy`, written into `df` (`[kh, kw, c, co]`, overwritten).
-pub(crate) fn conv2d_backprop_filter(x: &[f32], dy: &[f32], win: &Window, co: usize, df: &mut [f32]) {
+pub(crate) fn conv2d_backprop_filter(
+    x: &[f32],
+    dy: &[f32],
+    win: &Window,
+    co: usize,
+    df: &mut [f32],
+) {
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
     df.fill(0.0);

@@ -18,9 +18,17 @@ impl<'a> MatRef<'a> {
     /// operand is `cols x rows`).
     pub fn new(data: &'a [f32], cols: usize, transpose: bool) -> Self {
         if transpose {
-            MatRef { data, rs: 1, cs: cols }
+            MatRef {
+                data,
+                rs: 1,
+                cs: cols,
+            }
         } else {
-            MatRef { data, rs: cols, cs: 1 }
+            MatRef {
+                data,
+                rs: cols,
+                cs: 1,
+            }
         }
     }
 
@@ -37,7 +45,15 @@ impl<'a> MatRef<'a> {
 /// row-major `m x n`. Runs on the rayon pool when the product is large enough to pay.
 ///
 /// Panics if a slice is too short for its shape and strides (a caller's bug, never input's).
-pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+) {
     sgemm_with(m, n, k, a, b, c, accumulate, true)
 }
 
@@ -45,7 +61,15 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut
 /// parallel (the convolution kernels, one batch chunk per task).
 ///
 /// Panics if a slice is too short for its shape and strides (a caller's bug, never input's).
-pub fn sgemm_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+pub fn sgemm_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+) {
     sgemm_with(m, n, k, a, b, c, accumulate, false)
 }
 
@@ -73,7 +97,11 @@ fn sgemm_with(
     assert!(a.max_index(m, k) < a.data.len(), "gemm: lhs too short");
     assert!(b.max_index(k, n) < b.data.len(), "gemm: rhs too short");
     let work = m * n * k;
-    let par = if parallel && work >= 1 << 18 { Parallelism::Rayon(0) } else { Parallelism::None };
+    let par = if parallel && work >= 1 << 18 {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    };
     // SAFETY: the asserts above keep every index gemm computes from the shapes and strides
     // inside the slices; `c` is exclusively borrowed.
     unsafe {

@@ -21,7 +21,12 @@ impl Window {
 
 /// Runs `f(first image, output chunk)` over chunks of whole images of `out` (`per_image`
 /// elements each), in parallel.
-fn par_images(win: &Window, out: &mut [f32], per_image: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+fn par_images(
+    win: &Window,
+    out: &mut [f32],
+    per_image: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync,
+) {
     if out.is_empty() || per_image == 0 {
         return;
     }
@@ -29,14 +34,21 @@ fn par_images(win: &Window, out: &mut [f32], per_image: usize, f: impl Fn(usize,
     if b >= win.n {
         f(0, out);
     } else {
-        out.par_chunks_mut(b * per_image).enumerate().for_each(|(i, chunk)| f(i * b, chunk));
+        out.par_chunks_mut(b * per_image)
+            .enumerate()
+            .for_each(|(i, chunk)| f(i * b, chunk));
     }
 }
 
 /// Calls `visit(o, taps)` for each output pixel of the `nb` images from image `i0`: `o` is
 /// the pixel's first element within those images' output, and `taps` yields the element
 /// offsets (within the whole input) of the window's in-bounds input pixels, row-major.
-fn for_each_window(win: &Window, i0: usize, nb: usize, mut visit: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
+fn for_each_window(
+    win: &Window,
+    i0: usize,
+    nb: usize,
+    mut visit: impl FnMut(usize, &mut dyn Iterator<Item = usize>),
+) {
     let c = win.c;
     for img in 0..nb {
         let base = (i0 + img) * win.in_len();

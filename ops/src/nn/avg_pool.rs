@@ -26,7 +26,9 @@ impl Op for AvgPool {
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None]);
+        };
         Ok(vec![Some(avg_pool_grad_op(gc.x(0), dy, self.attrs)?)])
     }
     fn attrs(&self) -> String {
@@ -52,8 +54,19 @@ impl Op for AvgPool {
 /// assert_eq!(p.shape().to_string(), "[?,4,4,2]");
 /// assert!(avg_pool(&h, [1, 8, 8, 1], [1, 1, 1, 1], Padding::Valid).is_err());
 /// ```
-pub fn avg_pool(x: &Tensor, ksize: [usize; 4], strides: [usize; 4], padding: Padding) -> Result<Tensor> {
+pub fn avg_pool(
+    x: &Tensor,
+    ksize: [usize; 4],
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<Tensor> {
     let name = "AvgPool";
     let (attrs, shape) = pool_static(name, name, x, ksize, strides, padding)?;
-    add1(x.graph(), name, AvgPool { attrs }, &[x], TensorSpec::new(DType::F32, shape))
+    add1(
+        x.graph(),
+        name,
+        AvgPool { attrs },
+        &[x],
+        TensorSpec::new(DType::F32, shape),
+    )
 }

@@ -39,7 +39,9 @@ impl Op for BiasAdd {
         Ok(vec![out])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
         Ok(vec![Some(dy.clone()), Some(bias_add_grad(dy)?)])
     }
     fn as_any(&self) -> &dyn std::any::Any {
@@ -72,7 +74,9 @@ pub fn bias_add(value: &Tensor, bias: &Tensor) -> Result<Tensor> {
     let (vs, bs) = (value.shape(), bias.shape());
     if let Some(r) = vs.rank() {
         if r < 2 {
-            return Err(err(format!("Shape must be at least rank 2 but is rank {r}")));
+            return Err(err(format!(
+                "Shape must be at least rank 2 but is rank {r}"
+            )));
         }
     }
     if let Some(r) = bs.rank() {
@@ -85,7 +89,9 @@ pub fn bias_add(value: &Tensor, bias: &Tensor) -> Result<Tensor> {
         let last = dims[dims.len() - 1];
         match (last, bs.dim(0)) {
             (Some(a), Some(b)) if a != b => {
-                return Err(err(format!("Dimensions must be equal, but are {a} and {b}")));
+                return Err(err(format!(
+                    "Dimensions must be equal, but are {a} and {b}"
+                )));
             }
             (None, Some(b)) => {
                 let mut d = dims.to_vec();

@@ -1,7 +1,9 @@
 //! `BiasAddGrad`: the bias gradient of `bias_add`, a sum over every dimension but the last.
 
 use crate::util::{add1, expect_dtype, shape_error};
-use rustflow_graph::{fmt_dims, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value};
+use rustflow_graph::{
+    fmt_dims, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
+};
 
 /// The `BiasAddGrad` op.
 #[derive(Debug)]
@@ -63,5 +65,11 @@ pub fn bias_add_grad(dy: &Tensor) -> Result<Tensor> {
         }
         Some(d) => Shape::new(vec![d[d.len() - 1]]),
     };
-    add1(g, name, BiasAddGrad, &[dy], TensorSpec::new(DType::F32, out))
+    add1(
+        g,
+        name,
+        BiasAddGrad,
+        &[dy],
+        TensorSpec::new(DType::F32, out),
+    )
 }

@@ -25,10 +25,17 @@ pub(crate) fn conv_window(
     padding: Padding,
 ) -> Result<(Window, usize)> {
     let err = |msg: String| {
-        Error::Kernel(format!("{msg}: input {}, filter {}", fmt_dims(x), fmt_dims(f)))
+        Error::Kernel(format!(
+            "{msg}: input {}, filter {}",
+            fmt_dims(x),
+            fmt_dims(f)
+        ))
     };
     let &[kh, kw, ci, co] = f else {
-        return Err(err(format!("filter must be 4-dimensional, got rank {}", f.len())));
+        return Err(err(format!(
+            "filter must be 4-dimensional, got rank {}",
+            f.len()
+        )));
     };
     let win = Window::new(x, (kh, kw), strides, padding).map_err(err)?;
     if win.c != ci {
@@ -60,7 +67,9 @@ impl Op for Conv2D {
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
         let (x, f) = (gc.x(0), gc.x(1));
         let strides = [1, self.strides.0, self.strides.1, 1];
         Ok(vec![
@@ -69,7 +78,10 @@ impl Op for Conv2D {
         ])
     }
     fn attrs(&self) -> String {
-        format!("strides=[1,{},{},1], padding={}", self.strides.0, self.strides.1, self.padding)
+        format!(
+            "strides=[1,{},{},1], padding={}",
+            self.strides.0, self.strides.1, self.padding
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -134,13 +146,21 @@ pub(crate) fn conv_static(
 /// let w3 = placeholder(&g, DType::F32, shape![5, 5, 3, 32], "w3");
 /// assert!(conv2d(&x, &w3, [1, 1, 1, 1], Padding::Same).is_err());
 /// ```
-pub fn conv2d(input: &Tensor, filter: &Tensor, strides: [usize; 4], padding: Padding) -> Result<Tensor> {
+pub fn conv2d(
+    input: &Tensor,
+    filter: &Tensor,
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<Tensor> {
     let name = "Conv2D";
     let (s, shape) = conv_static(name, name, input, filter, strides, padding)?;
     add1(
         input.graph(),
         name,
-        Conv2D { strides: s, padding },
+        Conv2D {
+            strides: s,
+            padding,
+        },
         &[input, filter],
         TensorSpec::new(DType::F32, shape),
     )

@@ -28,7 +28,10 @@ impl Op for Conv2DBackpropFilter {
         Ok(vec![Value::new(f.shape(), df)?])
     }
     fn attrs(&self) -> String {
-        format!("strides=[1,{},{},1], padding={}", self.strides.0, self.strides.1, self.padding)
+        format!(
+            "strides=[1,{},{},1], padding={}",
+            self.strides.0, self.strides.1, self.padding
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -72,5 +75,14 @@ pub fn conv2d_backprop_filter(
             &[input, filter, out_backprop],
         ));
     }
-    add1(g, name, Conv2DBackpropFilter { strides: s, padding }, &[input, filter, out_backprop], filter.spec())
+    add1(
+        g,
+        name,
+        Conv2DBackpropFilter {
+            strides: s,
+            padding,
+        },
+        &[input, filter, out_backprop],
+        filter.spec(),
+    )
 }

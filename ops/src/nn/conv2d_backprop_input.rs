@@ -40,7 +40,10 @@ impl Op for Conv2DBackpropInput {
         Ok(vec![Value::new(x.shape(), dx)?])
     }
     fn attrs(&self) -> String {
-        format!("strides=[1,{},{},1], padding={}", self.strides.0, self.strides.1, self.padding)
+        format!(
+            "strides=[1,{},{},1], padding={}",
+            self.strides.0, self.strides.1, self.padding
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -84,5 +87,14 @@ pub fn conv2d_backprop_input(
             &[input, filter, out_backprop],
         ));
     }
-    add1(g, name, Conv2DBackpropInput { strides: s, padding }, &[input, filter, out_backprop], input.spec())
+    add1(
+        g,
+        name,
+        Conv2DBackpropInput {
+            strides: s,
+            padding,
+        },
+        &[input, filter, out_backprop],
+        input.spec(),
+    )
 }

@@ -4,8 +4,7 @@ use crate::math::kernels::binary;
 use crate::nn::dropout_mask::{keep_prob_value, DropoutMask};
 use crate::util::{add1, arg_error, broadcast_dims, expect_dtype};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec,
-    Value,
+    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value,
 };
 
 /// The `Dropout` op: inputs (x, keep_prob, mask); output `x / keep_prob * mask`, the mask
@@ -39,8 +38,16 @@ impl Op for Dropout {
         Ok(vec![out])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None, None]) };
-        let dx = add1(gc.graph, "mul", Dropout, &[dy, gc.x(1), gc.x(2)], gc.x(0).spec())?;
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None, None]);
+        };
+        let dx = add1(
+            gc.graph,
+            "mul",
+            Dropout,
+            &[dy, gc.x(1), gc.x(2)],
+            gc.x(0).spec(),
+        )?;
         Ok(vec![Some(dx), None, None])
     }
     fn as_any(&self) -> &dyn std::any::Any {
@@ -94,7 +101,8 @@ pub fn dropout_with(
     noise_shape: Option<&[usize]>,
     seed: Option<u64>,
 ) -> Result<Tensor> {
-    x.graph().check_owns(keep_prob.graph(), &keep_prob.to_string())?;
+    x.graph()
+        .check_owns(keep_prob.graph(), &keep_prob.to_string())?;
     build(x, KeepProb::Tensor(keep_prob), noise_shape, seed)
 }
 
@@ -103,7 +111,12 @@ enum KeepProb<'a> {
     Const(f32),
 }
 
-fn build(x: &Tensor, keep_prob: KeepProb<'_>, noise_shape: Option<&[usize]>, seed: Option<u64>) -> Result<Tensor> {
+fn build(
+    x: &Tensor,
+    keep_prob: KeepProb<'_>,
+    noise_shape: Option<&[usize]>,
+    seed: Option<u64>,
+) -> Result<Tensor> {
     let g = x.graph();
     let (name, op) = ("dropout", "Dropout");
     expect_dtype(g, name, op, x, &[DType::F32])?;
@@ -126,7 +139,10 @@ fn build(x: &Tensor, keep_prob: KeepProb<'_>, noise_shape: Option<&[usize]>, see
         let fits = match xs.dims() {
             None => true,
             Some(d) => {
-                d.len() == ns.len() && d.iter().zip(ns).all(|(xd, &nd)| nd == 1 || xd.is_none_or(|xd| xd == nd))
+                d.len() == ns.len()
+                    && d.iter()
+                        .zip(ns)
+                        .all(|(xd, &nd)| nd == 1 || xd.is_none_or(|xd| xd == nd))
             }
         };
         if !fits {
@@ -134,7 +150,10 @@ fn build(x: &Tensor, keep_prob: KeepProb<'_>, noise_shape: Option<&[usize]>, see
                 g,
                 name,
                 op,
-                format!("noise_shape {} does not broadcast to the input's shape {xs}", fmt_dims(ns)),
+                format!(
+                    "noise_shape {} does not broadcast to the input's shape {xs}",
+                    fmt_dims(ns)
+                ),
             ));
         }
     }
@@ -144,9 +163,18 @@ fn build(x: &Tensor, keep_prob: KeepProb<'_>, noise_shape: Option<&[usize]>, see
             KeepProb::Tensor(t) => t.clone(),
             KeepProb::Const(v) => crate::constant(g, v, "keep_prob"),
         };
-        let mask_op = DropoutMask { noise_shape: noise_shape.map(<[usize]>::to_vec), seed };
+        let mask_op = DropoutMask {
+            noise_shape: noise_shape.map(<[usize]>::to_vec),
+            seed,
+        };
         let mask = match noise_shape {
-            Some(ns) => add1(g, "random_uniform", mask_op, &[&kp], TensorSpec::new(DType::F32, ns.to_vec()))?,
+            Some(ns) => add1(
+                g,
+                "random_uniform",
+                mask_op,
+                &[&kp],
+                TensorSpec::new(DType::F32, ns.to_vec()),
+            )?,
             None => add1(g, "random_uniform", mask_op, &[&kp, x], x.spec())?,
         };
         add1(g, "mul", Dropout, &[x, &kp, &mask], x.spec())
@@ -175,7 +203,9 @@ pub fn dropout_const(x: &Tensor, keep_prob: f32) -> Result<Tensor> {
             g,
             "dropout",
             "Dropout",
-            format!("keep_prob must be a scalar tensor or a float in the range (0, 1], got {keep_prob}"),
+            format!(
+                "keep_prob must be a scalar tensor or a float in the range (0, 1], got {keep_prob}"
+            ),
         ));
     }
     if keep_prob == 1.0 {

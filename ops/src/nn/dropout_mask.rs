@@ -17,12 +17,18 @@ pub struct DropoutMask {
 /// `keep_prob` as a number in (0, 1], or a kernel error.
 pub(crate) fn keep_prob_value(v: &Value) -> Result<f32> {
     let kp = v.scalar_value::<f32>().map_err(|_| {
-        Error::Kernel(format!("keep_prob must be a float32 scalar, got {} {}", v.dtype(), fmt_dims(v.shape())))
+        Error::Kernel(format!(
+            "keep_prob must be a float32 scalar, got {} {}",
+            v.dtype(),
+            fmt_dims(v.shape())
+        ))
     })?;
     if kp > 0.0 && kp <= 1.0 {
         Ok(kp)
     } else {
-        Err(Error::Kernel(format!("keep_prob must be in the range (0, 1], got {kp}")))
+        Err(Error::Kernel(format!(
+            "keep_prob must be in the range (0, 1], got {kp}"
+        )))
     }
 }
 
@@ -41,7 +47,9 @@ impl Op for DropoutMask {
                 .inputs
                 .get(1)
                 .map(|x| x.shape().to_vec())
-                .ok_or_else(|| Error::Kernel("internal error: dropout mask without a shape".into()))?,
+                .ok_or_else(|| {
+                    Error::Kernel("internal error: dropout mask without a shape".into())
+                })?,
         };
         let n: usize = shape.iter().product();
         let mask = with_rng(ctx, self.seed, |rng| {

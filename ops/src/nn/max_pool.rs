@@ -26,7 +26,9 @@ impl Op for MaxPool {
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None]);
+        };
         Ok(vec![Some(max_pool_grad_op(gc.x(0), dy, self.attrs)?)])
     }
     fn attrs(&self) -> String {
@@ -54,8 +56,19 @@ impl Op for MaxPool {
 /// assert_eq!(p.shape().to_string(), "[?,14,14,32]");
 /// assert!(max_pool(&h, [1, 2, 2, 1], [1, 0, 2, 1], Padding::Same).is_err());
 /// ```
-pub fn max_pool(x: &Tensor, ksize: [usize; 4], strides: [usize; 4], padding: Padding) -> Result<Tensor> {
+pub fn max_pool(
+    x: &Tensor,
+    ksize: [usize; 4],
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<Tensor> {
     let name = "MaxPool";
     let (attrs, shape) = pool_static(name, name, x, ksize, strides, padding)?;
-    add1(x.graph(), name, MaxPool { attrs }, &[x], TensorSpec::new(DType::F32, shape))
+    add1(
+        x.graph(),
+        name,
+        MaxPool { attrs },
+        &[x],
+        TensorSpec::new(DType::F32, shape),
+    )
 }

@@ -34,7 +34,13 @@ impl Op for MaxPoolGrad {
 }
 
 pub(crate) fn max_pool_grad_op(x: &Tensor, dy: &Tensor, attrs: PoolAttrs) -> Result<Tensor> {
-    add1(x.graph(), "MaxPoolGrad", MaxPoolGrad { attrs }, &[x, dy], x.spec())
+    add1(
+        x.graph(),
+        "MaxPoolGrad",
+        MaxPoolGrad { attrs },
+        &[x, dy],
+        x.spec(),
+    )
 }
 
 /// The gradient of [`crate::nn::max_pool`]`(x, ksize, strides, padding)` with respect to `x`,
@@ -65,7 +71,13 @@ pub fn max_pool_grad(
     let (attrs, out) = pool_static(name, name, x, ksize, strides, padding)?;
     crate::util::same_dtype(g, name, name, &[x, dy])?;
     if !out.is_compatible(&dy.shape()) {
-        return Err(shape_error(g, name, name, format!("dy must have the pooled shape {out}"), &[x, dy]));
+        return Err(shape_error(
+            g,
+            name,
+            name,
+            format!("dy must have the pooled shape {out}"),
+            &[x, dy],
+        ));
     }
     max_pool_grad_op(x, dy, attrs)
 }

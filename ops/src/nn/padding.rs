@@ -31,7 +31,12 @@ impl Padding {
     /// The output size along one spatial dimension and the padding before it (top or left),
     /// or why the window does not fit (`k` or `stride` of 0, or a VALID window larger than
     /// the input).
-    pub fn output_size(self, input: usize, k: usize, stride: usize) -> Result<(usize, usize), String> {
+    pub fn output_size(
+        self,
+        input: usize,
+        k: usize,
+        stride: usize,
+    ) -> Result<(usize, usize), String> {
         if k == 0 {
             return Err("window sizes must be positive, got 0".into());
         }
@@ -41,7 +46,9 @@ impl Padding {
         match self {
             Padding::Same => {
                 let out = input.div_ceil(stride);
-                let needed = (out.saturating_sub(1)).saturating_mul(stride).saturating_add(k);
+                let needed = (out.saturating_sub(1))
+                    .saturating_mul(stride)
+                    .saturating_add(k);
                 let total = needed.saturating_sub(input);
                 Ok((out, total / 2))
             }
@@ -124,11 +131,31 @@ impl Window {
         padding: Padding,
     ) -> Result<Window, String> {
         let &[n, h, w, c] = input else {
-            return Err(format!("input must be 4-dimensional (NHWC), got rank {}", input.len()));
+            return Err(format!(
+                "input must be 4-dimensional (NHWC), got rank {}",
+                input.len()
+            ));
         };
-        let (oh, pad_top) = padding.output_size(h, kh, sh).map_err(|e| format!("rows: {e}"))?;
-        let (ow, pad_left) = padding.output_size(w, kw, sw).map_err(|e| format!("cols: {e}"))?;
-        Ok(Window { n, h, w, c, kh, kw, sh, sw, oh, ow, pad_top, pad_left })
+        let (oh, pad_top) = padding
+            .output_size(h, kh, sh)
+            .map_err(|e| format!("rows: {e}"))?;
+        let (ow, pad_left) = padding
+            .output_size(w, kw, sw)
+            .map_err(|e| format!("cols: {e}"))?;
+        Ok(Window {
+            n,
+            h,
+            w,
+            c,
+            kh,
+            kw,
+            sh,
+            sw,
+            oh,
+            ow,
+            pad_top,
+            pad_left,
+        })
     }
 
     /// The input rows (or columns) `[lo, hi)` of window tap positions `0..k` that fall inside
@@ -152,7 +179,10 @@ pub(crate) fn spatial_attr(what: &str, v: [usize; 4]) -> Result<(usize, usize), 
         ));
     }
     if v[1] == 0 || v[2] == 0 {
-        return Err(format!("{what} must be positive, got [{},{},{},{}]", v[0], v[1], v[2], v[3]));
+        return Err(format!(
+            "{what} must be positive, got [{},{},{},{}]",
+            v[0], v[1], v[2], v[3]
+        ));
     }
     Ok((v[1], v[2]))
 }
@@ -162,6 +192,9 @@ pub(crate) fn nhwc_dims(s: &Shape, what: &str) -> Result<[Dim; 4], String> {
     match s.dims() {
         None => Ok([None; 4]),
         Some(&[a, b, c, d]) => Ok([a, b, c, d]),
-        Some(d) => Err(format!("Shape must be rank 4 but is rank {} for {what}", d.len())),
+        Some(d) => Err(format!(
+            "Shape must be rank 4 but is rank {} for {what}",
+            d.len()
+        )),
     }
 }

@@ -55,9 +55,20 @@ pub(crate) fn pool_static(
     let s = spatial_attr("strides", strides).map_err(|m| arg_error(g, name, op, m))?;
     let shape_err = |msg: String| shape_error(g, name, op, msg, &[x]);
     let [n, h, w, c] = nhwc_dims(&x.shape(), "the input").map_err(shape_err)?;
-    let oh = padding.static_size(h, k.0, s.0).map_err(|m| shape_err(format!("rows: {m}")))?;
-    let ow = padding.static_size(w, k.1, s.1).map_err(|m| shape_err(format!("cols: {m}")))?;
-    Ok((PoolAttrs { ksize: k, strides: s, padding }, Shape::new(vec![n, oh, ow, c])))
+    let oh = padding
+        .static_size(h, k.0, s.0)
+        .map_err(|m| shape_err(format!("rows: {m}")))?;
+    let ow = padding
+        .static_size(w, k.1, s.1)
+        .map_err(|m| shape_err(format!("cols: {m}")))?;
+    Ok((
+        PoolAttrs {
+            ksize: k,
+            strides: s,
+            padding,
+        },
+        Shape::new(vec![n, oh, ow, c]),
+    ))
 }
 
 /// Checks that an upstream gradient has the pooled shape.

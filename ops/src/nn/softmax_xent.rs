@@ -29,7 +29,10 @@ impl Op for SoftmaxCrossEntropyWithLogits {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (labels, logits) = (ctx.input(0), ctx.input(1));
-        let Some((&c, lead)) = logits.shape().split_last().filter(|_| labels.shape() == logits.shape())
+        let Some((&c, lead)) = logits
+            .shape()
+            .split_last()
+            .filter(|_| labels.shape() == logits.shape())
         else {
             return Err(Error::Kernel(format!(
                 "logits and labels must be same size and at least rank 1: logits_size={} labels_size={}",
@@ -42,8 +45,11 @@ impl Op for SoftmaxCrossEntropyWithLogits {
         let mut loss = vec![0f32; rows];
         let mut backprop = vec![0f32; z.len()];
         if c > 0 {
-            for (((zr, yr), br), l) in
-                z.chunks_exact(c).zip(y.chunks_exact(c)).zip(backprop.chunks_exact_mut(c)).zip(&mut loss)
+            for (((zr, yr), br), l) in z
+                .chunks_exact(c)
+                .zip(y.chunks_exact(c))
+                .zip(backprop.chunks_exact_mut(c))
+                .zip(&mut loss)
             {
                 let (m, lse) = row_stats(zr);
                 let mut acc = 0f32;
@@ -55,16 +61,27 @@ impl Op for SoftmaxCrossEntropyWithLogits {
                 *l = acc;
             }
         }
-        Ok(vec![Value::new(lead, loss)?, Value::new(logits.shape(), backprop)?])
+        Ok(vec![
+            Value::new(lead, loss)?,
+            Value::new(logits.shape(), backprop)?,
+        ])
     }
     /// `dlogits = dy[..., None] * (softmax(logits) - labels)`; for v2 also
     /// `dlabels = -dy[..., None] * log_softmax(logits)`. An upstream gradient of the backprop
     /// output itself is not differentiated.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
         let dlogits = xent_grad(dy, gc.y(1))?;
         let dlabels = if self.labels_grad {
-            Some(add1(gc.graph, "XentLabelsGrad", XentLabelsGrad, &[dy, gc.x(1)], gc.x(1).spec())?)
+            Some(add1(
+                gc.graph,
+                "XentLabelsGrad",
+                XentLabelsGrad,
+                &[dy, gc.x(1)],
+                gc.x(1).spec(),
+            )?)
         } else {
             None
         };
@@ -89,7 +106,11 @@ impl Op for XentLabelsGrad {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (dy, logits) = (ctx.input(0), ctx.input(1));
-        let Some((&c, _)) = logits.shape().split_last().filter(|(_, l)| *l == dy.shape()) else {
+        let Some((&c, _)) = logits
+            .shape()
+            .split_last()
+            .filter(|(_, l)| *l == dy.shape())
+        else {
             return Err(Error::Kernel(format!(
                 "the loss gradient {} does not fit the logits {}",
                 fmt_dims(dy.shape()),
@@ -134,7 +155,11 @@ fn build(labels: &Tensor, logits: &Tensor, labels_grad: bool) -> Result<Tensor> 
                 })
                 .unwrap_or_default(),
             (Some(a), Some(b)) => {
-                format!("Shapes must be equal rank, but are {} and {}", a.len(), b.len())
+                format!(
+                    "Shapes must be equal rank, but are {} and {}",
+                    a.len(),
+                    b.len()
+                )
             }
             _ => String::new(),
         };
@@ -145,8 +170,18 @@ fn build(labels: &Tensor, logits: &Tensor, labels_grad: bool) -> Result<Tensor> 
         Some([]) => return Err(err("Shape must be at least rank 1 but is rank 0".into())),
         Some(d) => Shape::new(d[..d.len() - 1].to_vec()),
     };
-    let outs = vec![TensorSpec::new(DType::F32, loss_shape), TensorSpec::new(DType::F32, merged)];
-    add(g, name, SoftmaxCrossEntropyWithLogits { labels_grad }, &[labels, logits], outs)?.output(0)
+    let outs = vec![
+        TensorSpec::new(DType::F32, loss_shape),
+        TensorSpec::new(DType::F32, merged),
+    ];
+    add(
+        g,
+        name,
+        SoftmaxCrossEntropyWithLogits { labels_grad },
+        &[labels, logits],
+        outs,
+    )?
+    .output(0)
 }
 
 /// The cross-entropy `-Σ labels * log_softmax(logits)` along the last dimension, one loss per

@@ -18,7 +18,9 @@ fn labels_i64(v: &Value) -> Result<Vec<i64>> {
     match v.dtype() {
         DType::I32 => Ok(v.as_slice::<i32>()?.iter().map(|&x| x as i64).collect()),
         DType::I64 => Ok(v.as_slice::<i64>()?.to_vec()),
-        d => Err(Error::Kernel(format!("labels must be int32 or int64, got {d}"))),
+        d => Err(Error::Kernel(format!(
+            "labels must be int32 or int64, got {d}"
+        ))),
     }
 }
 
@@ -28,7 +30,10 @@ impl Op for SparseSoftmaxCrossEntropyWithLogits {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (labels, logits) = (ctx.input(0), ctx.input(1));
-        let Some((&c, lead)) = logits.shape().split_last().filter(|(_, l)| *l == labels.shape())
+        let Some((&c, lead)) = logits
+            .shape()
+            .split_last()
+            .filter(|(_, l)| *l == labels.shape())
         else {
             return Err(Error::Kernel(format!(
                 "labels must have the shape of logits without its last dimension: logits {}, labels {}",
@@ -46,8 +51,11 @@ impl Op for SparseSoftmaxCrossEntropyWithLogits {
         let mut loss = vec![0f32; y.len()];
         let mut backprop = vec![0f32; z.len()];
         if c > 0 {
-            for (((zr, br), l), &label) in
-                z.chunks_exact(c).zip(backprop.chunks_exact_mut(c)).zip(&mut loss).zip(&y)
+            for (((zr, br), l), &label) in z
+                .chunks_exact(c)
+                .zip(backprop.chunks_exact_mut(c))
+                .zip(&mut loss)
+                .zip(&y)
             {
                 let (m, lse) = row_stats(zr);
                 for (&zv, b) in zr.iter().zip(br.iter_mut()) {
@@ -58,11 +66,16 @@ impl Op for SparseSoftmaxCrossEntropyWithLogits {
                 *l = lse - (zr[k] - m);
             }
         }
-        Ok(vec![Value::new(lead, loss)?, Value::new(logits.shape(), backprop)?])
+        Ok(vec![
+            Value::new(lead, loss)?,
+            Value::new(logits.shape(), backprop)?,
+        ])
     }
     /// `dlogits = dy[..., None] * (softmax(logits) - one_hot(labels))`; integer labels get none.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
         Ok(vec![None, Some(xent_grad(dy, gc.y(1))?)])
     }
     fn as_any(&self) -> &dyn std::any::Any {
@@ -91,7 +104,10 @@ impl Op for SparseSoftmaxCrossEntropyWithLogits {
 /// let float_labels = placeholder(&g, DType::F32, shape![?], "f");
 /// assert!(sparse_softmax_cross_entropy_with_logits(&float_labels, &logits).is_err());
 /// ```
-pub fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
+pub fn sparse_softmax_cross_entropy_with_logits(
+    labels: &Tensor,
+    logits: &Tensor,
+) -> Result<Tensor> {
     let name = "SparseSoftmaxCrossEntropyWithLogits";
     let g = logits.graph();
     g.check_owns(labels.graph(), &labels.to_string())?;
@@ -125,6 +141,16 @@ pub fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor
         };
         err(msg)
     })?;
-    let outs = vec![TensorSpec::new(DType::F32, loss_shape), TensorSpec::new(DType::F32, zs)];
-    add(g, name, SparseSoftmaxCrossEntropyWithLogits, &[labels, logits], outs)?.output(0)
+    let outs = vec![
+        TensorSpec::new(DType::F32, loss_shape),
+        TensorSpec::new(DType::F32, zs),
+    ];
+    add(
+        g,
+        name,
+        SparseSoftmaxCrossEntropyWithLogits,
+        &[labels, logits],
+        outs,
+    )?
+    .output(0)
 }

@@ -15,7 +15,10 @@ impl Op for XentGrad {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (dy, bp) = (ctx.input(0), ctx.input(1));
-        let fits = bp.shape().split_last().is_some_and(|(_, lead)| lead == dy.shape());
+        let fits = bp
+            .shape()
+            .split_last()
+            .is_some_and(|(_, lead)| lead == dy.shape());
         if !fits {
             return Err(Error::Kernel(format!(
                 "the loss gradient {} does not fit the backprop {}",
@@ -40,5 +43,11 @@ impl Op for XentGrad {
 
 /// `dy[..., None] * backprop`, shaped like `backprop` (the cross-entropies' logits gradient).
 pub(crate) fn xent_grad(dy: &Tensor, backprop: &Tensor) -> Result<Tensor> {
-    add1(dy.graph(), "XentGrad", XentGrad, &[dy, backprop], backprop.spec())
+    add1(
+        dy.graph(),
+        "XentGrad",
+        XentGrad,
+        &[dy, backprop],
+        backprop.spec(),
+    )
 }

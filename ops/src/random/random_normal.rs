@@ -25,12 +25,17 @@ impl Op for RandomNormal {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let n: usize = self.shape.iter().product();
         let data = with_rng(ctx, self.seed, |rng| {
-            (0..n).map(|_| self.mean + self.stddev * rng.sample::<f32, _>(StandardNormal)).collect()
+            (0..n)
+                .map(|_| self.mean + self.stddev * rng.sample::<f32, _>(StandardNormal))
+                .collect()
         })?;
         Ok(vec![Value::new(&self.shape, data)?])
     }
     fn attrs(&self) -> String {
-        format!("shape={:?}, mean={}, stddev={}", self.shape, self.mean, self.stddev)
+        format!(
+            "shape={:?}, mean={}, stddev={}",
+            self.shape, self.mean, self.stddev
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -48,14 +53,36 @@ impl Op for RandomNormal {
 /// let z = random_normal(&g, &[3, 4], 1.0, 2.0, Some(7)).unwrap();
 /// assert_eq!(z.shape().to_string(), "[3,4]");
 /// ```
-pub fn random_normal(g: &Graph, shape: &[usize], mean: f32, stddev: f32, seed: Option<u64>) -> Result<Tensor> {
+pub fn random_normal(
+    g: &Graph,
+    shape: &[usize],
+    mean: f32,
+    stddev: f32,
+    seed: Option<u64>,
+) -> Result<Tensor> {
     let (name, op) = ("random_normal", "RandomStandardNormal");
     check_finite(g, name, op, &[("mean", mean), ("stddev", stddev)])?;
     if stddev < 0.0 {
-        return Err(arg_error(g, name, op, format!("stddev must be non-negative, got {stddev}")));
+        return Err(arg_error(
+            g,
+            name,
+            op,
+            format!("stddev must be non-negative, got {stddev}"),
+        ));
     }
     checked_count(g, name, op, shape)?;
     let seed = g.random_op_seed(seed);
     let spec = TensorSpec::new(DType::F32, shape.to_vec());
-    add1(g, name, RandomNormal { shape: shape.to_vec(), mean, stddev, seed }, &[], spec)
+    add1(
+        g,
+        name,
+        RandomNormal {
+            shape: shape.to_vec(),
+            mean,
+            stddev,
+            seed,
+        },
+        &[],
+        spec,
+    )
 }

@@ -25,12 +25,17 @@ impl Op for RandomUniform {
         let n: usize = self.shape.iter().product();
         let range = self.maxval - self.minval;
         let data = with_rng(ctx, self.seed, |rng| {
-            (0..n).map(|_| self.minval + range * rng.gen::<f32>()).collect()
+            (0..n)
+                .map(|_| self.minval + range * rng.gen::<f32>())
+                .collect()
         })?;
         Ok(vec![Value::new(&self.shape, data)?])
     }
     fn attrs(&self) -> String {
-        format!("shape={:?}, minval={}, maxval={}", self.shape, self.minval, self.maxval)
+        format!(
+            "shape={:?}, minval={}, maxval={}",
+            self.shape, self.minval, self.maxval
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -49,14 +54,36 @@ impl Op for RandomUniform {
 /// assert_eq!(u.shape().to_string(), "[10]");
 /// assert!(random_uniform(&g, &[10], 1.0, -1.0, None).is_err());
 /// ```
-pub fn random_uniform(g: &Graph, shape: &[usize], minval: f32, maxval: f32, seed: Option<u64>) -> Result<Tensor> {
+pub fn random_uniform(
+    g: &Graph,
+    shape: &[usize],
+    minval: f32,
+    maxval: f32,
+    seed: Option<u64>,
+) -> Result<Tensor> {
     let (name, op) = ("random_uniform", "RandomUniform");
     check_finite(g, name, op, &[("minval", minval), ("maxval", maxval)])?;
     if minval > maxval {
-        return Err(arg_error(g, name, op, format!("Need minval <= maxval, got {minval} > {maxval}")));
+        return Err(arg_error(
+            g,
+            name,
+            op,
+            format!("Need minval <= maxval, got {minval} > {maxval}"),
+        ));
     }
     checked_count(g, name, op, shape)?;
     let seed = g.random_op_seed(seed);
     let spec = TensorSpec::new(DType::F32, shape.to_vec());
-    add1(g, name, RandomUniform { shape: shape.to_vec(), minval, maxval, seed }, &[], spec)
+    add1(
+        g,
+        name,
+        RandomUniform {
+            shape: shape.to_vec(),
+            minval,
+            maxval,
+            seed,
+        },
+        &[],
+        spec,
+    )
 }

@@ -37,7 +37,10 @@ impl Op for TruncatedNormal {
         Ok(vec![Value::new(&self.shape, data)?])
     }
     fn attrs(&self) -> String {
-        format!("shape={:?}, mean={}, stddev={}", self.shape, self.mean, self.stddev)
+        format!(
+            "shape={:?}, mean={}, stddev={}",
+            self.shape, self.mean, self.stddev
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -63,14 +66,36 @@ impl Op for TruncatedNormal {
 /// assert_eq!(w.op().name(), "truncated_normal");
 /// assert!(truncated_normal(&g, &[2], 0.0, -1.0, None).is_err());
 /// ```
-pub fn truncated_normal(g: &Graph, shape: &[usize], mean: f32, stddev: f32, seed: Option<u64>) -> Result<Tensor> {
+pub fn truncated_normal(
+    g: &Graph,
+    shape: &[usize],
+    mean: f32,
+    stddev: f32,
+    seed: Option<u64>,
+) -> Result<Tensor> {
     let (name, op) = ("truncated_normal", "TruncatedNormal");
     check_finite(g, name, op, &[("mean", mean), ("stddev", stddev)])?;
     if stddev < 0.0 {
-        return Err(arg_error(g, name, op, format!("stddev must be non-negative, got {stddev}")));
+        return Err(arg_error(
+            g,
+            name,
+            op,
+            format!("stddev must be non-negative, got {stddev}"),
+        ));
     }
     checked_count(g, name, op, shape)?;
     let seed = g.random_op_seed(seed);
     let spec = TensorSpec::new(DType::F32, shape.to_vec());
-    add1(g, name, TruncatedNormal { shape: shape.to_vec(), mean, stddev, seed }, &[], spec)
+    add1(
+        g,
+        name,
+        TruncatedNormal {
+            shape: shape.to_vec(),
+            mean,
+            stddev,
+            seed,
+        },
+        &[],
+        spec,
+    )
 }
