@@ -34,3 +34,15 @@ pub use sparse_softmax_xent::sparse_softmax_cross_entropy_with_logits;
 mod dropout;
 mod dropout_mask;
 pub use dropout::{dropout, dropout_const, dropout_with};
+
+mod relu;
+mod relu_grad;
+pub use relu::relu;
+pub use relu_grad::relu_grad;
+
+mod log_softmax;
+pub(crate) mod softmax;
+mod softmax_grad;
+pub use log_softmax::log_softmax;
+pub use softmax::softmax;
+pub use softmax_grad::{log_softmax_grad, softmax_grad};

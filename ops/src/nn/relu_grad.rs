@@ -1,0 +1,68 @@
+//! `ReluGrad`: the gradient of `relu`, from its output.
+
+use crate::util::{add1, same_dtype};
+use rustflow_graph::{fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
+
+/// Inputs `(dy, y)` with `y = relu(x)`; output `dy` where `y > 0` (equivalently `x > 0`)
+/// and 0 elsewhere, so `relu'(0) = 0`. Computed in `dy`'s buffer when nothing else holds it.
+#[derive(Debug)]
+pub struct ReluGrad;
+
+impl Op for ReluGrad {
+    fn op_type(&self) -> &'static str {
+        "ReluGrad"
+    }
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+        let mut dy = ctx.take_input(0);
+        let y = ctx.input(1);
+        if y.shape() != dy.shape() {
+            return Err(Error::Kernel(format!(
+                "ReluGrad: gradients of shape {} and features of shape {} differ",
+                fmt_dims(dy.shape()),
+                fmt_dims(y.shape())
+            )));
+        }
+        let ys = y.as_slice::<f32>()?;
+        for (g, &v) in dy.data_mut::<f32>()?.iter_mut().zip(ys) {
+            if v <= 0.0 || v.is_nan() {
+                *g = 0.0;
+            }
+        }
+        Ok(vec![dy])
+    }
+    /// Linear in `dy`: `d(dy) = relu_grad(ddx, y)`; `y` gets none (the mask is piecewise
+    /// constant).
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let Some(ddx) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
+        Ok(vec![Some(relu_grad(ddx, gc.x(1))?), None])
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The gradient of `y = relu(x)` for the upstream `dy`: `dy` where `y > 0`, else 0.
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::{nn, placeholder};
+/// let g = Graph::new();
+/// let dy = placeholder(&g, DType::F32, shape![?, 3], "dy");
+/// let y = placeholder(&g, DType::F32, shape![?, 3], "y");
+/// assert_eq!(nn::relu_grad(&dy, &y).unwrap().op().op_type(), "ReluGrad");
+/// ```
+pub fn relu_grad(dy: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let g = dy.graph();
+    g.check_owns(y.graph(), &y.to_string())?;
+    same_dtype(g, "ReluGrad", "ReluGrad", &[dy, y])?;
+    let shape = dy.shape().merge(&y.shape()).unwrap_or_else(|| dy.shape());
+    add1(
+        g,
+        "ReluGrad",
+        ReluGrad,
+        &[dy, y],
+        rustflow_graph::TensorSpec::new(dy.dtype(), shape),
+    )
+}
