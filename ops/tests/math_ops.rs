@@ -129,7 +129,8 @@ fn unary_ops_forward_match_std() {
     let xs = [-3.0f32, -0.5, 0.0, 0.25, 1.0, 2.5];
     let x = c(&g, xs);
     type F = fn(&Tensor) -> rustflow_graph::Result<Tensor>;
-    let cases: [(&str, F, fn(f64) -> f64); 6] = [
+    type Case = (&'static str, F, fn(f64) -> f64);
+    let cases: [Case; 6] = [
         ("exp", exp, f64::exp),
         ("square", square, |v| v * v),
         ("sigmoid", sigmoid, |v| 1.0 / (1.0 + (-v).exp())),

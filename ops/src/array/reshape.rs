@@ -47,7 +47,7 @@ fn resolve(shape: &[i64], n: usize) -> Result<Vec<usize>> {
             if product == 0 {
                 return Err(Error::Kernel(EMPTY_MSG.into()));
             }
-            if n % product != 0 {
+            if !n.is_multiple_of(product) {
                 return Err(Error::Kernel(format!(
                     "Input to reshape is a tensor with {n} values, but the requested shape requires a multiple of {product}"
                 )));
@@ -115,7 +115,7 @@ pub fn reshape(x: &Tensor, shape: &[i64]) -> Result<Tensor> {
     if let Some(n) = x.shape().num_elements() {
         match unknown {
             Some(_) if product == 0 => return Err(err(EMPTY_MSG.into())),
-            Some(k) if n % product == 0 => dims[k] = Some(n / product),
+            Some(k) if n.is_multiple_of(product) => dims[k] = Some(n / product),
             Some(_) => {
                 return Err(err(format!(
                     "Dimension size must be evenly divisible by {product} but is {n}"

@@ -13,11 +13,7 @@ pub struct ArgMax {
 
 /// The index of the first maximum along the middle axis of `x` seen as `[outer, n, inner]`.
 fn argmax_kernel<T: Element + PartialOrd>(x: &[T], n: usize, inner: usize) -> Vec<i64> {
-    let outer = if n * inner == 0 {
-        0
-    } else {
-        x.len() / (n * inner)
-    };
+    let outer = x.len().checked_div(n * inner).unwrap_or(0);
     let mut out = vec![0i64; outer * inner];
     let mut best: Vec<T> = Vec::with_capacity(inner);
     for (o, block) in x.chunks_exact((n * inner).max(1)).take(outer).enumerate() {
