@@ -96,6 +96,11 @@ fn sgemm_with(
     }
     assert!(a.max_index(m, k) < a.data.len(), "gemm: lhs too short");
     assert!(b.max_index(k, n) < b.data.len(), "gemm: rhs too short");
+    if a.cs == 1 && a.rs == k && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 {
+        // A · Bᵀ with both rows contiguous and a short A: the dot-product kernel is faster.
+        super::abt::abt(m, n, k, a.data, b.data, c, accumulate);
+        return;
+    }
     let work = m * n * k;
     let par = if parallel && work >= 1 << 18 {
         Parallelism::Rayon(0)

@@ -1,5 +1,6 @@
 //! Kernels shared by several ops.
 
+pub mod abt;
 pub mod gemm;
 pub(crate) mod conv;
 pub(crate) mod pool;
