@@ -93,9 +93,13 @@ pub(crate) fn im2col(x: &[f32], win: &Window, nb: usize, col: &mut [f32]) {
                     let ih = oh * win.sh + t - win.pad_top;
                     let iw0 = ow * win.sw + tw0 - win.pad_left;
                     let src = &xi[ih * row_in + iw0 * c..ih * row_in + (iw0 + tw1 - tw0) * c];
-                    d[..tw0 * c].fill(0.0);
-                    d[tw0 * c..tw1 * c].copy_from_slice(src);
-                    d[tw1 * c..].fill(0.0);
+                    // Plain loops: the runs are short (kw * c floats), where calls to
+                    // memcpy/memset cost more than the copy.
+                    let (head, rest) = d.split_at_mut(tw0 * c);
+                    let (mid, tail) = rest.split_at_mut((tw1 - tw0) * c);
+                    head.iter_mut().for_each(|v| *v = 0.0);
+                    mid.iter_mut().zip(src).for_each(|(v, &s)| *v = s);
+                    tail.iter_mut().for_each(|v| *v = 0.0);
                 }
             }
         }
