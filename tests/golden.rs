@@ -140,6 +140,10 @@ fn padding(c: &Case) -> nn::Padding {
     attr_str(c, "padding").parse().unwrap_or(nn::Padding::Valid)
 }
 
+fn keep(c: &Case) -> bool {
+    c.attrs["keepdims"].as_bool().unwrap_or(false)
+}
+
 fn attr_axes(c: &Case) -> Axes {
     match &c.attrs["axis"] {
         Json::Null => Axes::All,
@@ -165,7 +169,7 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "mul" => y(i("a").mul(i("b"))?),
         "neg" => y(i("x").neg()?),
         "reduce_sum" => {
-            y(rustflow::reduce_sum(i("x"), attr_axes(c), c.attrs["keepdims"].as_bool().unwrap_or(false))?)
+            y(rustflow::reduce_sum(i("x"), attr_axes(c), keep(c))?)
         }
         "softmax_cross_entropy_with_logits" => {
             Ok(Some(vec![("loss".into(), nn::softmax_cross_entropy_with_logits(i("labels"), i("logits"))?)]))
@@ -180,8 +184,35 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "max_pool" => y(nn::max_pool(i("x"), attr4(c, "ksize"), attr4(c, "strides"), padding(c))?),
         "avg_pool" => y(nn::avg_pool(i("x"), attr4(c, "ksize"), attr4(c, "strides"), padding(c))?),
         "bias_add" => y(nn::bias_add(i("value"), i("bias"))?),
+        "sub" => y(rustflow::sub(i("a"), i("b"))?),
+        "div" => y(rustflow::div(i("a"), i("b"))?),
+        "exp" => y(rustflow::exp(i("x"))?),
+        "log" => y(rustflow::log(i("x"))?),
+        "sqrt" => y(rustflow::sqrt(i("x"))?),
+        "square" => y(rustflow::square(i("x"))?),
+        "sigmoid" => y(rustflow::sigmoid(i("x"))?),
+        "tanh" => y(rustflow::tanh(i("x"))?),
+        "relu" => y(nn::relu(i("x"))?),
+        "softmax" => y(nn::softmax(i("logits"))?),
+        "log_softmax" => y(nn::log_softmax(i("logits"))?),
+        "reduce_mean" => y(rustflow::reduce_mean(i("x"), attr_axes(c), keep(c))?),
+        "reduce_max" => y(rustflow::reduce_max(i("x"), attr_axes(c), keep(c))?),
+        "argmax" => y(rustflow::argmax(i("x"), c.attrs["axis"].as_i64().unwrap_or(0))?),
+        "equal" => y(rustflow::equal(i("a"), i("b"))?),
+        "cast" => y(rustflow::cast(i("x"), F32)?),
+        "reshape" => y(rustflow::reshape(i("x"), &attr_i64s(c, "shape").unwrap_or_default())?),
+        "transpose" => {
+            let perm: Option<Vec<usize>> = attr_i64s(c, "perm").map(|p| p.iter().map(|&d| d as usize).collect());
+            y(rustflow::transpose(i("x"), perm.as_deref())?)
+        }
+        "accuracy_expr" => {
+            let correct = rustflow::equal(&rustflow::argmax(i("logits"), 1)?, &rustflow::argmax(i("labels"), 1)?)?;
+            let accuracy = rustflow::reduce_mean(&rustflow::cast(&correct, F32)?, None, false)?;
+            Ok(Some(vec![("correct".into(), correct), ("accuracy".into(), accuracy)]))
+        }
+        "dropout" => y(nn::dropout(i("x"), i("keep_prob"))?),
         _ => {
-            let _ = (g, attr_i64s(c, "shape"));
+            let _ = g;
             Ok(None)
         }
     }
@@ -217,7 +248,19 @@ fn run_plain(c: &Case) -> Result<(), String> {
         }
     }
     let loss = match terms.len() {
-        0 => return Err("no upstream for any output".into()),
+        // No float output (argmax, equal): TensorFlow has nothing to differentiate, and
+        // differentiating the outputs themselves must give no gradient either.
+        0 => {
+            let ys: Vec<&Tensor> = outs.iter().map(|(_, t)| t).collect();
+            for (dk, want) in &c.grads {
+                let xk = dk.strip_prefix('d').and_then(|k| x.get(k)).ok_or_else(|| format!("grad {dk} names no input"))?;
+                let d = gradients(&ys, &[xk], None).map_err(|e| e.to_string())?.remove(0);
+                if d.is_some() || want.is_some() {
+                    return Err(format!("{dk}: a gradient through a non-float output"));
+                }
+            }
+            return Ok(());
+        }
         1 => terms.remove(0),
         _ => rustflow::add_n(&terms.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())?,
     };
@@ -237,8 +280,62 @@ fn run_plain(c: &Case) -> Result<(), String> {
     Ok(())
 }
 
+/// Dropout with keep_prob < 1: TensorFlow's random stream is not reproduced, so the
+/// properties are checked instead.
+fn run_dropout_property(c: &Case) -> Result<(), String> {
+    let e = |e: rustflow::Error| e.to_string();
+    let g = Graph::new();
+    let xv = c.inputs.get("x").cloned().ok_or("x")?;
+    let keep = c.attrs["keep_prob"].as_f64().ok_or("keep_prob")? as f32;
+    let x = g.placeholder_named(F32, xv.shape().to_vec(), "x");
+    let kp = g.placeholder_named(F32, shape![], "keep_prob");
+    let y = nn::dropout(&x, &kp).map_err(e)?;
+    let u = g.constant(c.upstream.get("y").cloned().ok_or("upstream")?);
+    let loss = y.mul(&u).map_err(e)?.reduce_sum(None).map_err(e)?;
+    let dx = gradients(&[&loss], &[&x], None).map_err(e)?.remove(0).ok_or("no dx")?;
+    let sess = Session::new(&g);
+    let feeds = feed! { &x => xv.clone(), &kp => keep };
+    let xs = xv.as_slice::<f32>().map_err(e)?;
+    let us = c.upstream["y"].as_slice::<f32>().map_err(e)?;
+    let mut masks = vec![];
+    for run in 0..5 {
+        let out = sess.run(&fetches![&y, &dx], &feeds).map_err(e)?;
+        let (yv, dv) = (out.value(0).map_err(e)?.as_slice::<f32>().map_err(e)?, out.value(1).map_err(e)?.as_slice::<f32>().map_err(e)?);
+        let mut kept = 0;
+        let mut mask = vec![];
+        for i in 0..xs.len() {
+            let scaled = xs[i] / keep;
+            let is_kept = yv[i] != 0.0 || xs[i] == 0.0 && dv[i] != 0.0;
+            if yv[i] != 0.0 && (yv[i] - scaled).abs() > 1e-6 * scaled.abs() {
+                return Err(format!("run {run}: y[{i}] = {} is neither 0 nor x/keep_prob = {scaled}", yv[i]));
+            }
+            let want_d = if is_kept { us[i] / keep } else { 0.0 };
+            if (dv[i] - want_d).abs() > 1e-6 * want_d.abs().max(1e-6) {
+                return Err(format!("run {run}: dx[{i}] = {} but the forward mask gives {want_d}", dv[i]));
+            }
+            kept += is_kept as usize;
+            mask.push(is_kept);
+        }
+        let frac = kept as f64 / xs.len() as f64;
+        let dev = c.raw["checks"].as_array().and_then(|a| a.iter().find(|k| k["id"] == "kept_fraction")).and_then(|k| k["max_abs_dev"].as_f64()).unwrap_or(0.07);
+        if (frac - keep as f64).abs() > dev {
+            return Err(format!("run {run}: kept fraction {frac}, keep_prob {keep}"));
+        }
+        masks.push(mask);
+    }
+    if masks.windows(2).any(|w| w[0] == w[1]) {
+        return Err("two runs gave the same mask".into());
+    }
+    let same = sess.eval(&y, &feed! { &x => xv.clone(), &kp => 1.0f32 }).map_err(e)?;
+    if same != xv {
+        return Err("keep_prob 1.0 does not return x exactly".into());
+    }
+    Ok(())
+}
+
 fn run_case(c: &Case) -> Result<(), String> {
-    match c.op.as_str() {
+    match (c.op.as_str(), c.raw["kind"].as_str()) {
+        ("dropout", Some("property")) => run_dropout_property(c),
         _ => run_plain(c),
     }
 }
