@@ -1032,3 +1032,47 @@ fn golden_cases_of_math_and_array_ops() {
         dir.display()
     );
 }
+
+#[test]
+fn gradient_ops_check_their_shapes() {
+    let g = Graph::new();
+    let a = placeholder(&g, DType::F32, shape![?, 3], "a");
+    let b = placeholder(&g, DType::F32, shape![2, 4], "b");
+    for e in [
+        nn::relu_grad(&a, &b).unwrap_err(),
+        nn::softmax_grad(&a, &b).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::Shape { .. }), "{e:?}");
+    }
+    assert_eq!(
+        nn::relu_grad(&a, &placeholder(&g, DType::F32, shape![2, ?], "c"))
+            .unwrap()
+            .shape()
+            .to_string(),
+        "[2,3]"
+    );
+    // The fused gradient ops against hand-computed values.
+    let dy = c(&g, [[1.0f32, 2.0, 3.0]]);
+    let y = c(&g, [[0.2f32, 0.3, 0.5]]);
+    // Σ dy·y = 0.2 + 0.6 + 1.5 = 2.3; (dy - 2.3) * y.
+    let want = [(1.0 - 2.3) * 0.2, (2.0 - 2.3) * 0.3, (3.0 - 2.3) * 0.5];
+    assert_close(
+        "softmax_grad",
+        &f32s(&eval_const(&nn::softmax_grad(&dy, &y).unwrap())),
+        &want,
+        1e-6,
+        1e-7,
+    );
+    let ly = c(&g, [[0.2f32.ln(), 0.3f32.ln(), 0.5f32.ln()]]);
+    // Σ dy = 6; dy - exp(y) * 6.
+    let want = [1.0 - 0.2 * 6.0, 2.0 - 0.3 * 6.0, 3.0 - 0.5 * 6.0];
+    assert_close(
+        "log_softmax_grad",
+        &f32s(&eval_const(&nn::log_softmax_grad(&dy, &ly).unwrap())),
+        &want,
+        1e-6,
+        1e-6,
+    );
+    let r = nn::relu_grad(&dy, &c(&g, [[0.0f32, 1.0, -1.0]])).unwrap();
+    assert_eq!(f32s(&eval_const(&r)), [0.0, 2.0, 0.0]);
+}

@@ -1,6 +1,6 @@
 //! `ReluGrad`: the gradient of `relu`, from its output.
 
-use crate::util::{add1, same_dtype};
+use crate::util::{add1, same_dtype, shape_error};
 use rustflow_graph::{fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// Inputs `(dy, y)` with `y = relu(x)`; output `dy` where `y > 0` (equivalently `x > 0`)
@@ -57,7 +57,10 @@ pub fn relu_grad(dy: &Tensor, y: &Tensor) -> Result<Tensor> {
     let g = dy.graph();
     g.check_owns(y.graph(), &y.to_string())?;
     same_dtype(g, "ReluGrad", "ReluGrad", &[dy, y])?;
-    let shape = dy.shape().merge(&y.shape()).unwrap_or_else(|| dy.shape());
+    let shape = dy.shape().merge(&y.shape()).ok_or_else(|| {
+        let msg = "Gradients and features must have the same shape".to_string();
+        shape_error(g, "ReluGrad", "ReluGrad", msg, &[dy, y])
+    })?;
     add1(
         g,
         "ReluGrad",

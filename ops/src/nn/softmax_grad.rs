@@ -1,7 +1,7 @@
 //! `SoftmaxGrad` and `LogSoftmaxGrad`: the gradients of `softmax` and `log_softmax` along
 //! the last axis, from the forward output.
 
-use crate::util::{add1, same_dtype};
+use crate::util::{add1, same_dtype, shape_error};
 use rustflow_graph::{fmt_dims, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
 
 /// Inputs `(dy, y)`; per row of the last axis:
@@ -26,12 +26,14 @@ impl Op for SoftmaxGrad {
         let y = ctx.input(1);
         let c = match y.shape().last() {
             Some(&c) if y.shape() == dy.shape() => c,
-            _ => return Err(Error::Kernel(format!(
+            _ => {
+                return Err(Error::Kernel(format!(
                 "{}: gradients of shape {} and outputs of shape {} must match and have rank >= 1",
                 self.op_type(),
                 fmt_dims(dy.shape()),
                 fmt_dims(y.shape())
-            ))),
+            )))
+            }
         };
         if c == 0 {
             return Ok(vec![dy]);
@@ -64,7 +66,10 @@ fn grad(dy: &Tensor, y: &Tensor, log: bool) -> Result<Tensor> {
     let op = SoftmaxGrad { log };
     let name = op.op_type();
     same_dtype(g, name, name, &[dy, y])?;
-    let shape = dy.shape().merge(&y.shape()).unwrap_or_else(|| dy.shape());
+    let shape = dy.shape().merge(&y.shape()).ok_or_else(|| {
+        let msg = "Gradients and outputs must have the same shape".to_string();
+        shape_error(g, name, name, msg, &[dy, y])
+    })?;
     add1(g, name, op, &[dy, y], TensorSpec::new(dy.dtype(), shape))
 }
 
