@@ -1,7 +1,8 @@
 //! [`DataSet`]: one split (train, validation or test) with TensorFlow's
 //! `next_batch` semantics.
 
-use ndarray::{Array2, ArrayD, Axis};
+use ndarray::{s, Array2, ArrayD, Axis};
+use std::ops::Range;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -17,13 +18,49 @@ use crate::Error;
 /// out examples (unlike TensorFlow, which permutes its stored arrays).
 #[derive(Clone, Debug)]
 pub struct DataSet {
-    images: Array2<f32>,
+    images: Images,
     labels: ArrayD<f32>,
     class_ids: Vec<u8>,
     rng: ChaCha8Rng,
     order: Vec<usize>,
     index_in_epoch: usize,
     epochs_completed: usize,
+}
+
+/// The stored images: floats as given, or raw bytes read as `byte / 255` (a quarter of the
+/// memory: MNIST's 70,000 images take 55 MB instead of 220 MB).
+#[derive(Clone, Debug)]
+enum Images {
+    F32(Array2<f32>),
+    Bytes(Array2<u8>),
+}
+
+impl Images {
+    fn nrows(&self) -> usize {
+        match self {
+            Images::F32(a) => a.nrows(),
+            Images::Bytes(a) => a.nrows(),
+        }
+    }
+
+    fn select(&self, idx: &[usize]) -> Array2<f32> {
+        match self {
+            Images::F32(a) => a.select(Axis(0), idx),
+            Images::Bytes(a) => a.select(Axis(0), idx).mapv(to_unit),
+        }
+    }
+
+    fn rows(&self, rows: Range<usize>) -> Array2<f32> {
+        match self {
+            Images::F32(a) => a.slice(s![rows, ..]).to_owned(),
+            Images::Bytes(a) => a.slice(s![rows, ..]).mapv(to_unit),
+        }
+    }
+}
+
+/// A pixel byte as a value in [0, 1], `byte / 255` correctly rounded.
+fn to_unit(p: u8) -> f32 {
+    f32::from(p) / 255.0
 }
 
 impl DataSet {
@@ -42,6 +79,21 @@ impl DataSet {
         class_ids: Vec<u8>,
         seed: u64,
     ) -> Result<DataSet, Error> {
+        Self::build(Images::F32(images), labels, class_ids, seed)
+    }
+
+    /// Like [`DataSet::new`], from pixel bytes that read as `byte / 255`: the images are kept
+    /// as bytes (a quarter of the memory) and converted when handed out.
+    pub fn from_bytes(
+        images: Array2<u8>,
+        labels: ArrayD<f32>,
+        class_ids: Vec<u8>,
+        seed: u64,
+    ) -> Result<DataSet, Error> {
+        Self::build(Images::Bytes(images), labels, class_ids, seed)
+    }
+
+    fn build(images: Images, labels: ArrayD<f32>, class_ids: Vec<u8>, seed: u64) -> Result<DataSet, Error> {
         let n = images.nrows();
         if labels.ndim() == 0 {
             return Err(Error::InvalidDataSet(
@@ -71,8 +123,15 @@ impl DataSet {
     }
 
     /// All images, `[n, 784]` for MNIST, pixel values scaled to `[0, 1]`, in file order.
-    pub fn images(&self) -> &Array2<f32> {
-        &self.images
+    /// A fresh array: for large splits prefer [`DataSet::images_rows`] in chunks.
+    pub fn images(&self) -> Array2<f32> {
+        self.images.rows(0..self.num_examples())
+    }
+
+    /// The images of rows `rows` (file order), e.g. to evaluate a test set in chunks.
+    /// Panics if the range is out of bounds, as slicing does.
+    pub fn images_rows(&self, rows: Range<usize>) -> Array2<f32> {
+        self.images.rows(rows)
     }
 
     /// All labels in file order: one-hot `[n, 10]`, or with `one_hot = false`
@@ -141,7 +200,7 @@ impl DataSet {
             remaining -= take;
         }
         (
-            self.images.select(Axis(0), &idx),
+            self.images.select(&idx),
             self.labels.select(Axis(0), &idx),
         )
     }

@@ -269,14 +269,11 @@ fn load(path: &Path, kind: Kind, file: &MnistFile, verify: bool) -> Result<Check
     check(bytes, path, kind, verify.then_some(file.sha256))
 }
 
-/// Images `rows` of the decoded pixels as `[rows, 784]`, each `pixel / 255`
-/// (correctly rounded; TensorFlow multiplies by `1/255`, which differs in the
-/// last bit for some values), converted straight into the final buffer.
-fn images_f32(pixels: &[u8], rows: Range<usize>) -> Array2<f32> {
-    let v: Vec<f32> = pixels[rows.start * IMAGE_PIXELS..rows.end * IMAGE_PIXELS]
-        .iter()
-        .map(|&p| f32::from(p) / 255.0)
-        .collect();
+/// Images `rows` of the decoded pixels as `[rows, 784]` bytes; the data set reads each as
+/// `pixel / 255` (correctly rounded; TensorFlow multiplies by `1/255`, which differs in the
+/// last bit for some values).
+fn images_u8(pixels: &[u8], rows: Range<usize>) -> Array2<u8> {
+    let v = pixels[rows.start * IMAGE_PIXELS..rows.end * IMAGE_PIXELS].to_vec();
     Array2::from_shape_vec((rows.len(), IMAGE_PIXELS), v).expect("length is rows * 784")
 }
 
@@ -332,8 +329,8 @@ pub(crate) fn read(dir: &Path, options: &ReadOptions) -> Result<Datasets, Error>
                     available: im.count,
                 });
             }
-            let validation = images_f32(im.data(), 0..vsize);
-            let train = images_f32(im.data(), vsize..im.count);
+            let validation = images_u8(im.data(), 0..vsize);
+            let train = images_u8(im.data(), vsize..im.count);
             // Keep the header facts for the count check; drop the bytes now.
             Ok((im.path, im.count, validation, train))
         });
@@ -342,7 +339,7 @@ pub(crate) fn read(dir: &Path, options: &ReadOptions) -> Result<Datasets, Error>
             let test_images = load(&paths[2], Kind::Images, &TEST_IMAGES, verify)?;
             let test_labels = load(&paths[3], Kind::Labels, &TEST_LABELS, verify)?;
             count_agree(&test_images, &test_labels)?;
-            let test_x = images_f32(test_images.data(), 0..test_images.count);
+            let test_x = images_u8(test_images.data(), 0..test_images.count);
             Ok((train_labels, test_x, test_labels))
         })();
         let train = train_images.join().expect("image decoding thread panicked");
@@ -360,19 +357,19 @@ pub(crate) fn read(dir: &Path, options: &ReadOptions) -> Result<Datasets, Error>
     }
 
     let train_ids = train_labels.data();
-    let validation = DataSet::new(
+    let validation = DataSet::from_bytes(
         validation_x,
         labels_f32(&train_ids[..vsize], one_hot),
         train_ids[..vsize].to_vec(),
         derive_seed(options.seed, 2),
     )?;
-    let train = DataSet::new(
+    let train = DataSet::from_bytes(
         train_x,
         labels_f32(&train_ids[vsize..], one_hot),
         train_ids[vsize..].to_vec(),
         derive_seed(options.seed, 1),
     )?;
-    let test = DataSet::new(
+    let test = DataSet::from_bytes(
         test_x,
         labels_f32(test_labels.data(), one_hot),
         test_labels.data().to_vec(),
@@ -401,7 +398,14 @@ mod tests {
     #[test]
     fn scaling_stays_in_unit_interval() {
         let px: Vec<u8> = (0..IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
-        let a = images_f32(&px, 0..1);
+        let a = crate::DataSet::from_bytes(
+            images_u8(&px, 0..1),
+            labels_f32(&[0], false),
+            vec![0],
+            0,
+        )
+        .unwrap()
+        .images();
         assert_eq!(a[[0, 0]], 0.0);
         assert_eq!(a[[0, 255]], 1.0);
         assert!(a.iter().all(|&x| (0.0..=1.0).contains(&x)));
