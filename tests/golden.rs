@@ -280,6 +280,134 @@ fn run_plain(c: &Case) -> Result<(), String> {
     Ok(())
 }
 
+fn optimizer(c: &Case) -> Result<Box<dyn train::Optimizer>, String> {
+    let lr = c.attrs["learning_rate"].as_f64().ok_or("learning_rate")? as f32;
+    let f = |k: &str| c.attrs[k].as_f64().map(|v| v as f32);
+    Ok(match attr_str(c, "optimizer") {
+        "GradientDescent" => Box::new(train::GradientDescentOptimizer::new(lr)),
+        "Momentum" => Box::new(train::MomentumOptimizer::new(lr, f("momentum").ok_or("momentum")?)),
+        "Adam" => Box::new(
+            train::AdamOptimizer::new(lr)
+                .with_beta1(f("beta1").unwrap_or(0.9))
+                .with_beta2(f("beta2").unwrap_or(0.999))
+                .with_epsilon(f("epsilon").unwrap_or(1e-8)),
+        ),
+        o => return Err(format!("unknown optimizer {o}")),
+    })
+}
+
+/// An optimizer trajectory: the variables, slots, beta powers and loss after each step.
+fn run_optimizer(c: &Case) -> Result<(), String> {
+    let g = Graph::new();
+    let mut t: BTreeMap<String, Tensor> = BTreeMap::new();
+    for (k, v) in &c.inputs {
+        let node = if c.variables.contains(k) {
+            (*g.variable(&g.constant(v.clone()), k).map_err(|e| e.to_string())?).clone()
+        } else {
+            g.constant(v.clone())
+        };
+        t.insert(k.clone(), node);
+    }
+    let e = |e: rustflow::Error| e.to_string();
+    let loss = match attr_str(c, "problem") {
+        "quad2" => t["a"].mul(&rustflow::square(&rustflow::sub(&t["w"], &t["c"]).map_err(e)?).map_err(e)?).map_err(e)?.reduce_sum(None).map_err(e)?,
+        "linreg" => {
+            let d = rustflow::sub(&t["X"].matmul(&t["W"]).map_err(e)?.add(&t["b"]).map_err(e)?, &t["Y"]).map_err(e)?;
+            rustflow::reduce_mean(&rustflow::square(&d).map_err(e)?, None, false).map_err(e)?
+        }
+        "mlp" => {
+            let h = nn::relu(&t["X"].matmul(&t["W1"]).map_err(e)?.add(&t["b1"]).map_err(e)?).map_err(e)?;
+            let logits = h.matmul(&t["W2"]).map_err(e)?.add(&t["b2"]).map_err(e)?;
+            let xent = nn::softmax_cross_entropy_with_logits(&t["labels"], &logits).map_err(e)?;
+            rustflow::reduce_mean(&xent, None, false).map_err(e)?
+        }
+        p => return Err(format!("unknown problem {p}")),
+    };
+    let step = optimizer(c)?.minimize(&loss).map_err(e)?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {}).map_err(e)?;
+    let tol = tolerance("optimizer").0;
+    let steps = c.attrs["steps"].as_u64().unwrap_or(0);
+    for s in 0..=steps {
+        if s > 0 {
+            sess.run_op(&step, &feed! {}).map_err(e)?;
+        }
+        for (key, want) in c.outputs.iter().filter(|(k, _)| k.ends_with(&format!("@{s}"))) {
+            let name = key.rsplit_once('@').map(|p| p.0).unwrap_or_default();
+            let tensor = match name.split_once('/') {
+                None if name == "loss" => loss.clone(),
+                None if name.ends_with("_power") => g.tensor_by_name(&format!("{name}:0")).map_err(e)?,
+                None => t[name].clone(),
+                Some(("m", v)) => g.tensor_by_name(&format!("{v}/Adam:0")).map_err(e)?,
+                Some(("v", v)) => g.tensor_by_name(&format!("{v}/Adam_1:0")).map_err(e)?,
+                Some(("momentum", v)) => g.tensor_by_name(&format!("{v}/Momentum:0")).map_err(e)?,
+                _ => return Err(format!("unknown output {key}")),
+            };
+            compare(key, &sess.eval(&tensor, &feed! {}).map_err(e)?, want, tol)?;
+        }
+    }
+    Ok(())
+}
+
+/// The tutorial's network at a tiny size: activations, gradients, and Adam steps.
+fn run_deep_mnist_tiny(c: &Case) -> Result<(), String> {
+    let e = |e: rustflow::Error| e.to_string();
+    let g = Graph::new();
+    let inp = |k: &str| c.inputs.get(k).cloned().ok_or_else(|| format!("input {k}"));
+    let x = g.placeholder_named(F32, shape![?, 784], "x");
+    let y_ = g.placeholder_named(F32, shape![?, 10], "y_");
+    let keep_prob = g.placeholder_named(F32, shape![], "keep_prob");
+    let mut v = BTreeMap::new();
+    for k in &c.variables {
+        v.insert(k.clone(), g.variable(&g.constant(inp(k)?), k).map_err(e)?);
+    }
+    let same = nn::Padding::Same;
+    let conv = |a: &Tensor, w: &Tensor| nn::conv2d(a, w, [1, 1, 1, 1], same);
+    let pool = |a: &Tensor| nn::max_pool(a, [1, 2, 2, 1], [1, 2, 2, 1], same);
+    let fc1_in = c.inputs["W_fc1"].shape()[0] as i64;
+    let x_image = rustflow::reshape(&x, &[-1, 28, 28, 1]).map_err(e)?;
+    let h_conv1 = nn::relu(&conv(&x_image, &v["W_conv1"]).map_err(e)?.add(&v["b_conv1"]).map_err(e)?).map_err(e)?;
+    let h_pool1 = pool(&h_conv1).map_err(e)?;
+    let h_conv2 = nn::relu(&conv(&h_pool1, &v["W_conv2"]).map_err(e)?.add(&v["b_conv2"]).map_err(e)?).map_err(e)?;
+    let h_pool2 = pool(&h_conv2).map_err(e)?;
+    let flat = rustflow::reshape(&h_pool2, &[-1, fc1_in]).map_err(e)?;
+    let h_fc1 = nn::relu(&flat.matmul(&v["W_fc1"]).map_err(e)?.add(&v["b_fc1"]).map_err(e)?).map_err(e)?;
+    let h_fc1_drop = nn::dropout(&h_fc1, &keep_prob).map_err(e)?;
+    let logits = h_fc1_drop.matmul(&v["W_fc2"]).map_err(e)?.add(&v["b_fc2"]).map_err(e)?;
+    let loss = rustflow::reduce_mean(&nn::softmax_cross_entropy_with_logits(&y_, &logits).map_err(e)?, None, false).map_err(e)?;
+    let correct = rustflow::equal(&rustflow::argmax(&logits, 1).map_err(e)?, &rustflow::argmax(&y_, 1).map_err(e)?).map_err(e)?;
+    let accuracy = rustflow::reduce_mean(&rustflow::cast(&correct, F32).map_err(e)?, None, false).map_err(e)?;
+    let vars: Vec<&Tensor> = c.variables.iter().map(|k| &*v[k]).collect();
+    let grads = gradients(&[&loss], &vars, None).map_err(e)?;
+    let lr = c.attrs["learning_rate"].as_f64().unwrap_or(1e-4) as f32;
+    let step = train::AdamOptimizer::new(lr).minimize(&loss).map_err(e)?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {}).map_err(e)?;
+    let feeds = feed! { &x => inp("x")?, &y_ => inp("y_")?, &keep_prob => inp("keep_prob")? };
+    let (tol, tol_grad) = tolerance("deep_mnist_tiny");
+    let named = [("loss", &loss), ("logits", &logits), ("accuracy", &accuracy), ("h_pool1", &h_pool1), ("h_pool2", &h_pool2), ("h_fc1", &h_fc1)];
+    for (k, t) in named {
+        compare(k, &sess.eval(t, &feeds).map_err(e)?, &c.outputs[k], tol)?;
+    }
+    for (k, d) in c.variables.iter().zip(&grads) {
+        let d = d.as_ref().ok_or_else(|| format!("no gradient for {k}"))?;
+        let want = c.grads.get(&format!("d{k}")).cloned().flatten().ok_or("grad")?;
+        compare(&format!("d{k}"), &sess.eval(d, &feeds).map_err(e)?, &want, tol_grad)?;
+    }
+    let steps = c.attrs["steps"].as_u64().unwrap_or(0);
+    compare("loss@0", &sess.eval(&loss, &feeds).map_err(e)?, &c.outputs["loss@0"], tol)?;
+    for s in 1..=steps {
+        sess.run_op(&step, &feeds).map_err(e)?;
+        for k in &c.variables {
+            let key = format!("{k}@{s}");
+            compare(&key, &sess.eval(&v[k], &feeds).map_err(e)?, &c.outputs[&key], (1e-5, 1e-5))?;
+        }
+        let key = format!("loss@{s}");
+        compare(&key, &sess.eval(&loss, &feeds).map_err(e)?, &c.outputs[&key], tol)?;
+    }
+    Ok(())
+}
+
 /// Dropout with keep_prob < 1: TensorFlow's random stream is not reproduced, so the
 /// properties are checked instead.
 fn run_dropout_property(c: &Case) -> Result<(), String> {
@@ -336,6 +464,8 @@ fn run_dropout_property(c: &Case) -> Result<(), String> {
 fn run_case(c: &Case) -> Result<(), String> {
     match (c.op.as_str(), c.raw["kind"].as_str()) {
         ("dropout", Some("property")) => run_dropout_property(c),
+        ("optimizer", _) => run_optimizer(c),
+        ("deep_mnist_tiny", _) => run_deep_mnist_tiny(c),
         _ => run_plain(c),
     }
 }

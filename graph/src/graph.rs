@@ -216,10 +216,11 @@ impl Graph {
 
     /// Runs `f` inside the name scope `name` (`conv1/...`). Entering a used scope again opens
     /// `name_1`; a name ending in `/` re-enters that exact scope.
+    /// An empty `name` runs `f` at the top level, outside every scope.
     pub fn name_scope<R>(&self, name: &str, f: impl FnOnce(&Graph) -> R) -> R {
         {
             let mut st = self.write();
-            let scope = Self::unique_name_locked(&mut st, name);
+            let scope = if name.is_empty() { String::new() } else { Self::unique_name_locked(&mut st, name) };
             st.scopes.push(scope);
         }
         let r = f(self);

@@ -55,8 +55,8 @@ pub(crate) struct Plan {
     pub fetch_slots: Vec<Option<usize>>,
     /// Steps with nothing to wait for.
     pub roots: Vec<usize>,
-    /// Variables read (directly or by an update) that no initializer in this plan writes:
-    /// each must be initialized before the run starts.
+    /// Variables read (directly or by an update): each must be initialized before the run
+    /// starts.
     pub var_checks: Vec<(NodeId, String)>,
 }
 
@@ -172,13 +172,7 @@ impl Plan {
         }
         let roots = (0..steps.len()).filter(|&k| steps[k].n_deps == 0).collect();
 
-        let assigned: HashSet<NodeId> = steps
-            .iter()
-            .filter_map(|s| match s.op.kind() {
-                OpKind::Assign { var } => Some(var),
-                _ => None,
-            })
-            .collect();
+        // Every variable the plan reads must hold a value before anything runs.
         let mut checked = HashSet::new();
         let mut var_checks = Vec::new();
         for s in &steps {
@@ -187,7 +181,7 @@ impl Plan {
                 vars.push(s.node);
             }
             for v in vars {
-                if !assigned.contains(&v) && checked.insert(v) {
+                if checked.insert(v) {
                     var_checks.push((v, graph.with_node(v, |d| d.name.clone())));
                 }
             }

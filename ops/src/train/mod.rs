@@ -1,7 +1,12 @@
 //! Optimizers (`tf.train`).
 
+mod adam;
 mod gradient_descent;
+mod momentum;
 mod optimizer;
+mod slots;
 
+pub use adam::AdamOptimizer;
 pub use gradient_descent::GradientDescentOptimizer;
+pub use momentum::MomentumOptimizer;
 pub use optimizer::Optimizer;

@@ -15,6 +15,12 @@ pub trait Optimizer {
     /// `<name>/update_<var>/`. Slot variables, if any, are created here.
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation>;
 
+    /// Creates the optimizer's slot and non-slot variables for `vars` (at the top level, named
+    /// after each variable), before any update is built. None by default.
+    fn create_slots(&self, _vars: &[&Variable]) -> Result<()> {
+        Ok(())
+    }
+
     /// Adds what runs once after every variable's update (Adam's beta powers); none by default.
     fn finish(&self, _g: &Graph, _updates: &[Operation]) -> Result<Vec<Operation>> {
         Ok(vec![])
@@ -53,6 +59,8 @@ pub trait Optimizer {
             });
         };
         let g = first.graph().clone();
+        let vars: Vec<&Variable> = with_grad.iter().map(|(_, v)| *v).collect();
+        g.name_scope("", |_| self.create_slots(&vars))?;
         let name = self.name().to_string();
         g.name_scope(&name, |g| {
             let mut updates = Vec::new();
@@ -62,7 +70,8 @@ pub trait Optimizer {
             }
             let mut all = updates.clone();
             all.extend(self.finish(g, &updates)?);
-            group(g, &all.iter().collect::<Vec<_>>(), &format!("{name}/"))
+            // The scope's unique name (`Adam`, `Adam_1`, ...) names the returned operation.
+            group(g, &all.iter().collect::<Vec<_>>(), &format!("{}/", g.current_scope()))
         })
     }
 

@@ -1,0 +1,55 @@
+//! Slot variables: per-variable optimizer state (`<var>/Momentum`, `<var>/Adam`, ...).
+
+use crate::{fill, Variable};
+use rustflow_graph::{fmt_dims, Error, NodeId, Result, Value, VarSlot};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLockWriteGuard};
+
+/// A non-trainable variable of `var`'s shape, initialized to zeros, named `<var>/<name>`.
+/// Call it at the top level (see [`super::Optimizer::create_slots`]).
+pub(crate) fn zeros_slot(var: &Variable, name: &str) -> Result<Variable> {
+    let shape = var.shape().to_known().unwrap_or_default();
+    let zeros = fill(var.graph(), &shape, 0f32, "zeros")?;
+    Variable::non_trainable(&zeros, &format!("{}/{name}", var.op_name()))
+}
+
+/// The slots an optimizer created, by the variable they belong to.
+#[derive(Debug, Default)]
+pub(crate) struct Slots(Mutex<HashMap<NodeId, Vec<Variable>>>);
+
+impl Slots {
+    /// Creates `names` slots for `var` unless it has them already.
+    pub fn create(&self, var: &Variable, names: &[&str]) -> Result<()> {
+        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !m.contains_key(&var.node()) {
+            let slots = names.iter().map(|n| zeros_slot(var, n)).collect::<Result<_>>()?;
+            m.insert(var.node(), slots);
+        }
+        Ok(())
+    }
+
+    /// The slots of `var`, in creation order.
+    pub fn get(&self, var: &Variable) -> Result<Vec<Variable>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&var.node()).cloned().ok_or_else(|| {
+            Error::Kernel(format!("no optimizer slots for variable {}", var.name()))
+        })
+    }
+}
+
+/// Locks a variable's slot for writing and checks that it is initialized with `shape`.
+pub(crate) fn lock_var<'a>(
+    slot: &'a Arc<VarSlot>,
+    name: &str,
+    shape: &[usize],
+) -> Result<RwLockWriteGuard<'a, Option<Value>>> {
+    let guard = slot.write().unwrap_or_else(PoisonError::into_inner);
+    match guard.as_ref() {
+        None => Err(Error::Uninitialized { var: name.to_string() }),
+        Some(v) if v.shape() != shape => Err(Error::Kernel(format!(
+            "{name} has shape {}, the gradient {}",
+            fmt_dims(v.shape()),
+            fmt_dims(shape)
+        ))),
+        Some(_) => Ok(guard),
+    }
+}
