@@ -1,0 +1,347 @@
+//! TensorFlow's "Deep MNIST for Experts", node for node: the softmax regression, then the
+//! convolutional network.
+//!
+//! ```text
+//! MNIST_DATA_DIR=../shared/mnist cargo run --release --example deep_mnist            # both halves
+//! cargo run --release --example deep_mnist -- --model softmax --data-dir ../shared/mnist
+//! cargo run --release --example deep_mnist -- --model cnn --bench 200                # ms per step
+//! cargo run --release --example deep_mnist -- --model cnn --checkpoint-dir ckpt      # resumable
+//! ```
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rustflow::nn::{self, Padding};
+use rustflow::prelude::*;
+use rustflow::train::{latest_checkpoint, Saver};
+use rustflow::{argmax, cast, equal, reduce_mean, reshape, truncated_normal, RunOptions};
+use std::error::Error as StdError;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+type Res<T> = std::result::Result<T, Box<dyn StdError>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Model {
+    Softmax,
+    Cnn,
+    Both,
+}
+
+/// The Deep MNIST tutorial, in rustflow.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Which half of the tutorial to run.
+    #[arg(long, value_enum, default_value = "both")]
+    model: Model,
+    /// Training steps (default: 1000 for softmax, 20000 for the CNN; with `--model both` it
+    /// sets the CNN's).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Examples per training step.
+    #[arg(long, default_value_t = 50)]
+    batch: usize,
+    /// Seeds the data shuffling and the graph's random ops.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where the four MNIST files are (default: $MNIST_DATA_DIR, else MNIST_data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print the training accuracy every this many steps.
+    #[arg(long, default_value_t = 100)]
+    log_every: usize,
+    /// Save a checkpoint here every `--save-every` steps and at the end; resume from the
+    /// latest one found here.
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    /// Steps between checkpoints.
+    #[arg(long, default_value_t = 1000)]
+    save_every: usize,
+    /// Only evaluate the latest checkpoint of `--checkpoint-dir` on the test set.
+    #[arg(long)]
+    eval_only: bool,
+    /// Time this many CNN training steps after a warm-up and print the median, then stop.
+    #[arg(long)]
+    bench: Option<usize>,
+    /// With `--bench`: print the time per op type over the timed steps.
+    #[arg(long)]
+    profile: bool,
+    /// With `--bench`: write a Chrome trace (Perfetto, chrome://tracing) of one step here.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Test images per evaluation run (memory grows with it).
+    #[arg(long, default_value_t = 1000)]
+    eval_chunk: usize,
+}
+
+fn main() -> Res<()> {
+    let args = Args::parse();
+    let dir = args
+        .data_dir
+        .clone()
+        .or_else(|| std::env::var_os("MNIST_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("MNIST_data"));
+    let options = mnist::ReadOptions { seed: args.seed, ..mnist::ReadOptions::default() };
+    let mut data = mnist::read_data_sets_with(&dir, &options)?;
+    if args.model != Model::Cnn && args.bench.is_none() && !args.eval_only {
+        let steps = match args.model {
+            Model::Softmax => args.steps.unwrap_or(1000),
+            _ => 1000,
+        };
+        let t0 = Instant::now();
+        let acc = softmax_regression(&mut data, steps, args.batch)?;
+        eprintln!("softmax regression: {steps} steps and the test set in {:.2} s", t0.elapsed().as_secs_f64());
+        if args.model == Model::Softmax {
+            println!("test accuracy {acc:.4}");
+            return Ok(());
+        }
+        println!("softmax test accuracy {acc:.4}");
+    }
+    let t0 = Instant::now();
+    let acc = convolutional(&mut data, &args)?;
+    if let Some(acc) = acc {
+        eprintln!("convolutional network: {:.1} s, peak RSS {} MB", t0.elapsed().as_secs_f64(), peak_rss_mb());
+        println!("test accuracy {acc:.4}");
+    }
+    Ok(())
+}
+
+/// The first half: softmax regression trained by gradient descent.
+fn softmax_regression(mnist: &mut mnist::Datasets, steps: usize, batch: usize) -> Res<f32> {
+    let g = Graph::new();
+    let x = g.placeholder(F32, shape![?, 784]);
+    let y_ = g.placeholder(F32, shape![?, 10]);
+    let w = g.variable(&g.zeros(&[784, 10])?, "W")?;
+    let b = g.variable(&g.zeros(&[10])?, "b")?;
+    let y = nn::softmax(&x.matmul(&w)?.add(&b)?)?;
+    let cross_entropy = y_.mul(&y.log()?)?.reduce_sum(None)?.neg()?;
+    let train_step = train::GradientDescentOptimizer::new(0.01).minimize(&cross_entropy)?;
+
+    let _sess = InteractiveSession::new(&g);
+    g.global_variables_initializer()?.run(&feed! {})?;
+    for _ in 0..steps {
+        let (xs, ys) = mnist.train.next_batch(batch);
+        train_step.run(&feed! { &x => xs, &y_ => ys })?;
+    }
+    let correct_prediction = equal(&argmax(&y, 1)?, &argmax(&y_, 1)?)?;
+    let accuracy = reduce_mean(&cast(&correct_prediction, F32)?, None, false)?;
+    let test = &mnist.test;
+    Ok(accuracy.eval(&feed! { &x => test.images(), &y_ => test.labels().clone() })?.scalar_value::<f32>()?)
+}
+
+/// `weight_variable`: truncated normal with standard deviation 0.1.
+fn weight_variable(g: &Graph, shape: &[usize]) -> Result<Variable> {
+    g.variable(&truncated_normal(g, shape, 0.0, 0.1, None)?, "")
+}
+
+/// `bias_variable`: the constant 0.1.
+fn bias_variable(g: &Graph, shape: &[usize]) -> Result<Variable> {
+    g.variable(&rustflow::fill(g, shape, 0.1f32, "Const")?, "")
+}
+
+fn conv2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    nn::conv2d(x, w, [1, 1, 1, 1], Padding::Same)
+}
+
+fn max_pool_2x2(x: &Tensor) -> Result<Tensor> {
+    nn::max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same)
+}
+
+/// The second half's graph.
+struct Cnn {
+    g: Graph,
+    x: Tensor,
+    y_: Tensor,
+    keep_prob: Tensor,
+    train_step: Operation,
+    accuracy: Tensor,
+}
+
+fn build_cnn(seed: u64) -> Result<Cnn> {
+    let g = Graph::new();
+    g.set_random_seed(seed);
+    let x = g.placeholder(F32, shape![?, 784]);
+    let y_ = g.placeholder(F32, shape![?, 10]);
+
+    let w_conv1 = weight_variable(&g, &[5, 5, 1, 32])?;
+    let b_conv1 = bias_variable(&g, &[32])?;
+    let x_image = reshape(&x, &[-1, 28, 28, 1])?;
+    let h_conv1 = conv2d(&x_image, &w_conv1)?.add(&b_conv1)?.relu()?;
+    let h_pool1 = max_pool_2x2(&h_conv1)?;
+
+    let w_conv2 = weight_variable(&g, &[5, 5, 32, 64])?;
+    let b_conv2 = bias_variable(&g, &[64])?;
+    let h_conv2 = conv2d(&h_pool1, &w_conv2)?.add(&b_conv2)?.relu()?;
+    let h_pool2 = max_pool_2x2(&h_conv2)?;
+
+    let w_fc1 = weight_variable(&g, &[7 * 7 * 64, 1024])?;
+    let b_fc1 = bias_variable(&g, &[1024])?;
+    let h_pool2_flat = reshape(&h_pool2, &[-1, 7 * 7 * 64])?;
+    let h_fc1 = h_pool2_flat.matmul(&w_fc1)?.add(&b_fc1)?.relu()?;
+
+    let keep_prob = g.placeholder(F32, shape![]);
+    let h_fc1_drop = nn::dropout(&h_fc1, &keep_prob)?;
+
+    let w_fc2 = weight_variable(&g, &[1024, 10])?;
+    let b_fc2 = bias_variable(&g, &[10])?;
+    let y_conv = h_fc1_drop.matmul(&w_fc2)?.add(&b_fc2)?;
+
+    let cross_entropy = reduce_mean(&nn::softmax_cross_entropy_with_logits(&y_, &y_conv)?, None, false)?;
+    let train_step = train::AdamOptimizer::new(1e-4).minimize(&cross_entropy)?;
+    let correct_prediction = equal(&argmax(&y_conv, 1)?, &argmax(&y_, 1)?)?;
+    let accuracy = reduce_mean(&cast(&correct_prediction, F32)?, None, false)?;
+    Ok(Cnn { g, x, y_, keep_prob, train_step, accuracy })
+}
+
+/// The second half: the convolutional network trained by Adam. `None` when only benchmarking.
+fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
+    let net = build_cnn(args.seed)?;
+    let Cnn { g, x, y_, keep_prob, train_step, accuracy } = &net;
+    let sess = InteractiveSession::new(g);
+    g.global_variables_initializer()?.run(&feed! {})?;
+    let saver = Saver::new(g).max_to_keep(3);
+    let mut start = 0;
+    if let Some(dir) = &args.checkpoint_dir {
+        if let Some(path) = latest_checkpoint(dir)? {
+            saver.restore(&sess, &path)?;
+            start = step_of(&path);
+            eprintln!("restored {} (step {start})", path.display());
+        } else if args.eval_only {
+            return Err(format!("--eval-only: no checkpoint in {}", dir.display()).into());
+        }
+    }
+    if let Some(n) = args.bench {
+        bench(&net, &sess, mnist, args, n)?;
+        return Ok(None);
+    }
+    let steps = if args.eval_only { start } else { args.steps.unwrap_or(20000) };
+    let bar = progress(steps as u64, start as u64);
+    for i in start..steps {
+        let (xs, ys) = mnist.train.next_batch(args.batch);
+        if args.log_every > 0 && i % args.log_every == 0 {
+            let train_accuracy = accuracy
+                .eval(&feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 })?
+                .scalar_value::<f32>()?;
+            log(&bar, format!("step {i}, training accuracy {train_accuracy:.4}"));
+        }
+        train_step.run(&feed! { x => xs, y_ => ys, keep_prob => 0.5f32 })?;
+        bar.inc(1);
+        if let Some(dir) = &args.checkpoint_dir {
+            if (i + 1) % args.save_every == 0 || i + 1 == steps {
+                saver.save(&sess, dir.join("model"), Some(i as u64 + 1))?;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(Some(test_accuracy(&net, &sess, &mnist.test, args.eval_chunk)?))
+}
+
+/// Accuracy over the whole test set, evaluated `chunk` images at a time.
+fn test_accuracy(net: &Cnn, sess: &Session, test: &mnist::DataSet, chunk: usize) -> Res<f32> {
+    let n = test.num_examples();
+    let labels = test.labels();
+    let mut correct = 0.0f64;
+    for start in (0..n).step_by(chunk.max(1)) {
+        let end = (start + chunk.max(1)).min(n);
+        let ys = labels.slice(ndarray::s![start..end, ..]).to_owned();
+        let feeds = feed! { &net.x => test.images_rows(start..end), &net.y_ => ys, &net.keep_prob => 1.0f32 };
+        let acc = sess.eval(&net.accuracy, &feeds)?.scalar_value::<f32>()?;
+        correct += acc as f64 * (end - start) as f64;
+    }
+    Ok((correct / n as f64) as f32)
+}
+
+/// `--bench N`: N timed training steps after 20 warm-up steps, then the test-set evaluation.
+fn bench(net: &Cnn, sess: &Session, mnist: &mut mnist::Datasets, args: &Args, n: usize) -> Res<()> {
+    let trace_opts = RunOptions { trace: true, ..RunOptions::default() };
+    let step = |mnist: &mut mnist::Datasets, opts: &RunOptions| -> Res<(f64, rustflow::RunMetadata)> {
+        let (xs, ys) = mnist.train.next_batch(args.batch);
+        let feeds = feed! { &net.x => xs, &net.y_ => ys, &net.keep_prob => 0.5f32 };
+        let t = Instant::now();
+        let (_, meta) = sess.run_with(&fetches![&net.train_step], &feeds, opts)?;
+        Ok((t.elapsed().as_secs_f64() * 1e3, meta))
+    };
+    for _ in 0..20 {
+        step(mnist, &RunOptions::default())?;
+    }
+    let mut times = Vec::with_capacity(n);
+    let mut by_op: std::collections::BTreeMap<&'static str, (f64, usize)> = Default::default();
+    for _ in 0..n {
+        let opts = if args.profile { &trace_opts } else { &RunOptions::default() };
+        let (ms, meta) = step(mnist, opts)?;
+        times.push(ms);
+        for (op, us, count) in meta.by_op_type() {
+            let e = by_op.entry(op).or_default();
+            e.0 += us;
+            e.1 += count;
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "train step: median {:.1} ms, p10 {:.1} ms, p90 {:.1} ms over {n} steps, batch {}",
+        pct(0.5),
+        pct(0.1),
+        pct(0.9),
+        args.batch
+    );
+    if args.profile {
+        let total: f64 = by_op.values().map(|v| v.0).sum();
+        let mut rows: Vec<_> = by_op.into_iter().collect();
+        rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+        println!("{:<28} {:>10} {:>7} {:>6}", "op type", "ms/step", "share", "nodes");
+        for (op, (us, count)) in rows {
+            println!("{op:<28} {:>10.3} {:>6.1}% {:>6}", us / 1e3 / n as f64, 100.0 * us / total, count / n);
+        }
+        println!("(node time summed over both cores: {:.1} ms/step)", total / 1e3 / n as f64);
+    }
+    if let Some(path) = &args.trace {
+        let (_, meta) = step(mnist, &trace_opts)?;
+        std::fs::write(path, meta.to_chrome_trace())?;
+        println!("trace of one step written to {}", path.display());
+    }
+    let t = Instant::now();
+    let acc = test_accuracy(net, sess, &mnist.test, args.eval_chunk)?;
+    println!("test eval: {:.3} s for {} images (accuracy {acc:.4})", t.elapsed().as_secs_f64(), mnist.test.num_examples());
+    println!("peak RSS {} MB", peak_rss_mb());
+    Ok(())
+}
+
+/// The step number in a checkpoint's name (`model-1200.safetensors`).
+fn step_of(path: &std::path::Path) -> usize {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit('-').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A progress bar with steps/s and ETA on a terminal; hidden (plain log lines) otherwise.
+fn progress(len: u64, pos: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len).with_position(pos);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {per_sec}, ETA {eta}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn log(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+/// The peak resident memory of this process, from /proc (0 where unavailable).
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(String::from))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+        .map_or(0, |kb| kb / 1024)
+}
