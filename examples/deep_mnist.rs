@@ -82,7 +82,10 @@ fn main() -> Res<()> {
         .clone()
         .or_else(|| std::env::var_os("MNIST_DATA_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("MNIST_data"));
-    let options = mnist::ReadOptions { seed: args.seed, ..mnist::ReadOptions::default() };
+    let options = mnist::ReadOptions {
+        seed: args.seed,
+        ..mnist::ReadOptions::default()
+    };
     let mut data = mnist::read_data_sets_with(&dir, &options)?;
     if args.model != Model::Cnn && args.bench.is_none() && !args.eval_only {
         let steps = match args.model {
@@ -91,7 +94,10 @@ fn main() -> Res<()> {
         };
         let t0 = Instant::now();
         let acc = softmax_regression(&mut data, steps, args.batch)?;
-        eprintln!("softmax regression: {steps} steps and the test set in {:.2} s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "softmax regression: {steps} steps and the test set in {:.2} s",
+            t0.elapsed().as_secs_f64()
+        );
         if args.model == Model::Softmax {
             println!("test accuracy {acc:.4}");
             return Ok(());
@@ -101,7 +107,11 @@ fn main() -> Res<()> {
     let t0 = Instant::now();
     let acc = convolutional(&mut data, &args)?;
     if let Some(acc) = acc {
-        eprintln!("convolutional network: {:.1} s, peak RSS {} MB", t0.elapsed().as_secs_f64(), peak_rss_mb());
+        eprintln!(
+            "convolutional network: {:.1} s, peak RSS {} MB",
+            t0.elapsed().as_secs_f64(),
+            peak_rss_mb()
+        );
         println!("test accuracy {acc:.4}");
     }
     Ok(())
@@ -127,7 +137,9 @@ fn softmax_regression(mnist: &mut mnist::Datasets, steps: usize, batch: usize) -
     let correct_prediction = equal(&argmax(&y, 1)?, &argmax(&y_, 1)?)?;
     let accuracy = reduce_mean(&cast(&correct_prediction, F32)?, None, false)?;
     let test = &mnist.test;
-    Ok(accuracy.eval(&feed! { &x => test.images(), &y_ => test.labels().clone() })?.scalar_value::<f32>()?)
+    Ok(accuracy
+        .eval(&feed! { &x => test.images(), &y_ => test.labels().clone() })?
+        .scalar_value::<f32>()?)
 }
 
 /// `weight_variable`: truncated normal with standard deviation 0.1.
@@ -187,17 +199,35 @@ fn build_cnn(seed: u64) -> Result<Cnn> {
     let b_fc2 = bias_variable(&g, &[10])?;
     let y_conv = h_fc1_drop.matmul(&w_fc2)?.add(&b_fc2)?;
 
-    let cross_entropy = reduce_mean(&nn::softmax_cross_entropy_with_logits(&y_, &y_conv)?, None, false)?;
+    let cross_entropy = reduce_mean(
+        &nn::softmax_cross_entropy_with_logits(&y_, &y_conv)?,
+        None,
+        false,
+    )?;
     let train_step = train::AdamOptimizer::new(1e-4).minimize(&cross_entropy)?;
     let correct_prediction = equal(&argmax(&y_conv, 1)?, &argmax(&y_, 1)?)?;
     let accuracy = reduce_mean(&cast(&correct_prediction, F32)?, None, false)?;
-    Ok(Cnn { g, x, y_, keep_prob, train_step, accuracy })
+    Ok(Cnn {
+        g,
+        x,
+        y_,
+        keep_prob,
+        train_step,
+        accuracy,
+    })
 }
 
 /// The second half: the convolutional network trained by Adam. `None` when only benchmarking.
 fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     let net = build_cnn(args.seed)?;
-    let Cnn { g, x, y_, keep_prob, train_step, accuracy } = &net;
+    let Cnn {
+        g,
+        x,
+        y_,
+        keep_prob,
+        train_step,
+        accuracy,
+    } = &net;
     let sess = InteractiveSession::new(g);
     g.global_variables_initializer()?.run(&feed! {})?;
     let saver = Saver::new(g).max_to_keep(3);
@@ -215,7 +245,11 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
         bench(&net, &sess, mnist, args, n)?;
         return Ok(None);
     }
-    let steps = if args.eval_only { start } else { args.steps.unwrap_or(20000) };
+    let steps = if args.eval_only {
+        start
+    } else {
+        args.steps.unwrap_or(20000)
+    };
     let bar = progress(steps as u64, start as u64);
     for i in start..steps {
         let (xs, ys) = mnist.train.next_batch(args.batch);
@@ -223,7 +257,10 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
             let train_accuracy = accuracy
                 .eval(&feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 })?
                 .scalar_value::<f32>()?;
-            log(&bar, format!("step {i}, training accuracy {train_accuracy:.4}"));
+            log(
+                &bar,
+                format!("step {i}, training accuracy {train_accuracy:.4}"),
+            );
         }
         train_step.run(&feed! { x => xs, y_ => ys, keep_prob => 0.5f32 })?;
         bar.inc(1);
@@ -234,7 +271,12 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
         }
     }
     bar.finish_and_clear();
-    Ok(Some(test_accuracy(&net, &sess, &mnist.test, args.eval_chunk)?))
+    Ok(Some(test_accuracy(
+        &net,
+        &sess,
+        &mnist.test,
+        args.eval_chunk,
+    )?))
 }
 
 /// Accuracy over the whole test set, evaluated `chunk` images at a time.
@@ -254,21 +296,29 @@ fn test_accuracy(net: &Cnn, sess: &Session, test: &mnist::DataSet, chunk: usize)
 
 /// `--bench N`: N timed training steps after 20 warm-up steps, then the test-set evaluation.
 fn bench(net: &Cnn, sess: &Session, mnist: &mut mnist::Datasets, args: &Args, n: usize) -> Res<()> {
-    let trace_opts = RunOptions { trace: true, ..RunOptions::default() };
-    let step = |mnist: &mut mnist::Datasets, opts: &RunOptions| -> Res<(f64, rustflow::RunMetadata)> {
-        let (xs, ys) = mnist.train.next_batch(args.batch);
-        let feeds = feed! { &net.x => xs, &net.y_ => ys, &net.keep_prob => 0.5f32 };
-        let t = Instant::now();
-        let (_, meta) = sess.run_with(&fetches![&net.train_step], &feeds, opts)?;
-        Ok((t.elapsed().as_secs_f64() * 1e3, meta))
+    let trace_opts = RunOptions {
+        trace: true,
+        ..RunOptions::default()
     };
+    let step =
+        |mnist: &mut mnist::Datasets, opts: &RunOptions| -> Res<(f64, rustflow::RunMetadata)> {
+            let (xs, ys) = mnist.train.next_batch(args.batch);
+            let feeds = feed! { &net.x => xs, &net.y_ => ys, &net.keep_prob => 0.5f32 };
+            let t = Instant::now();
+            let (_, meta) = sess.run_with(&fetches![&net.train_step], &feeds, opts)?;
+            Ok((t.elapsed().as_secs_f64() * 1e3, meta))
+        };
     for _ in 0..20 {
         step(mnist, &RunOptions::default())?;
     }
     let mut times = Vec::with_capacity(n);
     let mut by_op: std::collections::BTreeMap<&'static str, (f64, usize)> = Default::default();
     for _ in 0..n {
-        let opts = if args.profile { &trace_opts } else { &RunOptions::default() };
+        let opts = if args.profile {
+            &trace_opts
+        } else {
+            &RunOptions::default()
+        };
         let (ms, meta) = step(mnist, opts)?;
         times.push(ms);
         for (op, us, count) in meta.by_op_type() {
@@ -290,11 +340,22 @@ fn bench(net: &Cnn, sess: &Session, mnist: &mut mnist::Datasets, args: &Args, n:
         let total: f64 = by_op.values().map(|v| v.0).sum();
         let mut rows: Vec<_> = by_op.into_iter().collect();
         rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
-        println!("{:<28} {:>10} {:>7} {:>6}", "op type", "ms/step", "share", "nodes");
+        println!(
+            "{:<28} {:>10} {:>7} {:>6}",
+            "op type", "ms/step", "share", "nodes"
+        );
         for (op, (us, count)) in rows {
-            println!("{op:<28} {:>10.3} {:>6.1}% {:>6}", us / 1e3 / n as f64, 100.0 * us / total, count / n);
+            println!(
+                "{op:<28} {:>10.3} {:>6.1}% {:>6}",
+                us / 1e3 / n as f64,
+                100.0 * us / total,
+                count / n
+            );
         }
-        println!("(node time summed over both cores: {:.1} ms/step)", total / 1e3 / n as f64);
+        println!(
+            "(node time summed over both cores: {:.1} ms/step)",
+            total / 1e3 / n as f64
+        );
     }
     if let Some(path) = &args.trace {
         let (_, meta) = step(mnist, &trace_opts)?;
@@ -303,7 +364,11 @@ fn bench(net: &Cnn, sess: &Session, mnist: &mut mnist::Datasets, args: &Args, n:
     }
     let t = Instant::now();
     let acc = test_accuracy(net, sess, &mnist.test, args.eval_chunk)?;
-    println!("test eval: {:.3} s for {} images (accuracy {acc:.4})", t.elapsed().as_secs_f64(), mnist.test.num_examples());
+    println!(
+        "test eval: {:.3} s for {} images (accuracy {acc:.4})",
+        t.elapsed().as_secs_f64(),
+        mnist.test.num_examples()
+    );
     println!("peak RSS {} MB", peak_rss_mb());
     Ok(())
 }
@@ -323,7 +388,9 @@ fn progress(len: u64, pos: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len).with_position(pos);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {per_sec}, ETA {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {per_sec}, ETA {eta}")
+    {
         bar.set_style(style);
     }
     bar
@@ -341,7 +408,15 @@ fn log(bar: &ProgressBar, line: String) {
 fn peak_rss_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(String::from))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(String::from)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
         .map_or(0, |kb| kb / 1024)
 }

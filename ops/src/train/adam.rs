@@ -39,10 +39,17 @@ impl Op for ApplyAdam {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let grad = ctx.input(0);
         let g = grad.as_slice::<f32>()?;
-        let (b1p, b2p) = (ctx.input(1).scalar_value::<f32>()?, ctx.input(2).scalar_value::<f32>()?);
+        let (b1p, b2p) = (
+            ctx.input(1).scalar_value::<f32>()?,
+            ctx.input(2).scalar_value::<f32>()?,
+        );
         let lr_t = self.learning_rate * (1.0 - b2p).sqrt() / (1.0 - b1p);
         let r = ctx.resources;
-        let (vs, ms, ss) = (r.variable(self.var.0), r.variable(self.m.0), r.variable(self.v.0));
+        let (vs, ms, ss) = (
+            r.variable(self.var.0),
+            r.variable(self.m.0),
+            r.variable(self.v.0),
+        );
         // Lock order: the variable, then its slots (every optimizer op does the same).
         let mut var = lock_var(&vs, &self.var.1, grad.shape())?;
         let mut m = lock_var(&ms, &self.m.1, grad.shape())?;
@@ -50,7 +57,11 @@ impl Op for ApplyAdam {
         let (Some(var), Some(m), Some(v)) = (var.as_mut(), m.as_mut(), v.as_mut()) else {
             return Err(Error::Kernel("Adam slots vanished".into()));
         };
-        let (w, m, v) = (var.data_mut::<f32>()?, m.data_mut::<f32>()?, v.data_mut::<f32>()?);
+        let (w, m, v) = (
+            var.data_mut::<f32>()?,
+            m.data_mut::<f32>()?,
+            v.data_mut::<f32>()?,
+        );
         let (b1, b2, eps) = (1.0 - self.beta1, 1.0 - self.beta2, self.epsilon);
         w.par_chunks_mut(CHUNK)
             .zip(m.par_chunks_mut(CHUNK))
@@ -163,12 +174,19 @@ impl Optimizer for AdamOptimizer {
         if powers.is_none() {
             if let Some(first) = vars.first() {
                 let g = first.graph();
-                let b1 = Variable::non_trainable(&constant(g, self.beta1, "beta1_power/initial_value"), "beta1_power")?;
-                let b2 = Variable::non_trainable(&constant(g, self.beta2, "beta2_power/initial_value"), "beta2_power")?;
+                let b1 = Variable::non_trainable(
+                    &constant(g, self.beta1, "beta1_power/initial_value"),
+                    "beta1_power",
+                )?;
+                let b2 = Variable::non_trainable(
+                    &constant(g, self.beta2, "beta2_power/initial_value"),
+                    "beta2_power",
+                )?;
                 *powers = Some((b1, b2));
             }
         }
-        vars.iter().try_for_each(|v| self.slots.create(v, &["Adam", "Adam_1"]))
+        vars.iter()
+            .try_for_each(|v| self.slots.create(v, &["Adam", "Adam_1"]))
     }
 
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
@@ -188,10 +206,13 @@ impl Optimizer for AdamOptimizer {
 
     fn finish(&self, g: &Graph, updates: &[Operation]) -> Result<Vec<Operation>> {
         let (b1, b2) = self.powers()?;
-        g.control_dependencies(&updates.iter().collect::<Vec<_>>(), |g| -> Result<Vec<Operation>> {
-            let next1 = b1.assign(&mul(&b1, &constant(g, self.beta1, "beta1"))?)?;
-            let next2 = b2.assign(&mul(&b2, &constant(g, self.beta2, "beta2"))?)?;
-            Ok(vec![next1.op(), next2.op()])
-        })?
+        g.control_dependencies(
+            &updates.iter().collect::<Vec<_>>(),
+            |g| -> Result<Vec<Operation>> {
+                let next1 = b1.assign(&mul(&b1, &constant(g, self.beta1, "beta1"))?)?;
+                let next2 = b2.assign(&mul(&b2, &constant(g, self.beta2, "beta2"))?)?;
+                Ok(vec![next1.op(), next2.op()])
+            },
+        )?
     }
 }

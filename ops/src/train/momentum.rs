@@ -29,10 +29,15 @@ impl Op for ApplyMomentum {
         let grad = ctx.input(0);
         let g = grad.as_slice::<f32>()?;
         // Lock order: the variable, then its slots (every optimizer op does the same).
-        let (vs, accs) = (ctx.resources.variable(self.var.0), ctx.resources.variable(self.accum.0));
+        let (vs, accs) = (
+            ctx.resources.variable(self.var.0),
+            ctx.resources.variable(self.accum.0),
+        );
         let mut var = lock_var(&vs, &self.var.1, grad.shape())?;
         let mut acc = lock_var(&accs, &self.accum.1, grad.shape())?;
-        let (Some(var), Some(acc)) = (var.as_mut(), acc.as_mut()) else { return Ok(vec![]) };
+        let (Some(var), Some(acc)) = (var.as_mut(), acc.as_mut()) else {
+            return Ok(vec![]);
+        };
         let (w, a) = (var.data_mut::<f32>()?, acc.data_mut::<f32>()?);
         let (lr, mu) = (self.learning_rate, self.momentum);
         for ((w, a), &g) in w.iter_mut().zip(a.iter_mut()).zip(g) {
@@ -42,7 +47,10 @@ impl Op for ApplyMomentum {
         Ok(vec![])
     }
     fn attrs(&self) -> String {
-        format!("var={}, learning_rate={}, momentum={}", self.var.1, self.learning_rate, self.momentum)
+        format!(
+            "var={}, learning_rate={}, momentum={}",
+            self.var.1, self.learning_rate, self.momentum
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -72,7 +80,11 @@ pub struct MomentumOptimizer {
 impl MomentumOptimizer {
     /// An optimizer with this learning rate and momentum.
     pub fn new(learning_rate: f32, momentum: f32) -> Self {
-        MomentumOptimizer { learning_rate, momentum, slots: Slots::default() }
+        MomentumOptimizer {
+            learning_rate,
+            momentum,
+            slots: Slots::default(),
+        }
     }
 }
 
@@ -82,7 +94,8 @@ impl Optimizer for MomentumOptimizer {
     }
 
     fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
-        vars.iter().try_for_each(|v| self.slots.create(v, &["Momentum"]))
+        vars.iter()
+            .try_for_each(|v| self.slots.create(v, &["Momentum"]))
     }
 
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {

@@ -22,7 +22,10 @@ impl Slots {
     pub fn create(&self, var: &Variable, names: &[&str]) -> Result<()> {
         let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !m.contains_key(&var.node()) {
-            let slots = names.iter().map(|n| zeros_slot(var, n)).collect::<Result<_>>()?;
+            let slots = names
+                .iter()
+                .map(|n| zeros_slot(var, n))
+                .collect::<Result<_>>()?;
             m.insert(var.node(), slots);
         }
         Ok(())
@@ -30,9 +33,12 @@ impl Slots {
 
     /// The slots of `var`, in creation order.
     pub fn get(&self, var: &Variable) -> Result<Vec<Variable>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&var.node()).cloned().ok_or_else(|| {
-            Error::Kernel(format!("no optimizer slots for variable {}", var.name()))
-        })
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&var.node())
+            .cloned()
+            .ok_or_else(|| Error::Kernel(format!("no optimizer slots for variable {}", var.name())))
     }
 }
 
@@ -44,7 +50,9 @@ pub(crate) fn lock_var<'a>(
 ) -> Result<RwLockWriteGuard<'a, Option<Value>>> {
     let guard = slot.write().unwrap_or_else(PoisonError::into_inner);
     match guard.as_ref() {
-        None => Err(Error::Uninitialized { var: name.to_string() }),
+        None => Err(Error::Uninitialized {
+            var: name.to_string(),
+        }),
         Some(v) if v.shape() != shape => Err(Error::Kernel(format!(
             "{name} has shape {}, the gradient {}",
             fmt_dims(v.shape()),
