@@ -7,14 +7,25 @@ use rustflow::prelude::*;
 
 fn value(shape: &[usize], seed: u32) -> Value {
     let n: usize = shape.iter().product();
-    let data = (0..n).map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32 - 0.5);
+    let data = (0..n).map(|i| {
+        ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32
+            - 0.5
+    });
     Value::new(shape, data.collect()).expect("shape and data agree")
 }
 
 /// Benchmarks `build`'s output on fed placeholders of the given shapes.
-fn bench(c: &mut Criterion, name: &str, shapes: &[&[usize]], build: impl Fn(&[Tensor]) -> Result<Tensor>) {
+fn bench(
+    c: &mut Criterion,
+    name: &str,
+    shapes: &[&[usize]],
+    build: impl Fn(&[Tensor]) -> Result<Tensor>,
+) {
     let g = Graph::new();
-    let xs: Vec<Tensor> = shapes.iter().map(|s| g.placeholder(F32, Shape::known(s))).collect();
+    let xs: Vec<Tensor> = shapes
+        .iter()
+        .map(|s| g.placeholder(F32, Shape::known(s)))
+        .collect();
     let y = build(&xs).expect("build");
     let sess = Session::new(&g);
     let mut feeds = FeedDict::new();
@@ -26,28 +37,54 @@ fn bench(c: &mut Criterion, name: &str, shapes: &[&[usize]], build: impl Fn(&[Te
 
 fn kernels(c: &mut Criterion) {
     let same = Padding::Same;
-    bench(c, "conv1 forward 50x28x28x1 * 5x5x1x32", &[&[50, 28, 28, 1], &[5, 5, 1, 32]], |x| {
-        nn::conv2d(&x[0], &x[1], [1; 4], same)
-    });
-    bench(c, "conv2 forward 50x14x14x32 * 5x5x32x64", &[&[50, 14, 14, 32], &[5, 5, 32, 64]], |x| {
-        nn::conv2d(&x[0], &x[1], [1; 4], same)
-    });
-    bench(c, "conv1 filter grad", &[&[50, 28, 28, 1], &[5, 5, 1, 32], &[50, 28, 28, 32]], |x| {
-        nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same)
-    });
-    bench(c, "conv2 filter grad", &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]], |x| {
-        nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same)
-    });
-    bench(c, "conv2 input grad", &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]], |x| {
-        nn::conv2d_backprop_input(&x[0], &x[1], &x[2], [1; 4], same)
-    });
-    bench(c, "fc1 forward 50x3136 * 3136x1024", &[&[50, 3136], &[3136, 1024]], |x| x[0].matmul(&x[1]));
-    bench(c, "fc1 weight grad 3136x50 * 50x1024", &[&[50, 3136], &[50, 1024]], |x| {
-        rustflow::matmul_t(&x[0], &x[1], true, false)
-    });
-    bench(c, "fc1 input grad 50x1024 * 1024x3136", &[&[50, 1024], &[3136, 1024]], |x| {
-        rustflow::matmul_t(&x[0], &x[1], false, true)
-    });
+    bench(
+        c,
+        "conv1 forward 50x28x28x1 * 5x5x1x32",
+        &[&[50, 28, 28, 1], &[5, 5, 1, 32]],
+        |x| nn::conv2d(&x[0], &x[1], [1; 4], same),
+    );
+    bench(
+        c,
+        "conv2 forward 50x14x14x32 * 5x5x32x64",
+        &[&[50, 14, 14, 32], &[5, 5, 32, 64]],
+        |x| nn::conv2d(&x[0], &x[1], [1; 4], same),
+    );
+    bench(
+        c,
+        "conv1 filter grad",
+        &[&[50, 28, 28, 1], &[5, 5, 1, 32], &[50, 28, 28, 32]],
+        |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
+    );
+    bench(
+        c,
+        "conv2 filter grad",
+        &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
+        |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
+    );
+    bench(
+        c,
+        "conv2 input grad",
+        &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
+        |x| nn::conv2d_backprop_input(&x[0], &x[1], &x[2], [1; 4], same),
+    );
+    bench(
+        c,
+        "fc1 forward 50x3136 * 3136x1024",
+        &[&[50, 3136], &[3136, 1024]],
+        |x| x[0].matmul(&x[1]),
+    );
+    bench(
+        c,
+        "fc1 weight grad 3136x50 * 50x1024",
+        &[&[50, 3136], &[50, 1024]],
+        |x| rustflow::matmul_t(&x[0], &x[1], true, false),
+    );
+    bench(
+        c,
+        "fc1 input grad 50x1024 * 1024x3136",
+        &[&[50, 1024], &[3136, 1024]],
+        |x| rustflow::matmul_t(&x[0], &x[1], false, true),
+    );
     bench(c, "max_pool 50x28x28x32 k2 s2", &[&[50, 28, 28, 32]], |x| {
         nn::max_pool(&x[0], [1, 2, 2, 1], [1, 2, 2, 1], same)
     });

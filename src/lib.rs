@@ -24,14 +24,13 @@
 //! ```
 
 pub use rustflow_graph::{
-    fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, Shape, Tensor, TensorSpec,
-    Value,
+    fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, Shape, Tensor, TensorSpec, Value,
 };
 pub use rustflow_mnist as mnist;
 pub use rustflow_ops::*;
 pub use rustflow_runtime::{
-    default_session, feed, fetches, FeedDict, Fetch, InteractiveSession, NodeTrace,
-    OperationRun, Outputs, RunMetadata, RunOptions, Session, TensorEval,
+    default_session, feed, fetches, FeedDict, Fetch, InteractiveSession, NodeTrace, OperationRun,
+    Outputs, RunMetadata, RunOptions, Session, TensorEval,
 };
 
 /// Optimizers and checkpoints (`tf.train`).
@@ -43,7 +42,9 @@ pub mod train {
 /// Everything a program needs, in one `use rustflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        feed, fetches, mnist, shape, train, train::Optimizer, DType,
+        feed, fetches, mnist, shape, train,
+        train::Optimizer,
+        DType,
         DType::{Bool, F32, I32, I64},
         Error, FeedDict, Fetch, Graph, GraphOps, InteractiveSession, Operation, OperationRun,
         Result, Session, Shape, Tensor, TensorEval, TensorOps, Value, Variable,

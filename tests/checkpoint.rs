@@ -27,7 +27,10 @@ fn a_restored_model_predicts_bit_identically() -> Result<()> {
     let (g, x, y, w, _) = model()?;
     let sess = Session::new(&g);
     sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
-    sess.eval(&w.assign(&g.constant([[1.25f32, 2.0], [-3.0, 0.125], [7.0, 1e-7]]))?, &feed! {})?;
+    sess.eval(
+        &w.assign(&g.constant([[1.25f32, 2.0], [-3.0, 0.125], [7.0, 1e-7]]))?,
+        &feed! {},
+    )?;
     let xs = [[0.3f32, -0.7, 1.1], [2.0, 0.0, -1.0]];
     let before = sess.eval(&y, &feed! { &x => xs })?;
     let saver = Saver::new(&g);
@@ -53,7 +56,10 @@ fn only_the_last_n_checkpoints_are_kept() -> Result<()> {
     }
     assert!(!dir.join("model-10.safetensors").exists());
     assert!(dir.join("model-20.safetensors").exists());
-    assert_eq!(latest_checkpoint(&dir)?, Some(dir.join("model-30.safetensors")));
+    assert_eq!(
+        latest_checkpoint(&dir)?,
+        Some(dir.join("model-30.safetensors"))
+    );
     assert_eq!(latest_checkpoint(dir.join("nothing-here"))?, None);
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
@@ -88,12 +94,18 @@ fn a_failed_save_leaves_the_previous_checkpoint_intact() -> Result<()> {
     // Change the variables, then fail half-way through saving them.
     sess.eval(&w.assign(&g.zeros(&[3, 2])?)?, &feed! {})?;
     let err = saver
-        .save_with(&sess, &dir.join("model"), Some(1), |f| Box::new(FailAfter(40, f)))
+        .save_with(&sess, &dir.join("model"), Some(1), |f| {
+            Box::new(FailAfter(40, f))
+        })
         .unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
     // The old file is still the latest and still whole; no temporary file is left.
     assert_eq!(latest_checkpoint(&dir)?, Some(good.clone()));
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     let fresh = Session::new(&g);
     saver.restore(&fresh, &good)?;
@@ -117,15 +129,29 @@ fn restore_names_what_does_not_match_and_changes_nothing() -> Result<()> {
     let s2 = Session::new(&g2);
     s2.run_op(&g2.global_variables_initializer()?, &feed! {})?;
     let e = Saver::new(&g2).restore(&s2, &path).unwrap_err();
-    assert!(e.to_string().contains("variable 'W' has shape [3,2] in the checkpoint, [3,3] in the graph"), "{e}");
-    assert_eq!(s2.eval(&b2, &feed! {})?.as_slice::<f32>()?, &[0.0, 0.0], "nothing restored");
+    assert!(
+        e.to_string()
+            .contains("variable 'W' has shape [3,2] in the checkpoint, [3,3] in the graph"),
+        "{e}"
+    );
+    assert_eq!(
+        s2.eval(&b2, &feed! {})?.as_slice::<f32>()?,
+        &[0.0, 0.0],
+        "nothing restored"
+    );
     let _ = w2;
 
     // A missing name.
     let g3 = Graph::new();
     g3.variable(&g3.zeros(&[1])?, "other")?;
-    let e = Saver::new(&g3).restore(&Session::new(&g3), &path).unwrap_err();
-    assert!(e.to_string().contains("no variable 'other' in the checkpoint"), "{e}");
+    let e = Saver::new(&g3)
+        .restore(&Session::new(&g3), &path)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no variable 'other' in the checkpoint"),
+        "{e}"
+    );
 
     // Corrupt and truncated files.
     let bytes = std::fs::read(&path).unwrap();
@@ -140,7 +166,9 @@ fn restore_names_what_does_not_match_and_changes_nothing() -> Result<()> {
         let e = Saver::new(&g).restore(&sess, &p).unwrap_err();
         assert!(e.to_string().contains(name), "{e}");
     }
-    let e = Saver::new(&g).restore(&sess, dir.join("absent.safetensors")).unwrap_err();
+    let e = Saver::new(&g)
+        .restore(&sess, dir.join("absent.safetensors"))
+        .unwrap_err();
     assert!(matches!(e, Error::Io { .. }));
     // The session still works and kept its values.
     assert_eq!(sess.eval(&b, &feed! {})?.as_slice::<f32>()?, &[0.1, -0.2]);

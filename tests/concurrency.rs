@@ -17,14 +17,36 @@ fn session_is_send_and_sync() {
 /// y = relu-free two-layer net on a fixed input; big enough to take real time per run.
 fn net(g: &Graph) -> Result<(Tensor, Tensor, Variable, Variable)> {
     let x = g.placeholder_named(F32, shape![?, 64], "x");
-    let w1 = g.variable(&g.constant(Value::new(&[64, 128], (0..64 * 128).map(|i| ((i % 17) as f32 - 8.0) / 64.0).collect())?), "W1")?;
-    let w2 = g.variable(&g.constant(Value::new(&[128, 8], (0..128 * 8).map(|i| ((i % 13) as f32 - 6.0) / 128.0).collect())?), "W2")?;
+    let w1 = g.variable(
+        &g.constant(Value::new(
+            &[64, 128],
+            (0..64 * 128)
+                .map(|i| ((i % 17) as f32 - 8.0) / 64.0)
+                .collect(),
+        )?),
+        "W1",
+    )?;
+    let w2 = g.variable(
+        &g.constant(Value::new(
+            &[128, 8],
+            (0..128 * 8)
+                .map(|i| ((i % 13) as f32 - 6.0) / 128.0)
+                .collect(),
+        )?),
+        "W2",
+    )?;
     let y = x.matmul(&w1)?.matmul(&w2)?;
     Ok((x, y, w1, w2))
 }
 
 fn input(seed: usize) -> Value {
-    Value::new(&[32, 64], (0..32 * 64).map(|i| (((i * 31 + seed * 7) % 23) as f32 - 11.0) / 23.0).collect()).unwrap()
+    Value::new(
+        &[32, 64],
+        (0..32 * 64)
+            .map(|i| (((i * 31 + seed * 7) % 23) as f32 - 11.0) / 23.0)
+            .collect(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -33,7 +55,9 @@ fn concurrent_read_only_runs_equal_serial_runs() -> Result<()> {
     let (x, y, ..) = net(&g)?;
     let sess = Session::new(&g);
     sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
-    let serial: Vec<Value> = (0..16).map(|i| sess.eval(&y, &feed! { &x => input(i) })).collect::<Result<_>>()?;
+    let serial: Vec<Value> = (0..16)
+        .map(|i| sess.eval(&y, &feed! { &x => input(i) }))
+        .collect::<Result<_>>()?;
     let serial = Arc::new(serial);
     let handles: Vec<_> = (0..8)
         .map(|t| {
@@ -93,8 +117,15 @@ fn concurrent_training_steps_finish_and_stay_finite() -> Result<()> {
             let (sess, step, loss, x) = (sess.clone(), step.clone(), loss.clone(), x.clone());
             thread::spawn(move || {
                 for i in 0..25 {
-                    let out = sess.run(&fetches![&step, &loss], &feed! { &x => input(t + i) }).unwrap();
-                    assert!(out.value(1).unwrap().scalar_value::<f32>().unwrap().is_finite());
+                    let out = sess
+                        .run(&fetches![&step, &loss], &feed! { &x => input(t + i) })
+                        .unwrap();
+                    assert!(out
+                        .value(1)
+                        .unwrap()
+                        .scalar_value::<f32>()
+                        .unwrap()
+                        .is_finite());
                 }
             })
         })

@@ -31,10 +31,26 @@ fn tensor(j: &Json) -> Result<Value, String> {
         .collect::<Result<_, _>>()?;
     let data = j["data"].as_array().ok_or("data")?;
     let v = match j["dtype"].as_str().ok_or("dtype")? {
-        "float32" => Value::new(&shape, data.iter().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32).collect()),
-        "int32" => Value::new(&shape, data.iter().map(|x| x.as_i64().unwrap_or(0) as i32).collect()),
-        "int64" => Value::new(&shape, data.iter().map(|x| x.as_i64().unwrap_or(0)).collect()),
-        "bool" => Value::new(&shape, data.iter().map(|x| x.as_bool().unwrap_or(false)).collect()),
+        "float32" => Value::new(
+            &shape,
+            data.iter()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+                .collect(),
+        ),
+        "int32" => Value::new(
+            &shape,
+            data.iter()
+                .map(|x| x.as_i64().unwrap_or(0) as i32)
+                .collect(),
+        ),
+        "int64" => Value::new(
+            &shape,
+            data.iter().map(|x| x.as_i64().unwrap_or(0)).collect(),
+        ),
+        "bool" => Value::new(
+            &shape,
+            data.iter().map(|x| x.as_bool().unwrap_or(false)).collect(),
+        ),
         d => return Err(format!("unknown dtype {d}")),
     };
     v.map_err(|e| e.to_string())
@@ -69,7 +85,11 @@ fn load(path: &Path) -> Result<Case, String> {
         grads,
         variables: raw["variables"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
         raw,
     })
@@ -105,15 +125,26 @@ fn tolerance(op: &str) -> ((f64, f64), (f64, f64)) {
 /// Elementwise |got - want| <= atol + rtol |want|; exact shapes; ints and bools equal.
 fn compare(what: &str, got: &Value, want: &Value, (rtol, atol): (f64, f64)) -> Result<(), String> {
     if got.shape() != want.shape() {
-        return Err(format!("{what}: shape {:?}, want {:?}", got.shape(), want.shape()));
+        return Err(format!(
+            "{what}: shape {:?}, want {:?}",
+            got.shape(),
+            want.shape()
+        ));
     }
     if got.dtype() != want.dtype() {
-        return Err(format!("{what}: dtype {}, want {}", got.dtype(), want.dtype()));
+        return Err(format!(
+            "{what}: dtype {}, want {}",
+            got.dtype(),
+            want.dtype()
+        ));
     }
     let (g, w) = (got.to_f64_vec(), want.to_f64_vec());
     for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        if !((a - b).abs() <= atol + rtol * b.abs()) {
-            return Err(format!("{what}[{i}]: got {a}, want {b} (rtol {rtol}, atol {atol})"));
+        let within = (a - b).abs() <= atol + rtol * b.abs();
+        if !within {
+            return Err(format!(
+                "{what}[{i}]: got {a}, want {b} (rtol {rtol}, atol {atol})"
+            ));
         }
     }
     Ok(())
@@ -124,7 +155,9 @@ fn attr_str<'a>(c: &'a Case, k: &str) -> &'a str {
 }
 
 fn attr_i64s(c: &Case, k: &str) -> Option<Vec<i64>> {
-    c.attrs[k].as_array().map(|a| a.iter().filter_map(Json::as_i64).collect())
+    c.attrs[k]
+        .as_array()
+        .map(|a| a.iter().filter_map(Json::as_i64).collect())
 }
 
 fn attr4(c: &Case, k: &str) -> [usize; 4] {
@@ -168,21 +201,37 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "add" => y(i("a").add(i("b"))?),
         "mul" => y(i("a").mul(i("b"))?),
         "neg" => y(i("x").neg()?),
-        "reduce_sum" => {
-            y(rustflow::reduce_sum(i("x"), attr_axes(c), keep(c))?)
-        }
-        "softmax_cross_entropy_with_logits" => {
-            Ok(Some(vec![("loss".into(), nn::softmax_cross_entropy_with_logits(i("labels"), i("logits"))?)]))
-        }
-        "softmax_cross_entropy_with_logits_v2" => {
-            Ok(Some(vec![("loss".into(), nn::softmax_cross_entropy_with_logits_v2(i("labels"), i("logits"))?)]))
-        }
-        "sparse_softmax_cross_entropy_with_logits" => {
-            Ok(Some(vec![("loss".into(), nn::sparse_softmax_cross_entropy_with_logits(i("labels"), i("logits"))?)]))
-        }
-        "conv2d" => y(nn::conv2d(i("input"), i("filter"), attr4(c, "strides"), padding(c))?),
-        "max_pool" => y(nn::max_pool(i("x"), attr4(c, "ksize"), attr4(c, "strides"), padding(c))?),
-        "avg_pool" => y(nn::avg_pool(i("x"), attr4(c, "ksize"), attr4(c, "strides"), padding(c))?),
+        "reduce_sum" => y(rustflow::reduce_sum(i("x"), attr_axes(c), keep(c))?),
+        "softmax_cross_entropy_with_logits" => Ok(Some(vec![(
+            "loss".into(),
+            nn::softmax_cross_entropy_with_logits(i("labels"), i("logits"))?,
+        )])),
+        "softmax_cross_entropy_with_logits_v2" => Ok(Some(vec![(
+            "loss".into(),
+            nn::softmax_cross_entropy_with_logits_v2(i("labels"), i("logits"))?,
+        )])),
+        "sparse_softmax_cross_entropy_with_logits" => Ok(Some(vec![(
+            "loss".into(),
+            nn::sparse_softmax_cross_entropy_with_logits(i("labels"), i("logits"))?,
+        )])),
+        "conv2d" => y(nn::conv2d(
+            i("input"),
+            i("filter"),
+            attr4(c, "strides"),
+            padding(c),
+        )?),
+        "max_pool" => y(nn::max_pool(
+            i("x"),
+            attr4(c, "ksize"),
+            attr4(c, "strides"),
+            padding(c),
+        )?),
+        "avg_pool" => y(nn::avg_pool(
+            i("x"),
+            attr4(c, "ksize"),
+            attr4(c, "strides"),
+            padding(c),
+        )?),
         "bias_add" => y(nn::bias_add(i("value"), i("bias"))?),
         "sub" => y(rustflow::sub(i("a"), i("b"))?),
         "div" => y(rustflow::div(i("a"), i("b"))?),
@@ -197,18 +246,31 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "log_softmax" => y(nn::log_softmax(i("logits"))?),
         "reduce_mean" => y(rustflow::reduce_mean(i("x"), attr_axes(c), keep(c))?),
         "reduce_max" => y(rustflow::reduce_max(i("x"), attr_axes(c), keep(c))?),
-        "argmax" => y(rustflow::argmax(i("x"), c.attrs["axis"].as_i64().unwrap_or(0))?),
+        "argmax" => y(rustflow::argmax(
+            i("x"),
+            c.attrs["axis"].as_i64().unwrap_or(0),
+        )?),
         "equal" => y(rustflow::equal(i("a"), i("b"))?),
         "cast" => y(rustflow::cast(i("x"), F32)?),
-        "reshape" => y(rustflow::reshape(i("x"), &attr_i64s(c, "shape").unwrap_or_default())?),
+        "reshape" => y(rustflow::reshape(
+            i("x"),
+            &attr_i64s(c, "shape").unwrap_or_default(),
+        )?),
         "transpose" => {
-            let perm: Option<Vec<usize>> = attr_i64s(c, "perm").map(|p| p.iter().map(|&d| d as usize).collect());
+            let perm: Option<Vec<usize>> =
+                attr_i64s(c, "perm").map(|p| p.iter().map(|&d| d as usize).collect());
             y(rustflow::transpose(i("x"), perm.as_deref())?)
         }
         "accuracy_expr" => {
-            let correct = rustflow::equal(&rustflow::argmax(i("logits"), 1)?, &rustflow::argmax(i("labels"), 1)?)?;
+            let correct = rustflow::equal(
+                &rustflow::argmax(i("logits"), 1)?,
+                &rustflow::argmax(i("labels"), 1)?,
+            )?;
             let accuracy = rustflow::reduce_mean(&rustflow::cast(&correct, F32)?, None, false)?;
-            Ok(Some(vec![("correct".into(), correct), ("accuracy".into(), accuracy)]))
+            Ok(Some(vec![
+                ("correct".into(), correct),
+                ("accuracy".into(), accuracy),
+            ]))
         }
         "dropout" => y(nn::dropout(i("x"), i("keep_prob"))?),
         _ => {
@@ -228,14 +290,24 @@ fn run_plain(c: &Case) -> Result<(), String> {
         feeds.insert(&t, v.clone());
         x.insert(k.clone(), t);
     }
-    let outs = build(c, &g, &x).map_err(|e| format!("build: {e}"))?.ok_or_else(|| format!("op '{}' is not supported", c.op))?;
+    let outs = build(c, &g, &x)
+        .map_err(|e| format!("build: {e}"))?
+        .ok_or_else(|| format!("op '{}' is not supported", c.op))?;
     let (tol_out, tol_grad) = tolerance(&c.op);
     let sess = Session::new(&g);
     let fetch: Vec<Fetch> = outs.iter().map(|(_, t)| Fetch::from(t)).collect();
     let got = sess.run(&fetch, &feeds).map_err(|e| format!("run: {e}"))?;
     for (k, (name, _)) in outs.iter().enumerate() {
-        let want = c.outputs.get(name).ok_or_else(|| format!("no output {name} in the case"))?;
-        compare(name, got.value(k).map_err(|e| e.to_string())?, want, tol_out)?;
+        let want = c
+            .outputs
+            .get(name)
+            .ok_or_else(|| format!("no output {name} in the case"))?;
+        compare(
+            name,
+            got.value(k).map_err(|e| e.to_string())?,
+            want,
+            tol_out,
+        )?;
     }
     if c.grads.is_empty() {
         return Ok(());
@@ -244,7 +316,11 @@ fn run_plain(c: &Case) -> Result<(), String> {
     for (name, t) in &outs {
         if let Some(u) = c.upstream.get(name) {
             let u = g.constant(u.clone());
-            terms.push(t.mul(&u).and_then(|p| p.reduce_sum(None)).map_err(|e| e.to_string())?);
+            terms.push(
+                t.mul(&u)
+                    .and_then(|p| p.reduce_sum(None))
+                    .map_err(|e| e.to_string())?,
+            );
         }
     }
     let loss = match terms.len() {
@@ -253,8 +329,13 @@ fn run_plain(c: &Case) -> Result<(), String> {
         0 => {
             let ys: Vec<&Tensor> = outs.iter().map(|(_, t)| t).collect();
             for (dk, want) in &c.grads {
-                let xk = dk.strip_prefix('d').and_then(|k| x.get(k)).ok_or_else(|| format!("grad {dk} names no input"))?;
-                let d = gradients(&ys, &[xk], None).map_err(|e| e.to_string())?.remove(0);
+                let xk = dk
+                    .strip_prefix('d')
+                    .and_then(|k| x.get(k))
+                    .ok_or_else(|| format!("grad {dk} names no input"))?;
+                let d = gradients(&ys, &[xk], None)
+                    .map_err(|e| e.to_string())?
+                    .remove(0);
                 if d.is_some() || want.is_some() {
                     return Err(format!("{dk}: a gradient through a non-float output"));
                 }
@@ -265,11 +346,18 @@ fn run_plain(c: &Case) -> Result<(), String> {
         _ => rustflow::add_n(&terms.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())?,
     };
     for (dk, want) in &c.grads {
-        let xk = dk.strip_prefix('d').and_then(|k| x.get(k)).ok_or_else(|| format!("grad {dk} names no input"))?;
-        let d = gradients(&[&loss], &[xk], None).map_err(|e| format!("gradients: {e}"))?.remove(0);
+        let xk = dk
+            .strip_prefix('d')
+            .and_then(|k| x.get(k))
+            .ok_or_else(|| format!("grad {dk} names no input"))?;
+        let d = gradients(&[&loss], &[xk], None)
+            .map_err(|e| format!("gradients: {e}"))?
+            .remove(0);
         match (d, want) {
             (None, None) => {}
-            (Some(_), None) => return Err(format!("{dk}: TensorFlow gives no gradient, we give one")),
+            (Some(_), None) => {
+                return Err(format!("{dk}: TensorFlow gives no gradient, we give one"))
+            }
             (None, Some(_)) => return Err(format!("{dk}: we give no gradient, TensorFlow does")),
             (Some(d), Some(want)) => {
                 let got = sess.eval(&d, &feeds).map_err(|e| format!("{dk}: {e}"))?;
@@ -285,7 +373,10 @@ fn optimizer(c: &Case) -> Result<Box<dyn train::Optimizer>, String> {
     let f = |k: &str| c.attrs[k].as_f64().map(|v| v as f32);
     Ok(match attr_str(c, "optimizer") {
         "GradientDescent" => Box::new(train::GradientDescentOptimizer::new(lr)),
-        "Momentum" => Box::new(train::MomentumOptimizer::new(lr, f("momentum").ok_or("momentum")?)),
+        "Momentum" => Box::new(train::MomentumOptimizer::new(
+            lr,
+            f("momentum").ok_or("momentum")?,
+        )),
         "Adam" => Box::new(
             train::AdamOptimizer::new(lr)
                 .with_beta1(f("beta1").unwrap_or(0.9))
@@ -302,7 +393,9 @@ fn run_optimizer(c: &Case) -> Result<(), String> {
     let mut t: BTreeMap<String, Tensor> = BTreeMap::new();
     for (k, v) in &c.inputs {
         let node = if c.variables.contains(k) {
-            (*g.variable(&g.constant(v.clone()), k).map_err(|e| e.to_string())?).clone()
+            (*g.variable(&g.constant(v.clone()), k)
+                .map_err(|e| e.to_string())?)
+            .clone()
         } else {
             g.constant(v.clone())
         };
@@ -310,13 +403,28 @@ fn run_optimizer(c: &Case) -> Result<(), String> {
     }
     let e = |e: rustflow::Error| e.to_string();
     let loss = match attr_str(c, "problem") {
-        "quad2" => t["a"].mul(&rustflow::square(&rustflow::sub(&t["w"], &t["c"]).map_err(e)?).map_err(e)?).map_err(e)?.reduce_sum(None).map_err(e)?,
+        "quad2" => t["a"]
+            .mul(&rustflow::square(&rustflow::sub(&t["w"], &t["c"]).map_err(e)?).map_err(e)?)
+            .map_err(e)?
+            .reduce_sum(None)
+            .map_err(e)?,
         "linreg" => {
-            let d = rustflow::sub(&t["X"].matmul(&t["W"]).map_err(e)?.add(&t["b"]).map_err(e)?, &t["Y"]).map_err(e)?;
+            let d = rustflow::sub(
+                &t["X"].matmul(&t["W"]).map_err(e)?.add(&t["b"]).map_err(e)?,
+                &t["Y"],
+            )
+            .map_err(e)?;
             rustflow::reduce_mean(&rustflow::square(&d).map_err(e)?, None, false).map_err(e)?
         }
         "mlp" => {
-            let h = nn::relu(&t["X"].matmul(&t["W1"]).map_err(e)?.add(&t["b1"]).map_err(e)?).map_err(e)?;
+            let h = nn::relu(
+                &t["X"]
+                    .matmul(&t["W1"])
+                    .map_err(e)?
+                    .add(&t["b1"])
+                    .map_err(e)?,
+            )
+            .map_err(e)?;
             let logits = h.matmul(&t["W2"]).map_err(e)?.add(&t["b2"]).map_err(e)?;
             let xent = nn::softmax_cross_entropy_with_logits(&t["labels"], &logits).map_err(e)?;
             rustflow::reduce_mean(&xent, None, false).map_err(e)?
@@ -325,18 +433,25 @@ fn run_optimizer(c: &Case) -> Result<(), String> {
     };
     let step = optimizer(c)?.minimize(&loss).map_err(e)?;
     let sess = Session::new(&g);
-    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {}).map_err(e)?;
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {})
+        .map_err(e)?;
     let tol = tolerance("optimizer").0;
     let steps = c.attrs["steps"].as_u64().unwrap_or(0);
     for s in 0..=steps {
         if s > 0 {
             sess.run_op(&step, &feed! {}).map_err(e)?;
         }
-        for (key, want) in c.outputs.iter().filter(|(k, _)| k.ends_with(&format!("@{s}"))) {
+        for (key, want) in c
+            .outputs
+            .iter()
+            .filter(|(k, _)| k.ends_with(&format!("@{s}")))
+        {
             let name = key.rsplit_once('@').map(|p| p.0).unwrap_or_default();
             let tensor = match name.split_once('/') {
                 None if name == "loss" => loss.clone(),
-                None if name.ends_with("_power") => g.tensor_by_name(&format!("{name}:0")).map_err(e)?,
+                None if name.ends_with("_power") => {
+                    g.tensor_by_name(&format!("{name}:0")).map_err(e)?
+                }
                 None => t[name].clone(),
                 Some(("m", v)) => g.tensor_by_name(&format!("{v}/Adam:0")).map_err(e)?,
                 Some(("v", v)) => g.tensor_by_name(&format!("{v}/Adam_1:0")).map_err(e)?,
@@ -366,44 +481,110 @@ fn run_deep_mnist_tiny(c: &Case) -> Result<(), String> {
     let pool = |a: &Tensor| nn::max_pool(a, [1, 2, 2, 1], [1, 2, 2, 1], same);
     let fc1_in = c.inputs["W_fc1"].shape()[0] as i64;
     let x_image = rustflow::reshape(&x, &[-1, 28, 28, 1]).map_err(e)?;
-    let h_conv1 = nn::relu(&conv(&x_image, &v["W_conv1"]).map_err(e)?.add(&v["b_conv1"]).map_err(e)?).map_err(e)?;
+    let h_conv1 = nn::relu(
+        &conv(&x_image, &v["W_conv1"])
+            .map_err(e)?
+            .add(&v["b_conv1"])
+            .map_err(e)?,
+    )
+    .map_err(e)?;
     let h_pool1 = pool(&h_conv1).map_err(e)?;
-    let h_conv2 = nn::relu(&conv(&h_pool1, &v["W_conv2"]).map_err(e)?.add(&v["b_conv2"]).map_err(e)?).map_err(e)?;
+    let h_conv2 = nn::relu(
+        &conv(&h_pool1, &v["W_conv2"])
+            .map_err(e)?
+            .add(&v["b_conv2"])
+            .map_err(e)?,
+    )
+    .map_err(e)?;
     let h_pool2 = pool(&h_conv2).map_err(e)?;
     let flat = rustflow::reshape(&h_pool2, &[-1, fc1_in]).map_err(e)?;
-    let h_fc1 = nn::relu(&flat.matmul(&v["W_fc1"]).map_err(e)?.add(&v["b_fc1"]).map_err(e)?).map_err(e)?;
+    let h_fc1 = nn::relu(
+        &flat
+            .matmul(&v["W_fc1"])
+            .map_err(e)?
+            .add(&v["b_fc1"])
+            .map_err(e)?,
+    )
+    .map_err(e)?;
     let h_fc1_drop = nn::dropout(&h_fc1, &keep_prob).map_err(e)?;
-    let logits = h_fc1_drop.matmul(&v["W_fc2"]).map_err(e)?.add(&v["b_fc2"]).map_err(e)?;
-    let loss = rustflow::reduce_mean(&nn::softmax_cross_entropy_with_logits(&y_, &logits).map_err(e)?, None, false).map_err(e)?;
-    let correct = rustflow::equal(&rustflow::argmax(&logits, 1).map_err(e)?, &rustflow::argmax(&y_, 1).map_err(e)?).map_err(e)?;
-    let accuracy = rustflow::reduce_mean(&rustflow::cast(&correct, F32).map_err(e)?, None, false).map_err(e)?;
+    let logits = h_fc1_drop
+        .matmul(&v["W_fc2"])
+        .map_err(e)?
+        .add(&v["b_fc2"])
+        .map_err(e)?;
+    let loss = rustflow::reduce_mean(
+        &nn::softmax_cross_entropy_with_logits(&y_, &logits).map_err(e)?,
+        None,
+        false,
+    )
+    .map_err(e)?;
+    let correct = rustflow::equal(
+        &rustflow::argmax(&logits, 1).map_err(e)?,
+        &rustflow::argmax(&y_, 1).map_err(e)?,
+    )
+    .map_err(e)?;
+    let accuracy = rustflow::reduce_mean(&rustflow::cast(&correct, F32).map_err(e)?, None, false)
+        .map_err(e)?;
     let vars: Vec<&Tensor> = c.variables.iter().map(|k| &*v[k]).collect();
     let grads = gradients(&[&loss], &vars, None).map_err(e)?;
     let lr = c.attrs["learning_rate"].as_f64().unwrap_or(1e-4) as f32;
     let step = train::AdamOptimizer::new(lr).minimize(&loss).map_err(e)?;
     let sess = Session::new(&g);
-    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {}).map_err(e)?;
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {})
+        .map_err(e)?;
     let feeds = feed! { &x => inp("x")?, &y_ => inp("y_")?, &keep_prob => inp("keep_prob")? };
     let (tol, tol_grad) = tolerance("deep_mnist_tiny");
-    let named = [("loss", &loss), ("logits", &logits), ("accuracy", &accuracy), ("h_pool1", &h_pool1), ("h_pool2", &h_pool2), ("h_fc1", &h_fc1)];
+    let named = [
+        ("loss", &loss),
+        ("logits", &logits),
+        ("accuracy", &accuracy),
+        ("h_pool1", &h_pool1),
+        ("h_pool2", &h_pool2),
+        ("h_fc1", &h_fc1),
+    ];
     for (k, t) in named {
         compare(k, &sess.eval(t, &feeds).map_err(e)?, &c.outputs[k], tol)?;
     }
     for (k, d) in c.variables.iter().zip(&grads) {
         let d = d.as_ref().ok_or_else(|| format!("no gradient for {k}"))?;
-        let want = c.grads.get(&format!("d{k}")).cloned().flatten().ok_or("grad")?;
-        compare(&format!("d{k}"), &sess.eval(d, &feeds).map_err(e)?, &want, tol_grad)?;
+        let want = c
+            .grads
+            .get(&format!("d{k}"))
+            .cloned()
+            .flatten()
+            .ok_or("grad")?;
+        compare(
+            &format!("d{k}"),
+            &sess.eval(d, &feeds).map_err(e)?,
+            &want,
+            tol_grad,
+        )?;
     }
     let steps = c.attrs["steps"].as_u64().unwrap_or(0);
-    compare("loss@0", &sess.eval(&loss, &feeds).map_err(e)?, &c.outputs["loss@0"], tol)?;
+    compare(
+        "loss@0",
+        &sess.eval(&loss, &feeds).map_err(e)?,
+        &c.outputs["loss@0"],
+        tol,
+    )?;
     for s in 1..=steps {
         sess.run_op(&step, &feeds).map_err(e)?;
         for k in &c.variables {
             let key = format!("{k}@{s}");
-            compare(&key, &sess.eval(&v[k], &feeds).map_err(e)?, &c.outputs[&key], (1e-5, 1e-5))?;
+            compare(
+                &key,
+                &sess.eval(&v[k], &feeds).map_err(e)?,
+                &c.outputs[&key],
+                (1e-5, 1e-5),
+            )?;
         }
         let key = format!("loss@{s}");
-        compare(&key, &sess.eval(&loss, &feeds).map_err(e)?, &c.outputs[&key], tol)?;
+        compare(
+            &key,
+            &sess.eval(&loss, &feeds).map_err(e)?,
+            &c.outputs[&key],
+            tol,
+        )?;
     }
     Ok(())
 }
@@ -420,7 +601,10 @@ fn run_dropout_property(c: &Case) -> Result<(), String> {
     let y = nn::dropout(&x, &kp).map_err(e)?;
     let u = g.constant(c.upstream.get("y").cloned().ok_or("upstream")?);
     let loss = y.mul(&u).map_err(e)?.reduce_sum(None).map_err(e)?;
-    let dx = gradients(&[&loss], &[&x], None).map_err(e)?.remove(0).ok_or("no dx")?;
+    let dx = gradients(&[&loss], &[&x], None)
+        .map_err(e)?
+        .remove(0)
+        .ok_or("no dx")?;
     let sess = Session::new(&g);
     let feeds = feed! { &x => xv.clone(), &kp => keep };
     let xs = xv.as_slice::<f32>().map_err(e)?;
@@ -428,24 +612,37 @@ fn run_dropout_property(c: &Case) -> Result<(), String> {
     let mut masks = vec![];
     for run in 0..5 {
         let out = sess.run(&fetches![&y, &dx], &feeds).map_err(e)?;
-        let (yv, dv) = (out.value(0).map_err(e)?.as_slice::<f32>().map_err(e)?, out.value(1).map_err(e)?.as_slice::<f32>().map_err(e)?);
+        let (yv, dv) = (
+            out.value(0).map_err(e)?.as_slice::<f32>().map_err(e)?,
+            out.value(1).map_err(e)?.as_slice::<f32>().map_err(e)?,
+        );
         let mut kept = 0;
         let mut mask = vec![];
         for i in 0..xs.len() {
             let scaled = xs[i] / keep;
             let is_kept = yv[i] != 0.0 || xs[i] == 0.0 && dv[i] != 0.0;
             if yv[i] != 0.0 && (yv[i] - scaled).abs() > 1e-6 * scaled.abs() {
-                return Err(format!("run {run}: y[{i}] = {} is neither 0 nor x/keep_prob = {scaled}", yv[i]));
+                return Err(format!(
+                    "run {run}: y[{i}] = {} is neither 0 nor x/keep_prob = {scaled}",
+                    yv[i]
+                ));
             }
             let want_d = if is_kept { us[i] / keep } else { 0.0 };
             if (dv[i] - want_d).abs() > 1e-6 * want_d.abs().max(1e-6) {
-                return Err(format!("run {run}: dx[{i}] = {} but the forward mask gives {want_d}", dv[i]));
+                return Err(format!(
+                    "run {run}: dx[{i}] = {} but the forward mask gives {want_d}",
+                    dv[i]
+                ));
             }
             kept += is_kept as usize;
             mask.push(is_kept);
         }
         let frac = kept as f64 / xs.len() as f64;
-        let dev = c.raw["checks"].as_array().and_then(|a| a.iter().find(|k| k["id"] == "kept_fraction")).and_then(|k| k["max_abs_dev"].as_f64()).unwrap_or(0.07);
+        let dev = c.raw["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|k| k["id"] == "kept_fraction"))
+            .and_then(|k| k["max_abs_dev"].as_f64())
+            .unwrap_or(0.07);
         if (frac - keep as f64).abs() > dev {
             return Err(format!("run {run}: kept fraction {frac}, keep_prob {keep}"));
         }
@@ -454,7 +651,9 @@ fn run_dropout_property(c: &Case) -> Result<(), String> {
     if masks.windows(2).any(|w| w[0] == w[1]) {
         return Err("two runs gave the same mask".into());
     }
-    let same = sess.eval(&y, &feed! { &x => xv.clone(), &kp => 1.0f32 }).map_err(e)?;
+    let same = sess
+        .eval(&y, &feed! { &x => xv.clone(), &kp => 1.0f32 })
+        .map_err(e)?;
     if same != xv {
         return Err("keep_prob 1.0 does not return x exactly".into());
     }
@@ -473,7 +672,10 @@ fn run_case(c: &Case) -> Result<(), String> {
 fn golden_dirs() -> Vec<PathBuf> {
     let spec = std::env::var("GOLDEN_DIR").unwrap_or_else(|_| "../shared/golden/cases".into());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    spec.split(':').filter(|s| !s.is_empty()).map(|s| root.join(s)).collect()
+    spec.split(':')
+        .filter(|s| !s.is_empty())
+        .map(|s| root.join(s))
+        .collect()
 }
 
 /// Ops whose implementation belongs to later work; every other case must pass.
@@ -483,10 +685,13 @@ const EXPECTED_UNSUPPORTED: &[&str] = &[];
 fn every_golden_case_matches_tensorflow() {
     let mut files = vec![];
     for dir in golden_dirs() {
-        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("GOLDEN_DIR {}: {e}", dir.display()));
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("GOLDEN_DIR {}: {e}", dir.display()));
         for e in entries.flatten() {
             let p = e.path();
-            if p.extension().is_some_and(|x| x == "json") && p.file_name().is_some_and(|n| n != "manifest.json") {
+            if p.extension().is_some_and(|x| x == "json")
+                && p.file_name().is_some_and(|n| n != "manifest.json")
+            {
                 files.push(p);
             }
         }
@@ -509,6 +714,16 @@ fn every_golden_case_matches_tensorflow() {
         }
     }
     passed -= unsupported.len();
-    eprintln!("golden: {passed} passed, {} failed, {} expected-unsupported", failures.len(), unsupported.len());
-    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    eprintln!(
+        "golden: {passed} passed, {} failed, {} expected-unsupported",
+        failures.len(),
+        unsupported.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

@@ -17,7 +17,10 @@ fn fetches_come_back_in_order_with_none_for_operations() -> Result<()> {
     let z = y.reduce_sum(None)?;
     let noop = rustflow::group(&g, &[], "noop")?;
     let sess = Session::new(&g);
-    let out = sess.run(&fetches![&y, &noop, &z, &z], &feed! { &x => [[1.0f32, 2.0, 3.0]] })?;
+    let out = sess.run(
+        &fetches![&y, &noop, &z, &z],
+        &feed! { &x => [[1.0f32, 2.0, 3.0]] },
+    )?;
     assert_eq!(f32s(out.value(0)?), vec![2.0, 4.0, 6.0]);
     assert_eq!(out.0[1], None);
     assert_eq!(out.value(2)?.shape(), &[] as &[usize]);
@@ -48,16 +51,24 @@ fn feeding_any_tensor_prunes_its_producers_and_fetching_it_returns_the_feed() ->
     let h = x.mul(&g.constant(2.0f32))?;
     let y = h.add(&g.constant(1.0f32))?;
     let sess = Session::new(&g);
-    assert_eq!(f32s(&sess.eval(&y, &feed! { &h => [[10.0f32, 20.0, 30.0]] })?), vec![11.0, 21.0, 31.0]);
+    assert_eq!(
+        f32s(&sess.eval(&y, &feed! { &h => [[10.0f32, 20.0, 30.0]] })?),
+        vec![11.0, 21.0, 31.0]
+    );
     let out = sess.run(&fetches![&h, &y], &feed! { &h => [[5.0f32, 5.0, 5.0]] })?;
     assert_eq!(f32s(out.value(0)?), vec![5.0; 3]);
     assert_eq!(f32s(out.value(1)?), vec![6.0; 3]);
-    assert_eq!(f32s(&sess.eval(&x, &feed! { &x => [[7.0f32, 8.0, 9.0]] })?), vec![7.0, 8.0, 9.0]);
+    assert_eq!(
+        f32s(&sess.eval(&x, &feed! { &x => [[7.0f32, 8.0, 9.0]] })?),
+        vec![7.0, 8.0, 9.0]
+    );
     let mut by_name = FeedDict::new();
     by_name.insert_by_name(&g, "mul:0", [[1.0f32, 1.0, 1.0]])?;
     assert_eq!(f32s(&sess.eval(&y, &by_name)?), vec![2.0; 3]);
     // A fed non-placeholder is checked against its static shape too.
-    let e = sess.eval(&y, &feed! { &h => [[1.0f32, 2.0, 3.0, 4.0]] }).unwrap_err();
+    let e = sess
+        .eval(&y, &feed! { &h => [[1.0f32, 2.0, 3.0, 4.0]] })
+        .unwrap_err();
     insta::assert_snapshot!(e, @"Cannot feed value of shape (1, 4) for Tensor 'mul:0', which has shape '[?,3]'");
     Ok(())
 }
@@ -100,18 +111,31 @@ fn feed_errors_are_caught_before_anything_runs() -> Result<()> {
     You must feed a value for placeholder tensor 'x' with dtype float and shape [?,3]
     	 [[{{node x}}]]
     ");
-    let e = sess.run(&fetches![&inc, &y], &feed! { &x => [[1.0f32, 2.0, 3.0, 4.0]] }).unwrap_err();
+    let e = sess
+        .run(
+            &fetches![&inc, &y],
+            &feed! { &x => [[1.0f32, 2.0, 3.0, 4.0]] },
+        )
+        .unwrap_err();
     insta::assert_snapshot!(e, @"Cannot feed value of shape (1, 4) for Tensor 'x:0', which has shape '[?,3]'");
-    let e = sess.run(&fetches![&inc, &y], &feed! { &x => [1.0f32, 2.0, 3.0] }).unwrap_err();
+    let e = sess
+        .run(&fetches![&inc, &y], &feed! { &x => [1.0f32, 2.0, 3.0] })
+        .unwrap_err();
     insta::assert_snapshot!(e, @"Cannot feed value of shape (3,) for Tensor 'x:0', which has shape '[?,3]'");
-    let e = sess.run(&fetches![&inc, &y], &feed! { &x => [[1i32, 2, 3]] }).unwrap_err();
+    let e = sess
+        .run(&fetches![&inc, &y], &feed! { &x => [[1i32, 2, 3]] })
+        .unwrap_err();
     insta::assert_snapshot!(e, @"Cannot feed value of dtype int32 for Tensor 'x:0', which has dtype float32");
     let e = sess.eval(&n, &feed! { &n => [1i32] }).unwrap_err();
     insta::assert_snapshot!(e, @"Cannot feed value of shape (1,) for Tensor 'n:0', which has shape '[]'");
     // Nothing ran: the variable is unchanged.
     assert_eq!(sess.eval(&v, &feed! {})?.scalar_value::<f32>()?, 0.0);
     // The session is still usable.
-    assert_eq!(sess.eval(&y, &feed! { &x => [[1.0f32, 2.0, 3.0]] })?.scalar_value::<f32>()?, 6.0);
+    assert_eq!(
+        sess.eval(&y, &feed! { &x => [[1.0f32, 2.0, 3.0]] })?
+            .scalar_value::<f32>()?,
+        6.0
+    );
     Ok(())
 }
 
@@ -149,11 +173,17 @@ fn variables_belong_to_a_session_and_must_be_initialized() -> Result<()> {
     assert_eq!(f32s(&sess.eval(&w, &feed! {})?), vec![0.0, 0.0]);
     // A new session starts uninitialized.
     let sess2 = Session::new(&g);
-    assert!(matches!(sess2.eval(&w, &feed! {}), Err(Error::Uninitialized { .. })));
+    assert!(matches!(
+        sess2.eval(&w, &feed! {}),
+        Err(Error::Uninitialized { .. })
+    ));
     // An initializer made before a variable existed does not cover it.
     let late = g.variable(&g.ones(&[1])?, "late")?;
     sess.run_op(&init, &feed! {})?;
-    assert!(matches!(sess.eval(&late, &feed! {}), Err(Error::Uninitialized { .. })));
+    assert!(matches!(
+        sess.eval(&late, &feed! {}),
+        Err(Error::Uninitialized { .. })
+    ));
     // Assigning a wrong shape is a build-time error.
     assert!(w.assign(&g.constant([1.0f32, 2.0, 3.0])).is_err());
     Ok(())
@@ -171,7 +201,10 @@ fn interactive_session_is_the_default_until_dropped() -> Result<()> {
     drop(sess);
     let e = c.eval(&feed! {}).unwrap_err();
     insta::assert_snapshot!(e, @"Cannot evaluate tensor using `eval()`: No default session is registered. Create an InteractiveSession or pass a session explicitly");
-    let e = g.global_variables_initializer()?.run(&feed! {}).unwrap_err();
+    let e = g
+        .global_variables_initializer()?
+        .run(&feed! {})
+        .unwrap_err();
     assert!(matches!(e, Error::NoDefaultSession { .. }));
     Ok(())
 }
@@ -206,7 +239,10 @@ fn names_follow_tensorflow() -> Result<()> {
     let g = Graph::new();
     let a = g.variable(&g.constant(0.0f32), "")?;
     let b = g.variable(&g.constant(0.0f32), "")?;
-    assert_eq!((a.name(), b.name()), ("Variable:0".into(), "Variable_1:0".into()));
+    assert_eq!(
+        (a.name(), b.name()),
+        ("Variable:0".into(), "Variable_1:0".into())
+    );
     assert_eq!(g.unique_name("foo"), "foo");
     assert_eq!(g.unique_name("foo_1"), "foo_1");
     assert_eq!(g.unique_name("Foo"), "Foo_2");
@@ -214,7 +250,9 @@ fn names_follow_tensorflow() -> Result<()> {
     g.name_scope("conv1", |g| -> Result<()> {
         let w = g.variable(&g.constant(1.0f32), "W")?;
         assert_eq!(w.name(), "conv1/W:0");
-        g.name_scope("inner", |g| assert_eq!(identity(&w).unwrap().op().name(), "conv1/inner/Identity"));
+        g.name_scope("inner", |_| {
+            assert_eq!(identity(&w).unwrap().op().name(), "conv1/inner/Identity")
+        });
         Ok(())
     })?;
     g.name_scope("conv1", |g| assert_eq!(g.unique_name("W"), "conv1_1/W"));
@@ -224,8 +262,18 @@ fn names_follow_tensorflow() -> Result<()> {
     let s = stop_gradient(&x)?;
     let d1 = rustflow::gradients(&[&y], &[&x], None)?;
     let d2 = rustflow::gradients(&[&y], &[&x], None)?;
-    assert!(d1[0].as_ref().unwrap().op().name().starts_with("gradients/"));
-    assert!(d2[0].as_ref().unwrap().op().name().starts_with("gradients_1/"));
+    assert!(d1[0]
+        .as_ref()
+        .unwrap()
+        .op()
+        .name()
+        .starts_with("gradients/"));
+    assert!(d2[0]
+        .as_ref()
+        .unwrap()
+        .op()
+        .name()
+        .starts_with("gradients_1/"));
     assert_eq!(s.op().name(), "StopGradient");
     Ok(())
 }
@@ -236,12 +284,16 @@ fn a_traced_run_records_every_node_and_exports_chrome_json() -> Result<()> {
     let x = g.placeholder_named(F32, shape![?, 2], "x");
     let y = x.mul(&x)?.reduce_sum(None)?;
     let sess = Session::new(&g);
-    let opts = RunOptions { trace: true, ..RunOptions::default() };
+    let opts = RunOptions {
+        trace: true,
+        ..RunOptions::default()
+    };
     let (_, meta) = sess.run_with(&fetches![&y], &feed! { &x => [[1.0f32, 2.0]] }, &opts)?;
     let mut names: Vec<_> = meta.nodes.iter().map(|n| n.node.as_str()).collect();
     names.sort();
     assert_eq!(names, ["Sum", "mul"]);
-    let json: serde_json::Value = serde_json::from_str(&meta.to_chrome_trace()).expect("valid JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&meta.to_chrome_trace()).expect("valid JSON");
     assert_eq!(json["traceEvents"].as_array().map(Vec::len), Some(2));
     assert_eq!(meta.by_op_type().len(), 2);
     Ok(())
@@ -255,18 +307,32 @@ fn a_numerics_checked_run_names_the_first_node_with_nan() -> Result<()> {
     let z = y.add(&x)?;
     let checked = rustflow::check_numerics(&z, "after add")?;
     let sess = Session::new(&g);
-    let opts = RunOptions { check_numerics: true, ..RunOptions::default() };
-    let e = sess.run_with(&fetches![&z], &feed! { &x => [1.0f32, f32::INFINITY] }, &opts).unwrap_err();
+    let opts = RunOptions {
+        check_numerics: true,
+        ..RunOptions::default()
+    };
+    let e = sess
+        .run_with(
+            &fetches![&z],
+            &feed! { &x => [1.0f32, f32::INFINITY] },
+            &opts,
+        )
+        .unwrap_err();
     insta::assert_snapshot!(e, @r"
     found by the run's numerics check : Tensor had Inf values
     	 [[{{node mul}} = Mul]]
     ");
     // Without the option, only the check_numerics op complains.
-    let e = sess.eval(&checked, &feed! { &x => [f32::NAN, 1.0] }).unwrap_err();
+    let e = sess
+        .eval(&checked, &feed! { &x => [f32::NAN, 1.0] })
+        .unwrap_err();
     insta::assert_snapshot!(e, @r"
     after add : Tensor had NaN values
     	 [[{{node CheckNumerics}} = CheckNumerics]]
     ");
-    assert!(sess.eval(&z, &feed! { &x => [f32::NAN, 1.0] })?.as_slice::<f32>()?[0].is_nan());
+    assert!(sess
+        .eval(&z, &feed! { &x => [f32::NAN, 1.0] })?
+        .as_slice::<f32>()?[0]
+        .is_nan());
     Ok(())
 }

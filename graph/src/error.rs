@@ -144,7 +144,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn fmt_shapes(shapes: &[Shape]) -> String {
-    shapes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+    shapes
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn fmt_feed_shape(s: &Shape) -> String {
@@ -158,10 +162,19 @@ impl Error {
     /// Attributes an unlocated kernel error to a node; other errors pass unchanged.
     pub fn at_node(self, node: &str, op: &str) -> Error {
         match self {
-            Error::Kernel(msg) => Error::InvalidArgument { node: node.into(), op: op.into(), msg },
-            Error::Numerics { node: n, what, msg, .. } if n.is_empty() => {
-                Error::Numerics { node: node.into(), op: op.into(), what, msg }
-            }
+            Error::Kernel(msg) => Error::InvalidArgument {
+                node: node.into(),
+                op: op.into(),
+                msg,
+            },
+            Error::Numerics {
+                node: n, what, msg, ..
+            } if n.is_empty() => Error::Numerics {
+                node: node.into(),
+                op: op.into(),
+                what,
+                msg,
+            },
             e => e,
         }
     }

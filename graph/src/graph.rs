@@ -22,7 +22,10 @@ pub struct TensorSpec {
 impl TensorSpec {
     /// A spec from a dtype and a shape.
     pub fn new(dtype: DType, shape: impl Into<Shape>) -> Self {
-        TensorSpec { dtype, shape: shape.into() }
+        TensorSpec {
+            dtype,
+            shape: shape.into(),
+        }
     }
 }
 
@@ -134,11 +137,17 @@ impl Graph {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.inner.state.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.inner.state.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A number identifying this graph within the process.
@@ -220,7 +229,11 @@ impl Graph {
     pub fn name_scope<R>(&self, name: &str, f: impl FnOnce(&Graph) -> R) -> R {
         {
             let mut st = self.write();
-            let scope = if name.is_empty() { String::new() } else { Self::unique_name_locked(&mut st, name) };
+            let scope = if name.is_empty() {
+                String::new()
+            } else {
+                Self::unique_name_locked(&mut st, name)
+            };
             st.scopes.push(scope);
         }
         let r = f(self);
@@ -235,11 +248,17 @@ impl Graph {
 
     /// Runs `f` so that every node it creates runs after `ops` (TensorFlow's
     /// `control_dependencies`).
-    pub fn control_dependencies<R>(&self, ops: &[&Operation], f: impl FnOnce(&Graph) -> R) -> Result<R> {
+    pub fn control_dependencies<R>(
+        &self,
+        ops: &[&Operation],
+        f: impl FnOnce(&Graph) -> R,
+    ) -> Result<R> {
         for op in ops {
             self.check_owns(&op.graph, &op.to_string())?;
         }
-        self.write().control.push(ops.iter().map(|o| o.id).collect());
+        self.write()
+            .control
+            .push(ops.iter().map(|o| o.id).collect());
         let r = f(self);
         self.write().control.pop();
         Ok(r)
@@ -255,7 +274,9 @@ impl Graph {
         if other == self {
             Ok(())
         } else {
-            Err(Error::ForeignGraph { what: what.to_string() })
+            Err(Error::ForeignGraph {
+                what: what.to_string(),
+            })
         }
     }
 
@@ -287,13 +308,23 @@ impl Graph {
         };
         let id = st.g.add_node(data);
         for (k, t) in inputs.iter().enumerate() {
-            st.g.add_edge(t.node, id, Edge::Data { from: t.index, to: k });
+            st.g.add_edge(
+                t.node,
+                id,
+                Edge::Data {
+                    from: t.index,
+                    to: k,
+                },
+            );
         }
         for c in controls {
             st.g.add_edge(c, id, Edge::Control);
         }
         st.by_name.insert(name, id);
-        Ok(Operation { graph: self.clone(), id })
+        Ok(Operation {
+            graph: self.clone(),
+            id,
+        })
     }
 
     /// Records a variable in `GLOBAL_VARIABLES` (and `TRAINABLE_VARIABLES` if `trainable`).
@@ -308,7 +339,12 @@ impl Graph {
 
     /// The trainable variables, in creation order (`tf.trainable_variables()`).
     pub fn trainable_variables(&self) -> Vec<VariableInfo> {
-        self.read().variables.iter().filter(|v| v.trainable).cloned().collect()
+        self.read()
+            .variables
+            .iter()
+            .filter(|v| v.trainable)
+            .cloned()
+            .collect()
     }
 
     /// Sets the graph-level random seed (`tf.set_random_seed`).
@@ -337,25 +373,36 @@ impl Graph {
     /// The operation named `name`.
     pub fn operation_by_name(&self, name: &str) -> Result<Operation> {
         let id = self.read().by_name.get(name).copied();
-        id.map(|id| Operation { graph: self.clone(), id })
-            .ok_or_else(|| Error::NotFound { name: name.into() })
+        id.map(|id| Operation {
+            graph: self.clone(),
+            id,
+        })
+        .ok_or_else(|| Error::NotFound { name: name.into() })
     }
 
     /// The tensor named `name` (`"h:0"`; a bare op name means output 0).
     pub fn tensor_by_name(&self, name: &str) -> Result<Tensor> {
         let (op, index) = match name.rsplit_once(':') {
-            Some((op, i)) => (op, i.parse::<usize>().map_err(|_| Error::NotFound { name: name.into() })?),
+            Some((op, i)) => (
+                op,
+                i.parse::<usize>()
+                    .map_err(|_| Error::NotFound { name: name.into() })?,
+            ),
             None => (name, 0),
         };
-        let op = self.operation_by_name(op).map_err(|_| Error::NotFound { name: name.into() })?;
-        op.output(index).map_err(|_| Error::NotFound { name: name.into() })
+        let op = self
+            .operation_by_name(op)
+            .map_err(|_| Error::NotFound { name: name.into() })?;
+        op.output(index)
+            .map_err(|_| Error::NotFound { name: name.into() })
     }
 
     /// The graph in Graphviz DOT: one box per node (name and op type), data edges labelled
     /// with dtype and shape, control edges dashed.
     pub fn to_dot(&self) -> String {
         let st = self.read();
-        let mut s = String::from("digraph rustflow {\n  node [shape=box, fontname=\"Helvetica\"];\n");
+        let mut s =
+            String::from("digraph rustflow {\n  node [shape=box, fontname=\"Helvetica\"];\n");
         for id in st.g.node_indices() {
             let n = &st.g[id];
             s += &format!(
@@ -397,11 +444,22 @@ impl fmt::Display for Graph {
                 .iter()
                 .map(|&(src, port)| format!("{}:{}", st.g[src].name, port))
                 .collect();
-            args.extend(n.control_inputs.iter().map(|c| format!("^{}", st.g[*c].name)));
-            let outs: Vec<String> =
-                n.outputs.iter().map(|o| format!("{} {}", o.dtype, o.shape)).collect();
+            args.extend(
+                n.control_inputs
+                    .iter()
+                    .map(|c| format!("^{}", st.g[*c].name)),
+            );
+            let outs: Vec<String> = n
+                .outputs
+                .iter()
+                .map(|o| format!("{} {}", o.dtype, o.shape))
+                .collect();
             let attrs = n.op.attrs();
-            let attrs = if attrs.is_empty() { attrs } else { format!("[{attrs}]") };
+            let attrs = if attrs.is_empty() {
+                attrs
+            } else {
+                format!("[{attrs}]")
+            };
             writeln!(
                 f,
                 "{} = {}{}({}) -> {}",
@@ -409,7 +467,11 @@ impl fmt::Display for Graph {
                 n.op.op_type(),
                 attrs,
                 args.join(", "),
-                if outs.is_empty() { "()".to_string() } else { outs.join(", ") }
+                if outs.is_empty() {
+                    "()".to_string()
+                } else {
+                    outs.join(", ")
+                }
             )?;
         }
         Ok(())
@@ -444,7 +506,10 @@ pub struct Operation {
 impl Operation {
     /// The operation of node `id` of `graph`.
     pub fn from_graph(graph: &Graph, id: NodeId) -> Operation {
-        Operation { graph: graph.clone(), id }
+        Operation {
+            graph: graph.clone(),
+            id,
+        }
     }
 
     /// The graph it belongs to.
@@ -480,16 +545,26 @@ impl Operation {
     /// Output `index` as a tensor.
     pub fn output(&self, index: usize) -> Result<Tensor> {
         if index < self.num_outputs() {
-            Ok(Tensor { graph: self.graph.clone(), node: self.id, index })
+            Ok(Tensor {
+                graph: self.graph.clone(),
+                node: self.id,
+                index,
+            })
         } else {
-            Err(Error::NotFound { name: format!("{}:{index}", self.name()) })
+            Err(Error::NotFound {
+                name: format!("{}:{index}", self.name()),
+            })
         }
     }
 
     /// Every output.
     pub fn outputs(&self) -> Vec<Tensor> {
         (0..self.num_outputs())
-            .map(|index| Tensor { graph: self.graph.clone(), node: self.id, index })
+            .map(|index| Tensor {
+                graph: self.graph.clone(),
+                node: self.id,
+                index,
+            })
             .collect()
     }
 
@@ -498,7 +573,11 @@ impl Operation {
         self.graph.with_node(self.id, |n| {
             n.inputs
                 .iter()
-                .map(|&(node, index)| Tensor { graph: self.graph.clone(), node, index })
+                .map(|&(node, index)| Tensor {
+                    graph: self.graph.clone(),
+                    node,
+                    index,
+                })
                 .collect()
         })
     }
@@ -540,27 +619,34 @@ impl Tensor {
 
     /// The producing operation.
     pub fn op(&self) -> Operation {
-        Operation { graph: self.graph.clone(), id: self.node }
+        Operation {
+            graph: self.graph.clone(),
+            id: self.node,
+        }
     }
 
     /// TensorFlow's tensor name, `<op name>:<index>` (`x:0`).
     pub fn name(&self) -> String {
-        self.graph.with_node(self.node, |n| format!("{}:{}", n.name, self.index))
+        self.graph
+            .with_node(self.node, |n| format!("{}:{}", n.name, self.index))
     }
 
     /// The static type.
     pub fn spec(&self) -> TensorSpec {
-        self.graph.with_node(self.node, |n| n.outputs[self.index].clone())
+        self.graph
+            .with_node(self.node, |n| n.outputs[self.index].clone())
     }
 
     /// The element type.
     pub fn dtype(&self) -> DType {
-        self.graph.with_node(self.node, |n| n.outputs[self.index].dtype)
+        self.graph
+            .with_node(self.node, |n| n.outputs[self.index].dtype)
     }
 
     /// The static (partial) shape.
     pub fn shape(&self) -> Shape {
-        self.graph.with_node(self.node, |n| n.outputs[self.index].shape.clone())
+        self.graph
+            .with_node(self.node, |n| n.outputs[self.index].shape.clone())
     }
 }
 
@@ -588,7 +674,13 @@ impl std::hash::Hash for Tensor {
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let spec = self.spec();
-        write!(f, "Tensor(\"{}\", shape={}, dtype={})", self.name(), spec.shape, spec.dtype)
+        write!(
+            f,
+            "Tensor(\"{}\", shape={}, dtype={})",
+            self.name(),
+            spec.shape,
+            spec.dtype
+        )
     }
 }
 impl fmt::Debug for Tensor {

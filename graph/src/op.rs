@@ -64,26 +64,42 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
 /// One variable's storage in a session: `None` until initialized.
 pub type VarSlot = RwLock<Option<Value>>;
 
+/// One node's private state in a session (a random op's generator, ...).
+pub type NodeState = Arc<Mutex<Box<dyn Any + Send>>>;
+
 /// Per-session state of the stateful nodes: variable values and each node's private state
 /// (a random op's generator, ...). It belongs to a session, so a new session starts fresh.
 #[derive(Default)]
 pub struct Resources {
     vars: RwLock<HashMap<NodeId, Arc<VarSlot>>>,
-    states: Mutex<HashMap<NodeId, Arc<Mutex<Box<dyn Any + Send>>>>>,
+    states: Mutex<HashMap<NodeId, NodeState>>,
 }
 
 impl Resources {
     /// The storage of variable `var`, created uninitialized on first use.
     pub fn variable(&self, var: NodeId) -> Arc<VarSlot> {
-        if let Some(slot) = self.vars.read().unwrap_or_else(PoisonError::into_inner).get(&var) {
+        if let Some(slot) = self
+            .vars
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&var)
+        {
             return slot.clone();
         }
-        self.vars.write().unwrap_or_else(PoisonError::into_inner).entry(var).or_default().clone()
+        self.vars
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(var)
+            .or_default()
+            .clone()
     }
 
     /// Whether variable `var` holds a value.
     pub fn is_initialized(&self, var: NodeId) -> bool {
-        self.variable(var).read().unwrap_or_else(PoisonError::into_inner).is_some()
+        self.variable(var)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// The private state of `node`, created by `init` on first use.
@@ -91,7 +107,7 @@ impl Resources {
         &self,
         node: NodeId,
         init: impl FnOnce() -> Box<dyn Any + Send>,
-    ) -> Arc<Mutex<Box<dyn Any + Send>>> {
+    ) -> NodeState {
         self.states
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

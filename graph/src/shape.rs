@@ -74,7 +74,9 @@ impl Shape {
 
     /// The number of elements, if every dimension is known.
     pub fn num_elements(&self) -> Option<usize> {
-        self.to_known()?.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+        self.to_known()?
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
     }
 
     /// Whether a concrete shape fits this one: same rank (when known), and equal sizes where
@@ -84,7 +86,10 @@ impl Shape {
             None => true,
             Some(dims) => {
                 dims.len() == concrete.len()
-                    && dims.iter().zip(concrete).all(|(d, c)| d.is_none_or(|d| d == *c))
+                    && dims
+                        .iter()
+                        .zip(concrete)
+                        .all(|(d, c)| d.is_none_or(|d| d == *c))
             }
         }
     }

@@ -96,7 +96,10 @@ impl Value {
                 data.len()
             )));
         }
-        Ok(Value { shape: shape.to_vec(), buffer: T::wrap(Arc::new(data)) })
+        Ok(Value {
+            shape: shape.to_vec(),
+            buffer: T::wrap(Arc::new(data)),
+        })
     }
 
     /// A value over a shared buffer; the lengths must agree.
@@ -110,12 +113,18 @@ impl Value {
                 data.len()
             )));
         }
-        Ok(Value { shape: shape.to_vec(), buffer: T::wrap(data) })
+        Ok(Value {
+            shape: shape.to_vec(),
+            buffer: T::wrap(data),
+        })
     }
 
     /// A 0-d value.
     pub fn scalar<T: Element>(x: T) -> Self {
-        Value { shape: vec![], buffer: T::wrap(Arc::new(vec![x])) }
+        Value {
+            shape: vec![],
+            buffer: T::wrap(Arc::new(vec![x])),
+        }
     }
 
     /// A value of the given shape with every element `x`.
@@ -165,7 +174,9 @@ impl Value {
 
     /// The elements, row-major, if the dtype is `T`.
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
-        T::unwrap_ref(&self.buffer).map(|d| d.as_slice()).ok_or_else(|| self.type_error(T::DTYPE))
+        T::unwrap_ref(&self.buffer)
+            .map(|d| d.as_slice())
+            .ok_or_else(|| self.type_error(T::DTYPE))
     }
 
     /// The shared buffer, if the dtype is `T`.
@@ -190,7 +201,9 @@ impl Value {
         let got = self.dtype();
         match T::unwrap_mut(&mut self.buffer) {
             Some(d) => Ok(Arc::make_mut(d).as_mut_slice()),
-            None => Err(Error::Kernel(format!("expected a {want} tensor, got {got}"))),
+            None => Err(Error::Kernel(format!(
+                "expected a {want} tensor, got {got}"
+            ))),
         }
     }
 
@@ -234,7 +247,10 @@ impl Value {
                 n
             )));
         }
-        Ok(Value { shape: shape.to_vec(), buffer: self.buffer.clone() })
+        Ok(Value {
+            shape: shape.to_vec(),
+            buffer: self.buffer.clone(),
+        })
     }
 
     /// A view as an `ndarray` array, if the dtype is `T`.
@@ -271,7 +287,10 @@ where
             Some(s) => s.to_vec(),
             None => a.iter().copied().collect(),
         };
-        Value { shape, buffer: T::wrap(Arc::new(data)) }
+        Value {
+            shape,
+            buffer: T::wrap(Arc::new(data)),
+        }
     }
 }
 
@@ -297,7 +316,10 @@ impl From<bool> for Value {
 }
 impl<T: Element> From<Vec<T>> for Value {
     fn from(v: Vec<T>) -> Self {
-        Value { shape: vec![v.len()], buffer: T::wrap(Arc::new(v)) }
+        Value {
+            shape: vec![v.len()],
+            buffer: T::wrap(Arc::new(v)),
+        }
     }
 }
 impl<T: Element, const N: usize> From<[T; N]> for Value {
@@ -307,7 +329,10 @@ impl<T: Element, const N: usize> From<[T; N]> for Value {
 }
 impl<T: Element, const N: usize, const M: usize> From<[[T; M]; N]> for Value {
     fn from(v: [[T; M]; N]) -> Self {
-        Value { shape: vec![N, M], buffer: T::wrap(Arc::new(v.iter().flatten().copied().collect())) }
+        Value {
+            shape: vec![N, M],
+            buffer: T::wrap(Arc::new(v.iter().flatten().copied().collect())),
+        }
     }
 }
 
@@ -316,7 +341,12 @@ impl fmt::Debug for Value {
         write!(f, "Value({} {}", self.dtype(), fmt_dims(&self.shape))?;
         let v = self.to_f64_vec();
         let shown: Vec<String> = v.iter().take(8).map(|x| format!("{x}")).collect();
-        write!(f, " [{}{}])", shown.join(", "), if v.len() > 8 { ", ..." } else { "" })
+        write!(
+            f,
+            " [{}{}])",
+            shown.join(", "),
+            if v.len() > 8 { ", ..." } else { "" }
+        )
     }
 }
 

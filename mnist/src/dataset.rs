@@ -2,10 +2,10 @@
 //! `next_batch` semantics.
 
 use ndarray::{s, Array2, ArrayD, Axis};
-use std::ops::Range;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
 
 use crate::Error;
 
@@ -93,7 +93,12 @@ impl DataSet {
         Self::build(Images::Bytes(images), labels, class_ids, seed)
     }
 
-    fn build(images: Images, labels: ArrayD<f32>, class_ids: Vec<u8>, seed: u64) -> Result<DataSet, Error> {
+    fn build(
+        images: Images,
+        labels: ArrayD<f32>,
+        class_ids: Vec<u8>,
+        seed: u64,
+    ) -> Result<DataSet, Error> {
         let n = images.nrows();
         if labels.ndim() == 0 {
             return Err(Error::InvalidDataSet(
@@ -199,10 +204,7 @@ impl DataSet {
             self.index_in_epoch += take;
             remaining -= take;
         }
-        (
-            self.images.select(&idx),
-            self.labels.select(Axis(0), &idx),
-        )
+        (self.images.select(&idx), self.labels.select(Axis(0), &idx))
     }
 }
 

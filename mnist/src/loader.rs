@@ -398,14 +398,10 @@ mod tests {
     #[test]
     fn scaling_stays_in_unit_interval() {
         let px: Vec<u8> = (0..IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
-        let a = crate::DataSet::from_bytes(
-            images_u8(&px, 0..1),
-            labels_f32(&[0], false),
-            vec![0],
-            0,
-        )
-        .unwrap()
-        .images();
+        let a =
+            crate::DataSet::from_bytes(images_u8(&px, 0..1), labels_f32(&[0], false), vec![0], 0)
+                .unwrap()
+                .images();
         assert_eq!(a[[0, 0]], 0.0);
         assert_eq!(a[[0, 255]], 1.0);
         assert!(a.iter().all(|&x| (0.0..=1.0).contains(&x)));

@@ -72,7 +72,10 @@ fn backprop(
     let mut touched: BTreeSet<NodeId> = BTreeSet::new();
     for id in g.node_ids().into_iter().filter(|&n| n > start && n <= end) {
         let hit = g.with_node(id, |d| {
-            d.inputs.iter().any(|i| reach.contains(i)).then_some(d.outputs.len())
+            d.inputs
+                .iter()
+                .any(|i| reach.contains(i))
+                .then_some(d.outputs.len())
         });
         if let Some(n) = hit {
             touched.insert(id);
@@ -135,7 +138,14 @@ fn backprop(
             }
         }
     }
-    xs.iter().map(|x| sum(grads.get(&(x.node(), x.index())).cloned().unwrap_or_default())).collect()
+    xs.iter()
+        .map(|x| {
+            sum(grads
+                .get(&(x.node(), x.index()))
+                .cloned()
+                .unwrap_or_default())
+        })
+        .collect()
 }
 
 fn sum(mut ts: Vec<Tensor>) -> Result<Option<Tensor>> {

@@ -25,13 +25,25 @@ pub(crate) fn add(
             OpKind::Variable => {
                 let var = t.op();
                 let reader = VariableOp::reader(var.name(), var.id());
-                g.add_node(&format!("{}/read", var.name()), Arc::new(reader), &[], &[], vec![t.spec()])?
-                    .output(0)
+                g.add_node(
+                    &format!("{}/read", var.name()),
+                    Arc::new(reader),
+                    &[],
+                    &[],
+                    vec![t.spec()],
+                )?
+                .output(0)
             }
             _ => Ok((*t).clone()),
         })
         .collect::<Result<_>>()?;
-    g.add_node(name, Arc::new(op), &reads.iter().collect::<Vec<_>>(), &[], outputs)
+    g.add_node(
+        name,
+        Arc::new(op),
+        &reads.iter().collect::<Vec<_>>(),
+        &[],
+        outputs,
+    )
 }
 
 /// Adds a single-output node and returns its output.
@@ -46,7 +58,13 @@ pub(crate) fn add1(
 }
 
 /// A build-time shape error for the node that `name` would become.
-pub(crate) fn shape_error(g: &Graph, name: &str, op: &str, msg: String, inputs: &[&Tensor]) -> Error {
+pub(crate) fn shape_error(
+    g: &Graph,
+    name: &str,
+    op: &str,
+    msg: String,
+    inputs: &[&Tensor],
+) -> Error {
     Error::Shape {
         node: g.peek_unique_name(name),
         op: op.into(),
@@ -57,7 +75,11 @@ pub(crate) fn shape_error(g: &Graph, name: &str, op: &str, msg: String, inputs: 
 
 /// A build-time argument error for the node that `name` would become.
 pub(crate) fn arg_error(g: &Graph, name: &str, op: &str, msg: String) -> Error {
-    Error::InvalidArgument { node: g.peek_unique_name(name), op: op.into(), msg }
+    Error::InvalidArgument {
+        node: g.peek_unique_name(name),
+        op: op.into(),
+        msg,
+    }
 }
 
 /// Checks that every input has the dtype of the first (TensorFlow never promotes).
@@ -85,7 +107,13 @@ pub(crate) fn same_dtype(g: &Graph, name: &str, op: &str, inputs: &[&Tensor]) ->
 }
 
 /// Checks that `t` has one of the `allowed` dtypes.
-pub(crate) fn expect_dtype(g: &Graph, name: &str, op: &str, t: &Tensor, allowed: &[DType]) -> Result<DType> {
+pub(crate) fn expect_dtype(
+    g: &Graph,
+    name: &str,
+    op: &str,
+    t: &Tensor,
+    allowed: &[DType],
+) -> Result<DType> {
     let d = t.dtype();
     if allowed.contains(&d) {
         Ok(d)
@@ -97,7 +125,11 @@ pub(crate) fn expect_dtype(g: &Graph, name: &str, op: &str, t: &Tensor, allowed:
                 "Value passed to '{}' has DataType {} not in list of allowed values: {}",
                 op,
                 d,
-                allowed.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }
@@ -111,8 +143,16 @@ pub(crate) fn broadcast_shapes(a: &Shape, b: &Shape) -> std::result::Result<Shap
     let n = a.len().max(b.len());
     let mut out = vec![None; n];
     for (i, o) in out.iter_mut().enumerate() {
-        let da: Dim = if i + a.len() >= n { a[i + a.len() - n] } else { Some(1) };
-        let db: Dim = if i + b.len() >= n { b[i + b.len() - n] } else { Some(1) };
+        let da: Dim = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            Some(1)
+        };
+        let db: Dim = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            Some(1)
+        };
         *o = match (da, db) {
             (Some(x), Some(y)) if x == y => Some(x),
             (Some(1), d) | (d, Some(1)) => d,
@@ -132,8 +172,16 @@ pub(crate) fn broadcast_dims(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     (0..n)
         .map(|i| {
-            let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-            let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+            let da = if i + a.len() >= n {
+                a[i + a.len() - n]
+            } else {
+                1
+            };
+            let db = if i + b.len() >= n {
+                b[i + b.len() - n]
+            } else {
+                1
+            };
             match (da, db) {
                 (x, y) if x == y => Ok(x),
                 (1, y) => Ok(y),
@@ -152,7 +200,11 @@ pub(crate) fn broadcast_dims(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
 pub(crate) fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
     if axis >= -r && axis < r {
-        Some(if axis < 0 { (axis + r) as usize } else { axis as usize })
+        Some(if axis < 0 {
+            (axis + r) as usize
+        } else {
+            axis as usize
+        })
     } else {
         None
     }

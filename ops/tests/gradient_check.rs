@@ -10,16 +10,35 @@ fn matmul_all_transposes() {
     for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
         let a = random_value(if ta { &[4, 3] } else { &[3, 4] }, 1);
         let b = random_value(if tb { &[5, 4] } else { &[4, 5] }, 2);
-        check_gradients(&[a, b], &[], |_, x| matmul_t(&x[0], &x[1], ta, tb), 1e-2, 1e-2, 1e-3);
+        check_gradients(
+            &[a, b],
+            &[],
+            |_, x| matmul_t(&x[0], &x[1], ta, tb),
+            1e-2,
+            1e-2,
+            1e-3,
+        );
     }
 }
 
 #[test]
 fn add_and_mul_broadcast() {
-    let shapes: [(&[usize], &[usize]); 4] = [(&[2, 3], &[3]), (&[3, 1], &[1, 4]), (&[2, 3], &[]), (&[4, 1], &[4, 3])];
+    let shapes: [(&[usize], &[usize]); 4] = [
+        (&[2, 3], &[3]),
+        (&[3, 1], &[1, 4]),
+        (&[2, 3], &[]),
+        (&[4, 1], &[4, 3]),
+    ];
     for (sa, sb) in shapes {
         let (a, b) = (random_value(sa, 3), random_value(sb, 4));
-        check_gradients(&[a.clone(), b.clone()], &[], |_, x| add(&x[0], &x[1]), 1e-2, 1e-2, 1e-3);
+        check_gradients(
+            &[a.clone(), b.clone()],
+            &[],
+            |_, x| add(&x[0], &x[1]),
+            1e-2,
+            1e-2,
+            1e-3,
+        );
         check_gradients(&[a, b], &[], |_, x| mul(&x[0], &x[1]), 1e-2, 1e-2, 1e-3);
     }
 }
@@ -27,9 +46,35 @@ fn add_and_mul_broadcast() {
 #[test]
 fn neg_add_n_reduce_sum() {
     let a = random_value(&[3, 4], 5);
-    check_gradients(&[a.clone()], &[], |_, x| neg(&x[0]), 1e-2, 1e-2, 1e-3);
-    check_gradients(&[a.clone(), a.clone()], &[], |_, x| add_n(&[&x[0], &x[1], &x[0]]), 1e-2, 1e-2, 1e-3);
-    for (axis, keep) in [(Axes::All, false), (Axes::from(0), true), (Axes::from(-1), false), (Axes::from([0, 1]), true)] {
-        check_gradients(&[a.clone()], &[], |_, x| reduce_sum(&x[0], axis.clone(), keep), 1e-2, 1e-2, 1e-3);
+    check_gradients(
+        std::slice::from_ref(&a),
+        &[],
+        |_, x| neg(&x[0]),
+        1e-2,
+        1e-2,
+        1e-3,
+    );
+    check_gradients(
+        &[a.clone(), a.clone()],
+        &[],
+        |_, x| add_n(&[&x[0], &x[1], &x[0]]),
+        1e-2,
+        1e-2,
+        1e-3,
+    );
+    for (axis, keep) in [
+        (Axes::All, false),
+        (Axes::from(0), true),
+        (Axes::from(-1), false),
+        (Axes::from([0, 1]), true),
+    ] {
+        check_gradients(
+            std::slice::from_ref(&a),
+            &[],
+            |_, x| reduce_sum(&x[0], axis.clone(), keep),
+            1e-2,
+            1e-2,
+            1e-3,
+        );
     }
 }

@@ -22,7 +22,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { trace: false, check_numerics: false, inter_op_parallelism: true }
+        RunOptions {
+            trace: false,
+            check_numerics: false,
+            inter_op_parallelism: true,
+        }
     }
 }
 
@@ -130,15 +134,21 @@ impl RunState<'_> {
         let step = &self.plan.steps[k];
         let inputs = self.inputs(step)?;
         let start = Instant::now();
-        let mut ctx = KernelContext { inputs, node: step.node, resources: self.resources };
-        let result = catch_unwind(AssertUnwindSafe(|| step.op.compute(&mut ctx)))
-            .unwrap_or_else(|p| {
+        let mut ctx = KernelContext {
+            inputs,
+            node: step.node,
+            resources: self.resources,
+        };
+        let result =
+            catch_unwind(AssertUnwindSafe(|| step.op.compute(&mut ctx))).unwrap_or_else(|p| {
                 let msg = p
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                Err(Error::Kernel(format!("internal error: the kernel panicked: {msg}")))
+                Err(Error::Kernel(format!(
+                    "internal error: the kernel panicked: {msg}"
+                )))
             });
         let outputs = result.map_err(|e| e.at_node(&step.name, step.op.op_type()))?;
         if self.options.trace {
@@ -226,7 +236,11 @@ pub(crate) fn execute(
         options,
         slots: (0..plan.n_slots).map(|_| Mutex::new(None)).collect(),
         readers: plan.readers.iter().map(|&r| AtomicUsize::new(r)).collect(),
-        pending: plan.steps.iter().map(|s| AtomicUsize::new(s.n_deps)).collect(),
+        pending: plan
+            .steps
+            .iter()
+            .map(|s| AtomicUsize::new(s.n_deps))
+            .collect(),
         error: Mutex::new(None),
         abort: AtomicBool::new(false),
         t0: Instant::now(),

@@ -116,10 +116,12 @@ impl From<Operation> for Fetch {
     }
 }
 
-/// Builds a `Vec<Fetch>` from tensors, variables and operations: `fetches![&train_step, &loss]`.
+/// Builds an array of [`Fetch`]es from tensors, variables and operations, to pass to
+/// [`crate::Session::run`] as a slice: `sess.run(&fetches![&train_step, &loss], &feeds)`.
 #[macro_export]
 macro_rules! fetches {
-    ($($f:expr),* $(,)?) => { vec![$($crate::Fetch::from($f)),*] };
+    () => { [] as [$crate::Fetch; 0] };
+    ($($f:expr),+ $(,)?) => { [$($crate::Fetch::from($f)),+] };
 }
 
 /// What a run returns: one entry per fetch, in fetch order; `None` for an operation.
@@ -130,14 +132,18 @@ impl Outputs {
     /// The value of fetch `i`; an error if fetch `i` was an operation or out of range.
     pub fn value(&self, i: usize) -> Result<&Value> {
         self.0.get(i).and_then(Option::as_ref).ok_or_else(|| {
-            Error::Kernel(format!("fetch {i} has no value (an operation, or out of range)"))
+            Error::Kernel(format!(
+                "fetch {i} has no value (an operation, or out of range)"
+            ))
         })
     }
 
     /// Takes the value of fetch `i` out.
     pub fn take(&mut self, i: usize) -> Result<Value> {
         self.0.get_mut(i).and_then(Option::take).ok_or_else(|| {
-            Error::Kernel(format!("fetch {i} has no value (an operation, or out of range)"))
+            Error::Kernel(format!(
+                "fetch {i} has no value (an operation, or out of range)"
+            ))
         })
     }
 

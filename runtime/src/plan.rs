@@ -111,7 +111,11 @@ impl Plan {
             order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         let mut steps = Vec::with_capacity(order.len());
         for (&id, d) in order.iter().zip(&nodes) {
-            let inputs = d.inputs.iter().map(|&x| new_slot(x, &mut slot_of)).collect();
+            let inputs = d
+                .inputs
+                .iter()
+                .map(|&x| new_slot(x, &mut slot_of))
+                .collect();
             steps.push(Step {
                 node: id,
                 name: d.name.clone(),
@@ -186,6 +190,14 @@ impl Plan {
                 }
             }
         }
-        Ok(Plan { steps, n_slots, readers, feed_slots, fetch_slots, roots, var_checks })
+        Ok(Plan {
+            steps,
+            n_slots,
+            readers,
+            feed_slots,
+            fetch_slots,
+            roots,
+            var_checks,
+        })
     }
 }

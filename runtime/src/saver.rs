@@ -52,11 +52,19 @@ impl Saver {
             .map(|v| {
                 graph.with_node(v.node, |n| {
                     let spec = &n.outputs[0];
-                    (n.name.clone(), v.node, spec.dtype, spec.shape.to_known().unwrap_or_default())
+                    (
+                        n.name.clone(),
+                        v.node,
+                        spec.dtype,
+                        spec.shape.to_known().unwrap_or_default(),
+                    )
                 })
             })
             .collect();
-        Saver { vars, max_to_keep: 5 }
+        Saver {
+            vars,
+            max_to_keep: 5,
+        }
     }
 
     /// A saver of the given variables only (`tf.train.Saver(var_list)`).
@@ -65,10 +73,18 @@ impl Saver {
             .iter()
             .map(|t| {
                 let spec = t.spec();
-                (t.op().name(), t.node(), spec.dtype, spec.shape.to_known().unwrap_or_default())
+                (
+                    t.op().name(),
+                    t.node(),
+                    spec.dtype,
+                    spec.shape.to_known().unwrap_or_default(),
+                )
             })
             .collect();
-        Saver { vars, max_to_keep: 5 }
+        Saver {
+            vars,
+            max_to_keep: 5,
+        }
     }
 
     /// Keeps only the newest `n` checkpoints of a prefix (0 keeps all).
@@ -80,7 +96,12 @@ impl Saver {
     /// Saves the session's variables to `<prefix>-<step>.safetensors` (or
     /// `<prefix>.safetensors` without a step), records it as the directory's latest, deletes
     /// checkpoints beyond `max_to_keep`, and returns the path.
-    pub fn save(&self, sess: &Session, prefix: impl AsRef<Path>, global_step: Option<u64>) -> Result<PathBuf> {
+    pub fn save(
+        &self,
+        sess: &Session,
+        prefix: impl AsRef<Path>,
+        global_step: Option<u64>,
+    ) -> Result<PathBuf> {
         self.save_with(sess, prefix.as_ref(), global_step, |f| Box::new(f))
     }
 
@@ -94,11 +115,20 @@ impl Saver {
         wrap: impl FnOnce(File) -> Box<dyn Write>,
     ) -> Result<PathBuf> {
         let path = checkpoint_path(prefix, global_step);
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-        fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
         let bytes = self.serialize(sess, &path)?;
         let tmp = path.with_extension(format!("safetensors.tmp{}", std::process::id()));
-        let io = |source| Error::Io { path: tmp.clone(), source };
+        let io = |source| Error::Io {
+            path: tmp.clone(),
+            source,
+        };
         let written = (|| -> std::io::Result<()> {
             let file = File::create(&tmp)?;
             let mut w = wrap(file.try_clone()?);
@@ -113,7 +143,10 @@ impl Saver {
         }
         fs::rename(&tmp, &path).map_err(|source| {
             let _ = fs::remove_file(&tmp);
-            Error::Io { path: path.clone(), source }
+            Error::Io {
+                path: path.clone(),
+                source,
+            }
         })?;
         self.record(&dir, &path)?;
         Ok(path)
@@ -124,25 +157,45 @@ impl Saver {
         for (name, node, _, _) in &self.vars {
             let slot = sess.resources().variable(*node);
             let v = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
-            values.push((name.clone(), v.ok_or_else(|| Error::Uninitialized { var: name.clone() })?));
+            values.push((
+                name.clone(),
+                v.ok_or_else(|| Error::Uninitialized { var: name.clone() })?,
+            ));
         }
-        let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> =
-            values.iter().map(|(n, v)| (n.clone(), st_dtype(v.dtype()), v.shape().to_vec(), to_bytes(v))).collect();
+        let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = values
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.clone(),
+                    st_dtype(v.dtype()),
+                    v.shape().to_vec(),
+                    to_bytes(v),
+                )
+            })
+            .collect();
         let views = bytes
             .iter()
             .map(|(n, d, s, b)| {
                 TensorView::new(*d, s.clone(), b)
                     .map(|v| (n.clone(), v))
-                    .map_err(|e| Error::Checkpoint { path: path.into(), msg: format!("{n}: {e:?}") })
+                    .map_err(|e| Error::Checkpoint {
+                        path: path.into(),
+                        msg: format!("{n}: {e:?}"),
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
-        safetensors::serialize(views, &None)
-            .map_err(|e| Error::Checkpoint { path: path.into(), msg: format!("{e:?}") })
+        safetensors::serialize(views, &None).map_err(|e| Error::Checkpoint {
+            path: path.into(),
+            msg: format!("{e:?}"),
+        })
     }
 
     /// Records `path` as the newest checkpoint of `dir` and prunes old ones of its prefix.
     fn record(&self, dir: &Path, path: &Path) -> Result<()> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut kept: Vec<String> = read_index(dir).into_iter().filter(|n| *n != name).collect();
         kept.push(name);
         if self.max_to_keep > 0 && kept.len() > self.max_to_keep {
@@ -152,9 +205,14 @@ impl Saver {
         }
         let index = dir.join(INDEX);
         let tmp = dir.join(format!("{INDEX}.tmp{}", std::process::id()));
-        let io = |source| Error::Io { path: index.clone(), source };
+        let io = |source| Error::Io {
+            path: index.clone(),
+            source,
+        };
         let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(kept.join("\n").as_bytes()).and_then(|_| f.sync_all()).map_err(io)?;
+        f.write_all(kept.join("\n").as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(io)?;
         fs::rename(&tmp, &index).map_err(io)
     }
 
@@ -162,14 +220,26 @@ impl Saver {
     /// shape is checked first; on any mismatch nothing changes.
     pub fn restore(&self, sess: &Session, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
-        let bad = |msg: String| Error::Checkpoint { path: path.into(), msg };
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a valid safetensors file: {e:?}")))?;
+        let bytes = fs::read(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        let bad = |msg: String| Error::Checkpoint {
+            path: path.into(),
+            msg,
+        };
+        let st = SafeTensors::deserialize(&bytes)
+            .map_err(|e| bad(format!("not a valid safetensors file: {e:?}")))?;
         let mut values = Vec::with_capacity(self.vars.len());
         for (name, node, dtype, shape) in &self.vars {
-            let t = st.tensor(name).map_err(|_| bad(format!("no variable '{name}' in the checkpoint")))?;
+            let t = st
+                .tensor(name)
+                .map_err(|_| bad(format!("no variable '{name}' in the checkpoint")))?;
             if t.dtype() != st_dtype(*dtype) {
-                return Err(bad(format!("variable '{name}' is {:?} in the checkpoint, {dtype} in the graph", t.dtype())));
+                return Err(bad(format!(
+                    "variable '{name}' is {:?} in the checkpoint, {dtype} in the graph",
+                    t.dtype()
+                )));
             }
             if t.shape() != shape.as_slice() {
                 return Err(bad(format!(
@@ -178,10 +248,17 @@ impl Saver {
                     fmt_dims(shape)
                 )));
             }
-            values.push((*node, from_bytes(*dtype, shape, t.data()).map_err(|e| bad(format!("{name}: {e}")))?));
+            values.push((
+                *node,
+                from_bytes(*dtype, shape, t.data()).map_err(|e| bad(format!("{name}: {e}")))?,
+            ));
         }
         for (node, v) in values {
-            *sess.resources().variable(node).write().unwrap_or_else(PoisonError::into_inner) = Some(v);
+            *sess
+                .resources()
+                .variable(node)
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(v);
         }
         Ok(())
     }
@@ -190,12 +267,20 @@ impl Saver {
 /// The newest checkpoint recorded in `dir` (`tf.train.latest_checkpoint`), if any.
 pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<PathBuf>> {
     let dir = dir.as_ref();
-    Ok(read_index(dir).pop().map(|n| dir.join(n)).filter(|p| p.exists()))
+    Ok(read_index(dir)
+        .pop()
+        .map(|n| dir.join(n))
+        .filter(|p| p.exists()))
 }
 
 fn read_index(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join(INDEX))
-        .map(|s| s.lines().filter(|l| !l.is_empty()).map(String::from).collect())
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -229,11 +314,23 @@ fn to_bytes(v: &Value) -> Vec<u8> {
 
 fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Result<Value> {
     match dtype {
-        DType::F32 => Value::new(shape, b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        DType::I32 => Value::new(shape, b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+        DType::F32 => Value::new(
+            shape,
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        DType::I32 => Value::new(
+            shape,
+            b.chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
         DType::I64 => Value::new(
             shape,
-            b.chunks_exact(8).map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect(),
+            b.chunks_exact(8)
+                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
         ),
         DType::Bool => Value::new(shape, b.iter().map(|&x| x != 0).collect()),
     }

@@ -75,7 +75,8 @@ impl Session {
     /// Everything is checked before anything runs: on a bad fetch or feed, a missing feed or
     /// an uninitialized variable, no op has run and no variable changed.
     pub fn run(&self, fetches: &[Fetch], feeds: &FeedDict) -> Result<Outputs> {
-        self.run_with(fetches, feeds, &RunOptions::default()).map(|(o, _)| o)
+        self.run_with(fetches, feeds, &RunOptions::default())
+            .map(|(o, _)| o)
     }
 
     /// [`Session::run`] with options (tracing, numerics checks); returns what was recorded.
@@ -101,7 +102,11 @@ impl Session {
             g.check_owns(t.graph(), &t.to_string())?;
             let spec = t.spec();
             if v.dtype() != spec.dtype {
-                return Err(Error::FeedDtype { tensor: t.name(), got: v.dtype(), want: spec.dtype });
+                return Err(Error::FeedDtype {
+                    tensor: t.name(),
+                    got: v.dtype(),
+                    want: spec.dtype,
+                });
             }
             if !spec.shape.is_compatible_with(v.shape()) {
                 return Err(Error::FeedShape {
@@ -129,7 +134,11 @@ impl Session {
     }
 
     fn plan(&self, key: &PlanKey) -> Result<Arc<Plan>> {
-        let mut plans = self.inner.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut plans = self
+            .inner
+            .plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(p) = plans.get(key) {
             return Ok(p.clone());
         }
@@ -165,7 +174,11 @@ impl Session {
     /// How many run signatures (fetches, feeds) this session has planned; each is planned once
     /// and reused by every later run with the same signature.
     pub fn cached_plans(&self) -> usize {
-        self.inner.plans.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.inner
+            .plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The session's variable storage (for checkpointing).
@@ -178,7 +191,13 @@ impl Session {
 fn numpy_shape(d: &[usize]) -> String {
     match d {
         [x] => format!("({x},)"),
-        _ => format!("({})", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -186,7 +205,10 @@ static DEFAULT: Mutex<Option<Session>> = Mutex::new(None);
 
 /// The default session, if an [`InteractiveSession`] is open.
 pub fn default_session() -> Option<Session> {
-    DEFAULT.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    DEFAULT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 /// A session that installs itself as the default session as soon as it is created, so that

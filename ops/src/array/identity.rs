@@ -30,7 +30,13 @@ impl Op for Identity {
 
 /// The same value under a new node (`tf.identity`).
 pub fn identity(x: &Tensor) -> Result<Tensor> {
-    add1(x.graph(), "Identity", Identity { stop: false }, &[x], x.spec())
+    add1(
+        x.graph(),
+        "Identity",
+        Identity { stop: false },
+        &[x],
+        x.spec(),
+    )
 }
 
 /// The same value, through which no gradient flows (`tf.stop_gradient`).
@@ -44,5 +50,11 @@ pub fn identity(x: &Tensor) -> Result<Tensor> {
 /// assert!(gradients(&[&y], &[&a], None).unwrap()[0].is_some()); // through the second factor
 /// ```
 pub fn stop_gradient(x: &Tensor) -> Result<Tensor> {
-    add1(x.graph(), "StopGradient", Identity { stop: true }, &[x], x.spec())
+    add1(
+        x.graph(),
+        "StopGradient",
+        Identity { stop: true },
+        &[x],
+        x.spec(),
+    )
 }

@@ -47,6 +47,20 @@ impl Op for CheckNumerics {
 /// assert_eq!(x.op().op_type(), "CheckNumerics");
 /// ```
 pub fn check_numerics(x: &Tensor, message: &str) -> Result<Tensor> {
-    expect_dtype(x.graph(), "CheckNumerics", "CheckNumerics", x, &[DType::F32])?;
-    add1(x.graph(), "CheckNumerics", CheckNumerics { message: message.into() }, &[x], x.spec())
+    expect_dtype(
+        x.graph(),
+        "CheckNumerics",
+        "CheckNumerics",
+        x,
+        &[DType::F32],
+    )?;
+    add1(
+        x.graph(),
+        "CheckNumerics",
+        CheckNumerics {
+            message: message.into(),
+        },
+        &[x],
+        x.spec(),
+    )
 }

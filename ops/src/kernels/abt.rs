@@ -10,7 +10,10 @@ const ROWS_PER_TASK: usize = 64;
 
 /// `c[i * n + j] = Σ_k a[i * k + kk] * b[j * k + kk]` (or `+=` with `accumulate`).
 pub fn abt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n, "abt: slices too short");
+    assert!(
+        a.len() >= m * k && b.len() >= n * k && c.len() >= m * n,
+        "abt: slices too short"
+    );
     // Work on column blocks of C (row blocks of B), so each task owns whole output columns.
     // C is row-major, so a task writes a strided set of entries: collect per task, then copy.
     let blocks: Vec<(usize, Vec<f32>)> = (0..n.div_ceil(ROWS_PER_TASK))
@@ -59,7 +62,12 @@ fn dot(x: &[f32], y: &[f32]) -> f32 {
     // Eight independent partial sums, so the compiler can vectorize without reassociating.
     let mut acc = [0f32; 8];
     let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let tail: f32 = xc.remainder().iter().zip(yc.remainder()).map(|(p, q)| p * q).sum();
+    let tail: f32 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(p, q)| p * q)
+        .sum();
     for (p, q) in xc.zip(yc) {
         for l in 0..8 {
             acc[l] += p[l] * q[l];
@@ -132,16 +140,32 @@ mod tests {
 
     #[test]
     fn matches_a_naive_product_on_ragged_shapes() {
-        for (m, n, k) in [(1, 1, 1), (5, 7, 3), (50, 130, 1024), (9, 67, 33), (4, 4, 16)] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0).collect();
-            let b: Vec<f32> = (0..n * k).map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0).collect();
+        for (m, n, k) in [
+            (1, 1, 1),
+            (5, 7, 3),
+            (50, 130, 1024),
+            (9, 67, 33),
+            (4, 4, 16),
+        ] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
+                .collect();
+            let b: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0)
+                .collect();
             let mut c = vec![1f32; m * n];
             abt(m, n, k, &a, &b, &mut c, true);
             for i in 0..m {
                 for j in 0..n {
-                    let want: f64 = 1.0 + (0..k).map(|t| a[i * k + t] as f64 * b[j * k + t] as f64).sum::<f64>();
+                    let want: f64 = 1.0
+                        + (0..k)
+                            .map(|t| a[i * k + t] as f64 * b[j * k + t] as f64)
+                            .sum::<f64>();
                     let got = c[i * n + j] as f64;
-                    assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "({m},{n},{k}) [{i},{j}] {got} vs {want}");
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "({m},{n},{k}) [{i},{j}] {got} vs {want}"
+                    );
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Kernels shared by several ops.
 
 pub mod abt;
-pub mod gemm;
 pub(crate) mod conv;
+pub mod gemm;
 pub(crate) mod pool;

@@ -16,8 +16,13 @@ impl Op for Add {
         binary_kernel(ctx, BinaryKind::Add)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
-        Ok(vec![Some(sum_to_shape_of(dy, gc.x(0))?), Some(sum_to_shape_of(dy, gc.x(1))?)])
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
+        Ok(vec![
+            Some(sum_to_shape_of(dy, gc.x(0))?),
+            Some(sum_to_shape_of(dy, gc.x(1))?),
+        ])
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -43,9 +43,15 @@ pub fn add_n(xs: &[&Tensor]) -> Result<Tensor> {
     same_dtype(g, "AddN", "AddN", xs)?;
     let mut shape = first.shape();
     for x in &xs[1..] {
-        shape = shape.merge(&x.shape()).ok_or_else(|| {
-            shape_error(g, "AddN", "AddN", "Shapes must be equal".into(), xs)
-        })?;
+        shape = shape
+            .merge(&x.shape())
+            .ok_or_else(|| shape_error(g, "AddN", "AddN", "Shapes must be equal".into(), xs))?;
     }
-    add1(g, "AddN", AddN, xs, rustflow_graph::TensorSpec::new(first.dtype(), shape))
+    add1(
+        g,
+        "AddN",
+        AddN,
+        xs,
+        rustflow_graph::TensorSpec::new(first.dtype(), shape),
+    )
 }

@@ -26,7 +26,11 @@ pub(crate) fn binary_builder(a: &Tensor, b: &Tensor, name: &str, op: impl Op) ->
     let dtype = same_dtype(g, name, op_type, &[a, b])?;
     let shape = broadcast_shapes(&a.shape(), &b.shape())
         .map_err(|msg| shape_error(g, name, op_type, msg, &[a, b]))?;
-    let out = if op_type == "Equal" { DType::Bool } else { dtype };
+    let out = if op_type == "Equal" {
+        DType::Bool
+    } else {
+        dtype
+    };
     add1(g, name, op, &[a, b], TensorSpec::new(out, shape))
 }
 
@@ -34,7 +38,11 @@ pub(crate) fn binary_builder(a: &Tensor, b: &Tensor, name: &str, op: impl Op) ->
 pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Result<Vec<Value>> {
     let (a, b) = (ctx.input(0), ctx.input(1));
     if a.dtype() != b.dtype() {
-        return Err(Error::Kernel(format!("mixed dtypes {} and {}", a.dtype(), b.dtype())));
+        return Err(Error::Kernel(format!(
+            "mixed dtypes {} and {}",
+            a.dtype(),
+            b.dtype()
+        )));
     }
     use BinaryKind::*;
     if a.dtype() == DType::F32
@@ -55,12 +63,14 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
             DType::Bool => binary(a, b, |x: bool, y: bool| x == y),
         },
         (DType::F32, _) => binary(a, b, float_fn(kind)),
-        (DType::I32, _) => {
-            binary(a, b, |x: i32, y: i32| int_fn(kind, x as i64, y as i64) as i32)
-        }
+        (DType::I32, _) => binary(a, b, |x: i32, y: i32| {
+            int_fn(kind, x as i64, y as i64) as i32
+        }),
         (DType::I64, _) => binary(a, b, |x: i64, y: i64| int_fn(kind, x, y)),
         (DType::Bool, _) => {
-            return Err(Error::Kernel(format!("{kind:?} is not defined for bool tensors")))
+            return Err(Error::Kernel(format!(
+                "{kind:?} is not defined for bool tensors"
+            )))
         }
     }?;
     Ok(vec![v])

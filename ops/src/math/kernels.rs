@@ -24,7 +24,10 @@ pub fn binary<T: Element, U: Element>(
 ) -> Result<Value> {
     let (xa, xb) = (a.as_slice::<T>()?, b.as_slice::<T>()?);
     if a.shape() == b.shape() {
-        return Value::new(a.shape(), xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect());
+        return Value::new(
+            a.shape(),
+            xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect(),
+        );
     }
     let out = broadcast_dims(a.shape(), b.shape())?;
     if xb.len() == 1 && out == a.shape() {
@@ -40,7 +43,10 @@ pub fn binary<T: Element, U: Element>(
     if n == 0 {
         return Value::new(&out, res);
     }
-    let (sa, sb) = (broadcast_strides(a.shape(), &out), broadcast_strides(b.shape(), &out));
+    let (sa, sb) = (
+        broadcast_strides(a.shape(), &out),
+        broadcast_strides(b.shape(), &out),
+    );
     let rank = out.len();
     let last = out[rank - 1];
     let (la, lb) = (sa[rank - 1], sb[rank - 1]);
@@ -99,7 +105,10 @@ pub fn binary_inplace(a: &mut Value, b: &Value, f: impl Fn(f32, f32) -> f32) -> 
 
 /// Applies `f` to every element.
 pub fn unary<T: Element, U: Element>(x: &Value, f: impl Fn(T) -> U) -> Result<Value> {
-    Value::new(x.shape(), x.as_slice::<T>()?.iter().map(|&v| f(v)).collect())
+    Value::new(
+        x.shape(),
+        x.as_slice::<T>()?.iter().map(|&v| f(v)).collect(),
+    )
 }
 
 /// Applies `f` to every element, in place when `x` holds the only reference to its buffer.

@@ -49,18 +49,29 @@ impl Op for MatMul {
         Ok(vec![Value::new(&[m, n], c)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
         let (a, b) = (gc.x(0), gc.x(1));
         let (da, db) = match (self.transpose_a, self.transpose_b) {
             (false, false) => (matmul_t(dy, b, false, true)?, matmul_t(a, dy, true, false)?),
-            (true, false) => (matmul_t(b, dy, false, true)?, matmul_t(a, dy, false, false)?),
-            (false, true) => (matmul_t(dy, b, false, false)?, matmul_t(dy, a, true, false)?),
+            (true, false) => (
+                matmul_t(b, dy, false, true)?,
+                matmul_t(a, dy, false, false)?,
+            ),
+            (false, true) => (
+                matmul_t(dy, b, false, false)?,
+                matmul_t(dy, a, true, false)?,
+            ),
             (true, true) => (matmul_t(b, dy, true, true)?, matmul_t(dy, a, true, true)?),
         };
         Ok(vec![Some(da), Some(db)])
     }
     fn attrs(&self) -> String {
-        format!("transpose_a={}, transpose_b={}", self.transpose_a, self.transpose_b)
+        format!(
+            "transpose_a={}, transpose_b={}",
+            self.transpose_a, self.transpose_b
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -93,23 +104,40 @@ pub fn matmul_t(a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) ->
     let (sa, sb) = (a.shape(), b.shape());
     let rank_err = |msg: String| shape_error(g, name, name, msg, &[a, b]);
     if sa.rank().is_some_and(|r| r != 2) {
-        return Err(rank_err(format!("Shape must be rank 2 but is rank {}", sa.rank().unwrap_or(0))));
+        return Err(rank_err(format!(
+            "Shape must be rank 2 but is rank {}",
+            sa.rank().unwrap_or(0)
+        )));
     }
     if sb.rank().is_some_and(|r| r != 2) {
-        return Err(rank_err(format!("Shape must be rank 2 but is rank {}", sb.rank().unwrap_or(0))));
+        return Err(rank_err(format!(
+            "Shape must be rank 2 but is rank {}",
+            sb.rank().unwrap_or(0)
+        )));
     }
-    let pick = |s: &Shape, t: bool| if t { (s.dim(1), s.dim(0)) } else { (s.dim(0), s.dim(1)) };
+    let pick = |s: &Shape, t: bool| {
+        if t {
+            (s.dim(1), s.dim(0))
+        } else {
+            (s.dim(0), s.dim(1))
+        }
+    };
     let (m, k1) = pick(&sa, transpose_a);
     let (k2, n) = pick(&sb, transpose_b);
     if let (Some(x), Some(y)) = (k1, k2) {
         if x != y {
-            return Err(rank_err(format!("Dimensions must be equal, but are {x} and {y}")));
+            return Err(rank_err(format!(
+                "Dimensions must be equal, but are {x} and {y}"
+            )));
         }
     }
     add1(
         g,
         name,
-        MatMul { transpose_a, transpose_b },
+        MatMul {
+            transpose_a,
+            transpose_b,
+        },
         &[a, b],
         TensorSpec::new(DType::F32, Shape::new(vec![m, n])),
     )

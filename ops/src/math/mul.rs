@@ -16,7 +16,9 @@ impl Op for Mul {
         binary_kernel(ctx, BinaryKind::Mul)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else { return Ok(vec![None, None]) };
+        let Some(dy) = gc.dy(0) else {
+            return Ok(vec![None, None]);
+        };
         let (a, b) = (gc.x(0), gc.x(1));
         Ok(vec![
             Some(sum_to_shape_of(&mul(dy, b)?, a)?),

@@ -60,9 +60,10 @@ impl Axes {
     pub fn resolve(&self, rank: usize) -> std::result::Result<Vec<usize>, i64> {
         let mut v = match self {
             Axes::All => (0..rank).collect(),
-            Axes::List(l) => {
-                l.iter().map(|&a| norm_axis(a, rank).ok_or(a)).collect::<std::result::Result<Vec<_>, _>>()?
-            }
+            Axes::List(l) => l
+                .iter()
+                .map(|&a| norm_axis(a, rank).ok_or(a))
+                .collect::<std::result::Result<Vec<_>, _>>()?,
         };
         v.sort_unstable();
         v.dedup();
@@ -91,7 +92,10 @@ pub(crate) fn reduce_builder(
                     g,
                     name,
                     op.op_type(),
-                    format!("Invalid reduction dimension {a} for input with {} dimensions", dims.len()),
+                    format!(
+                        "Invalid reduction dimension {a} for input with {} dimensions",
+                        dims.len()
+                    ),
                     &[x],
                 )
             })?;
@@ -177,7 +181,11 @@ impl Op for ReduceGrad {
         let axes = resolve_run(&self.axes, x)?;
         let shape = x.shape().to_vec();
         let count: usize = axes.iter().map(|&a| shape[a]).product();
-        let scale = if self.mean && count > 0 { 1.0 / count as f32 } else { 1.0 };
+        let scale = if self.mean && count > 0 {
+            1.0 / count as f32
+        } else {
+            1.0
+        };
         let g = dy.as_slice::<f32>()?;
         // Strides of the kept-dims upstream, 0 along the reduced axes.
         let mut strides = vec![0usize; shape.len()];
@@ -221,9 +229,24 @@ impl Op for ReduceGrad {
 }
 
 /// The gradient of a sum (or mean) over `axes` of `gc.x(0)`.
-pub(crate) fn reduce_grad(gc: &GradContext<'_>, axes: &Axes, mean: bool) -> Result<Vec<Option<Tensor>>> {
-    let Some(dy) = gc.dy(0) else { return Ok(vec![None]) };
+pub(crate) fn reduce_grad(
+    gc: &GradContext<'_>,
+    axes: &Axes,
+    mean: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    let Some(dy) = gc.dy(0) else {
+        return Ok(vec![None]);
+    };
     let x = gc.x(0);
-    let dx = add1(gc.graph, "ReduceGrad", ReduceGrad { axes: axes.clone(), mean }, &[dy, x], x.spec())?;
+    let dx = add1(
+        gc.graph,
+        "ReduceGrad",
+        ReduceGrad {
+            axes: axes.clone(),
+            mean,
+        },
+        &[dy, x],
+        x.spec(),
+    )?;
     Ok(vec![Some(dx)])
 }

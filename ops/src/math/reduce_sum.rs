@@ -1,6 +1,8 @@
 //! `reduce_sum`.
 
-use crate::math::reduce::{final_shape, reduce_builder, reduce_grad, reduce_kernel, resolve_run, Axes};
+use crate::math::reduce::{
+    final_shape, reduce_builder, reduce_grad, reduce_kernel, resolve_run, Axes,
+};
 use rustflow_graph::{DType, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Sum` op.

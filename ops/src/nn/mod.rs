@@ -10,11 +10,11 @@ pub use conv2d::conv2d;
 pub use conv2d_backprop_filter::conv2d_backprop_filter;
 pub use conv2d_backprop_input::conv2d_backprop_input;
 
-pub(crate) mod pool;
 mod avg_pool;
 mod avg_pool_grad;
 mod max_pool;
 mod max_pool_grad;
+pub(crate) mod pool;
 pub use avg_pool::avg_pool;
 pub use avg_pool_grad::avg_pool_grad;
 pub use max_pool::max_pool;

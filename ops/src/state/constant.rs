@@ -1,9 +1,7 @@
 //! `constant`, `zeros`, `ones`, `fill`, and the run-time `zeros_like` / `ones_like`.
 
 use crate::util::add1;
-use rustflow_graph::{
-    DType, Element, Graph, KernelContext, Op, Result, Tensor, TensorSpec, Value,
-};
+use rustflow_graph::{DType, Element, Graph, KernelContext, Op, Result, Tensor, TensorSpec, Value};
 
 /// The `Const` op: a value stored in the graph.
 #[derive(Debug)]
@@ -49,7 +47,11 @@ pub fn constant(g: &Graph, value: impl Into<Value>, name: &str) -> Tensor {
 /// A constant of `shape` with every element `x` (`tf.fill` / `tf.constant(x, shape=...)`).
 pub fn fill<T: Element>(g: &Graph, shape: &[usize], x: T, name: &str) -> Result<Tensor> {
     let value = Value::filled(shape, x)?;
-    Ok(constant(g, value, if name.is_empty() { "Fill" } else { name }))
+    Ok(constant(
+        g,
+        value,
+        if name.is_empty() { "Fill" } else { name },
+    ))
 }
 
 /// A float32 constant of zeros (`tf.zeros(shape)`).
@@ -106,4 +108,3 @@ pub fn zeros_like(x: &Tensor) -> Result<Tensor> {
 pub fn ones_like(x: &Tensor) -> Result<Tensor> {
     fill_like(x, true)
 }
-

@@ -20,7 +20,9 @@ impl Op for Placeholder {
         OpKind::Placeholder
     }
     fn compute(&self, _ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        Err(Error::Kernel("a placeholder has no value unless fed".into()))
+        Err(Error::Kernel(
+            "a placeholder has no value unless fed".into(),
+        ))
     }
     fn attrs(&self) -> String {
         format!("dtype={}, shape={}", self.dtype, self.shape)
@@ -42,7 +44,10 @@ impl Op for Placeholder {
 /// ```
 pub fn placeholder(g: &Graph, dtype: DType, shape: impl Into<Shape>, name: &str) -> Tensor {
     let shape = shape.into();
-    let spec = TensorSpec { dtype, shape: shape.clone() };
+    let spec = TensorSpec {
+        dtype,
+        shape: shape.clone(),
+    };
     let name = if name.is_empty() { "Placeholder" } else { name };
     add1(g, name, Placeholder { dtype, shape }, &[], spec)
         .expect("a placeholder has no inputs, so adding it cannot fail")

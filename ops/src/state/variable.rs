@@ -2,8 +2,8 @@
 
 use crate::util::{add, add1, arg_error};
 use rustflow_graph::{
-    fmt_dims, Error, Graph, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor,
-    Value, VariableInfo,
+    fmt_dims, Error, Graph, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor, Value,
+    VariableInfo,
 };
 use std::ops::Deref;
 use std::sync::PoisonError;
@@ -21,7 +21,10 @@ impl VariableOp {
     /// A read of variable `var` (named `name`) as a new node, for reads that must happen
     /// after a control dependency.
     pub(crate) fn reader(name: String, var: NodeId) -> Self {
-        VariableOp { name, var: Some(var) }
+        VariableOp {
+            name,
+            var: Some(var),
+        }
     }
 }
 
@@ -38,7 +41,9 @@ impl Op for VariableOp {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let slot = ctx.resources.variable(self.var.unwrap_or(ctx.node));
         let v = slot.read().unwrap_or_else(PoisonError::into_inner).clone();
-        v.map(|v| vec![v]).ok_or_else(|| Error::Uninitialized { var: self.name.clone() })
+        v.map(|v| vec![v]).ok_or_else(|| Error::Uninitialized {
+            var: self.name.clone(),
+        })
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -103,14 +108,35 @@ impl Variable {
                 ),
             ));
         }
-        let value = add1(g, &format!("{name}/"), VariableOp { name: name.clone(), var: None }, &[], spec)?;
+        let value = add1(
+            g,
+            &format!("{name}/"),
+            VariableOp {
+                name: name.clone(),
+                var: None,
+            },
+            &[],
+            spec,
+        )?;
         let initializer = g.name_scope(&format!("{name}/"), |g| {
-            add(g, "Assign", AssignOp::new(&value, AssignMode::Set), &[initial_value], vec![
-                value.spec(),
-            ])
+            add(
+                g,
+                "Assign",
+                AssignOp::new(&value, AssignMode::Set),
+                &[initial_value],
+                vec![value.spec()],
+            )
         })?;
-        g.register_variable(VariableInfo { node: value.node(), initializer: initializer.id(), trainable });
-        Ok(Variable { value, initializer, initial_value: initial_value.clone() })
+        g.register_variable(VariableInfo {
+            node: value.node(),
+            initializer: initializer.id(),
+            trainable,
+        });
+        Ok(Variable {
+            value,
+            initializer,
+            initial_value: initial_value.clone(),
+        })
     }
 
     /// The operation that assigns the initial value (`W/Assign`).
@@ -133,7 +159,11 @@ impl Variable {
         let value = g.operation_by_name(&g.node(info.node).name)?.output(0)?;
         let initializer = g.operation_by_name(&g.node(info.initializer).name)?;
         let initial_value = initializer.inputs().remove(0);
-        Ok(Variable { value, initializer, initial_value })
+        Ok(Variable {
+            value,
+            initializer,
+            initial_value,
+        })
     }
 
     /// An op that sets the variable to `value` and outputs the new value (`tf.assign`).
@@ -218,7 +248,9 @@ impl Op for AssignOp {
             AssignMode::Set => *guard = Some(x),
             AssignMode::Add | AssignMode::Sub => {
                 let Some(cur) = guard.as_mut() else {
-                    return Err(Error::Uninitialized { var: self.var_name.clone() });
+                    return Err(Error::Uninitialized {
+                        var: self.var_name.clone(),
+                    });
                 };
                 let sign = if self.mode == AssignMode::Add { 1 } else { -1 };
                 crate::math::kernels::accumulate(cur, &x, sign)?;
@@ -278,7 +310,13 @@ pub fn group(g: &Graph, ops: &[&Operation], name: &str) -> Result<Operation> {
         g.check_owns(o.graph(), &o.to_string())?;
     }
     let ids: Vec<NodeId> = ops.iter().map(|o| o.id()).collect();
-    g.add_node(if name.is_empty() { "group_deps" } else { name }, std::sync::Arc::new(NoOp), &[], &ids, vec![])
+    g.add_node(
+        if name.is_empty() { "group_deps" } else { name },
+        std::sync::Arc::new(NoOp),
+        &[],
+        &ids,
+        vec![],
+    )
 }
 
 /// One operation, `init`, that assigns every variable existing now its initial value
@@ -293,7 +331,10 @@ pub fn global_variables_initializer(g: &Graph) -> Result<Operation> {
 }
 
 /// One operation that runs the given initializers (`tf.variables_initializer`).
-pub fn variables_initializer(g: &Graph, initializers: &[&Operation], name: &str) -> Result<Operation> {
+pub fn variables_initializer(
+    g: &Graph,
+    initializers: &[&Operation],
+    name: &str,
+) -> Result<Operation> {
     group(g, initializers, name)
 }
-

@@ -30,7 +30,9 @@ impl Op for ApplyGradientDescent {
         let grad = ctx.input(0);
         let slot = ctx.resources.variable(self.var);
         let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
-        let var = guard.as_mut().ok_or_else(|| Error::Uninitialized { var: self.var_name.clone() })?;
+        let var = guard.as_mut().ok_or_else(|| Error::Uninitialized {
+            var: self.var_name.clone(),
+        })?;
         if var.shape() != grad.shape() {
             return Err(Error::Kernel(format!(
                 "var and delta do not have the same shape {} {}",
@@ -46,7 +48,10 @@ impl Op for ApplyGradientDescent {
         Ok(vec![])
     }
     fn attrs(&self) -> String {
-        format!("var={}, learning_rate={}", self.var_name, self.learning_rate)
+        format!(
+            "var={}, learning_rate={}",
+            self.var_name, self.learning_rate
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

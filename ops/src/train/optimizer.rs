@@ -50,8 +50,10 @@ pub trait Optimizer {
     /// Adds one update per (gradient, variable) pair with a gradient, grouped into one
     /// operation named after the optimizer (`apply_gradients`).
     fn apply_gradients(&self, grads_and_vars: &[(Option<Tensor>, Variable)]) -> Result<Operation> {
-        let with_grad: Vec<(&Tensor, &Variable)> =
-            grads_and_vars.iter().filter_map(|(g, v)| g.as_ref().map(|g| (g, v))).collect();
+        let with_grad: Vec<(&Tensor, &Variable)> = grads_and_vars
+            .iter()
+            .filter_map(|(g, v)| g.as_ref().map(|g| (g, v)))
+            .collect();
         let Some((first, _)) = with_grad.first() else {
             return Err(Error::NoGradients {
                 vars: grads_and_vars.iter().map(|(_, v)| v.name()).collect(),
@@ -65,13 +67,19 @@ pub trait Optimizer {
         g.name_scope(&name, |g| {
             let mut updates = Vec::new();
             for (grad, var) in &with_grad {
-                let op = g.name_scope(&format!("update_{}", var.op_name()), |_| self.apply_dense(grad, var))?;
+                let op = g.name_scope(&format!("update_{}", var.op_name()), |_| {
+                    self.apply_dense(grad, var)
+                })?;
                 updates.push(op);
             }
             let mut all = updates.clone();
             all.extend(self.finish(g, &updates)?);
             // The scope's unique name (`Adam`, `Adam_1`, ...) names the returned operation.
-            group(g, &all.iter().collect::<Vec<_>>(), &format!("{}/", g.current_scope()))
+            group(
+                g,
+                &all.iter().collect::<Vec<_>>(),
+                &format!("{}/", g.current_scope()),
+            )
         })
     }
 

@@ -2,6 +2,7 @@
 
 use crate::{fill, Variable};
 use rustflow_graph::{fmt_dims, Error, NodeId, Result, Value, VarSlot};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLockWriteGuard};
 
@@ -21,12 +22,13 @@ impl Slots {
     /// Creates `names` slots for `var` unless it has them already.
     pub fn create(&self, var: &Variable, names: &[&str]) -> Result<()> {
         let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if !m.contains_key(&var.node()) {
-            let slots = names
-                .iter()
-                .map(|n| zeros_slot(var, n))
-                .collect::<Result<_>>()?;
-            m.insert(var.node(), slots);
+        if let Entry::Vacant(e) = m.entry(var.node()) {
+            e.insert(
+                names
+                    .iter()
+                    .map(|n| zeros_slot(var, n))
+                    .collect::<Result<_>>()?,
+            );
         }
         Ok(())
     }

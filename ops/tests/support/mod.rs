@@ -53,31 +53,42 @@ pub fn check_gradients(
     let u = constant(&g, random_value(y_val.shape(), 99), "U");
     let loss = reduce_sum(&mul(&y, &u).unwrap(), None, false).unwrap();
     let check: Vec<usize> = if check.is_empty() {
-        (0..inputs.len()).filter(|&i| inputs[i].dtype() == DType::F32).collect()
+        (0..inputs.len())
+            .filter(|&i| inputs[i].dtype() == DType::F32)
+            .collect()
     } else {
         check.to_vec()
     };
     let wrt: Vec<&Tensor> = check.iter().map(|&i| &xs[i]).collect();
     let grads = gradients(&[&loss], &wrt, None).expect("gradients");
     let loss_at = |vals: &[Value]| -> f64 {
-        sess.eval(&loss, &feeds(vals)).unwrap().scalar_value::<f32>().unwrap() as f64
+        sess.eval(&loss, &feeds(vals))
+            .unwrap()
+            .scalar_value::<f32>()
+            .unwrap() as f64
     };
     for (k, &i) in check.iter().enumerate() {
-        let gt = grads[k].as_ref().unwrap_or_else(|| panic!("no gradient for input {i}"));
+        let gt = grads[k]
+            .as_ref()
+            .unwrap_or_else(|| panic!("no gradient for input {i}"));
         let analytic = sess
             .run(&[Fetch::from(gt)], &feeds(inputs))
             .expect("backward")
             .take(0)
             .unwrap();
-        assert_eq!(analytic.shape(), inputs[i].shape(), "gradient shape of input {i}");
+        assert_eq!(
+            analytic.shape(),
+            inputs[i].shape(),
+            "gradient shape of input {i}"
+        );
         let analytic = analytic.as_slice::<f32>().unwrap().to_vec();
-        for j in 0..inputs[i].len() {
+        for (j, &a) in analytic.iter().enumerate() {
             let mut plus = inputs.to_vec();
             let mut minus = inputs.to_vec();
             plus[i].data_mut::<f32>().unwrap()[j] += h;
             minus[i].data_mut::<f32>().unwrap()[j] -= h;
             let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * h as f64);
-            let a = analytic[j] as f64;
+            let a = a as f64;
             assert!(
                 (a - numeric).abs() <= atol as f64 + rtol as f64 * numeric.abs(),
                 "input {i} element {j}: analytic {a} vs numeric {numeric}"
