@@ -819,11 +819,10 @@ fn empty_tensors_do_not_panic() {
 // Golden cases: TensorFlow's own numbers for every case of these ops.
 
 fn golden_dir() -> std::path::PathBuf {
-    std::env::var_os("GOLDEN_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/cases")
-        })
+    // GOLDEN_DIR as the README gives it is relative to the workspace root.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::var_os("GOLDEN_DIR").filter(|v| !v.is_empty());
+    root.join(dir.map_or_else(|| "../shared/golden/cases".into(), std::path::PathBuf::from))
 }
 
 fn tensor_value(j: &serde_json::Value) -> Value {
