@@ -1,7 +1,7 @@
 //! `add` (`+`) with NumPy broadcasting.
 
+use crate::broadcast_grad;
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
-use crate::sum_to_shape_of;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Add` op.
@@ -20,8 +20,8 @@ impl Op for Add {
             return Ok(vec![None, None]);
         };
         Ok(vec![
-            Some(sum_to_shape_of(dy, gc.x(0))?),
-            Some(sum_to_shape_of(dy, gc.x(1))?),
+            Some(broadcast_grad(dy, gc.x(0), gc.x(1))?),
+            Some(broadcast_grad(dy, gc.x(1), gc.x(0))?),
         ])
     }
     fn as_any(&self) -> &dyn std::any::Any {

@@ -2,7 +2,7 @@
 
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
 use crate::util::{expect_dtype, same_dtype};
-use crate::{mul, neg, sum_to_shape_of};
+use crate::{broadcast_grad, mul, neg};
 use rustflow_graph::{DType, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `RealDiv` op.
@@ -22,8 +22,8 @@ impl Op for RealDiv {
             return Ok(vec![None, None]);
         };
         let (a, b) = (gc.x(0), gc.x(1));
-        let da = sum_to_shape_of(&div(dy, b)?, a)?;
-        let db = sum_to_shape_of(&mul(dy, &div(&div(&neg(a)?, b)?, b)?)?, b)?;
+        let da = broadcast_grad(&div(dy, b)?, a, b)?;
+        let db = broadcast_grad(&mul(dy, &div(&div(&neg(a)?, b)?, b)?)?, b, a)?;
         Ok(vec![Some(da), Some(db)])
     }
     fn as_any(&self) -> &dyn std::any::Any {

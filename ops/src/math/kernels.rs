@@ -169,6 +169,15 @@ pub fn sum_to_shape(grad: &Value, shape: &[usize]) -> Result<Value> {
     let g = grad.as_slice::<f32>()?;
     let n: usize = shape.iter().product();
     let mut res = vec![0f32; n];
+    // The common case, a bias: `shape` (minus leading 1s) is the trailing part of the
+    // gradient's shape, so the sum runs over whole rows.
+    let core: Vec<usize> = shape.iter().copied().skip_while(|&d| d == 1).collect();
+    if n > 0 && out_shape.ends_with(&core) {
+        for row in g.chunks_exact(n) {
+            res.iter_mut().zip(row).for_each(|(r, &x)| *r += x);
+        }
+        return Value::new(shape, res);
+    }
     let strides = broadcast_strides(shape, &out_shape);
     let rank = out_shape.len();
     if g.is_empty() || rank == 0 {

@@ -1,8 +1,8 @@
 //! `maximum` with NumPy broadcasting.
 
+use crate::broadcast_grad;
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
 use crate::math::min_max_grad::min_max_grad;
-use crate::sum_to_shape_of;
 use crate::util::{expect_dtype, same_dtype};
 use rustflow_graph::{DType, GradContext, KernelContext, Op, Result, Tensor, Value};
 
@@ -25,8 +25,8 @@ impl Op for Maximum {
         let (a, b) = (gc.x(0), gc.x(1));
         let (da, db) = min_max_grad(dy, a, b, true)?;
         Ok(vec![
-            Some(sum_to_shape_of(&da, a)?),
-            Some(sum_to_shape_of(&db, b)?),
+            Some(broadcast_grad(&da, a, b)?),
+            Some(broadcast_grad(&db, b, a)?),
         ])
     }
     fn as_any(&self) -> &dyn std::any::Any {

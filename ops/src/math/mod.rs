@@ -54,5 +54,5 @@ pub use sigmoid::sigmoid;
 pub use sqrt::sqrt;
 pub use square::square;
 pub use sub::sub;
-pub use sum_to_shape::sum_to_shape_of;
+pub use sum_to_shape::{broadcast_grad, sum_to_shape_of};
 pub use tanh::tanh;

@@ -1,7 +1,7 @@
 //! `mul` (`*`) with NumPy broadcasting.
 
+use crate::broadcast_grad;
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
-use crate::sum_to_shape_of;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Mul` op.
@@ -21,8 +21,8 @@ impl Op for Mul {
         };
         let (a, b) = (gc.x(0), gc.x(1));
         Ok(vec![
-            Some(sum_to_shape_of(&mul(dy, b)?, a)?),
-            Some(sum_to_shape_of(&mul(a, dy)?, b)?),
+            Some(broadcast_grad(&mul(dy, b)?, a, b)?),
+            Some(broadcast_grad(&mul(a, dy)?, b, a)?),
         ])
     }
     fn as_any(&self) -> &dyn std::any::Any {

@@ -1,7 +1,7 @@
 //! `sub` (`-`) with NumPy broadcasting.
 
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
-use crate::{neg, sum_to_shape_of};
+use crate::{broadcast_grad, neg};
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Sub` op.
@@ -22,8 +22,8 @@ impl Op for Sub {
         };
         let (a, b) = (gc.x(0), gc.x(1));
         Ok(vec![
-            Some(sum_to_shape_of(dy, a)?),
-            Some(neg(&sum_to_shape_of(dy, b)?)?),
+            Some(broadcast_grad(dy, a, b)?),
+            Some(neg(&broadcast_grad(dy, b, a)?)?),
         ])
     }
     fn as_any(&self) -> &dyn std::any::Any {
