@@ -135,3 +135,29 @@ fn concurrent_training_steps_finish_and_stay_finite() -> Result<()> {
     }
     Ok(())
 }
+
+/// One value read by many nodes that run concurrently: every reader must see it, and the last
+/// one may take it (a race here once lost the value mid-training).
+#[test]
+fn a_value_with_many_concurrent_readers_is_never_lost() -> Result<()> {
+    let g = Graph::new();
+    let x = g.placeholder_named(F32, shape![?], "x");
+    let shared = x.mul(&g.constant(2.0f32))?;
+    let readers: Vec<Tensor> = (0..16)
+        .map(|i| shared.add(&g.constant(i as f32)))
+        .collect::<Result<_>>()?;
+    let fetch: Vec<Fetch> = readers.iter().map(Fetch::from).collect();
+    let sess = Session::new(&g);
+    for run in 0..3000 {
+        let out = sess.run(&fetch, &feed! { &x => vec![1.0f32; 64] })?;
+        for (i, v) in out.0.iter().enumerate() {
+            let v = v.as_ref().expect("a tensor fetch has a value");
+            assert_eq!(
+                v.as_slice::<f32>()?[0],
+                2.0 + i as f32,
+                "run {run} reader {i}"
+            );
+        }
+    }
+    Ok(())
+}

@@ -118,8 +118,10 @@ impl RunState<'_> {
         step.inputs
             .iter()
             .map(|&s| {
-                let last = self.readers[s].fetch_sub(1, Ordering::AcqRel) == 1;
+                // Count the read under the slot's lock, so that the last reader's `take`
+                // cannot overtake another reader's `clone`.
                 let mut slot = lock(&self.slots[s]);
+                let last = self.readers[s].fetch_sub(1, Ordering::AcqRel) == 1;
                 let v = if last { slot.take() } else { slot.clone() };
                 v.ok_or_else(|| Error::InvalidArgument {
                     node: step.name.clone(),
