@@ -130,7 +130,16 @@ impl Value {
     /// A value of the given shape with every element `x`.
     pub fn filled<T: Element>(shape: &[usize], x: T) -> Result<Self> {
         let n = checked_len(shape)?;
-        Value::new(shape, vec![x; n])
+        // An error rather than an abort when the memory cannot be had.
+        let mut data = Vec::new();
+        data.try_reserve_exact(n).map_err(|_| {
+            Error::Kernel(format!(
+                "cannot allocate {n} elements for shape {}",
+                fmt_dims(shape)
+            ))
+        })?;
+        data.resize(n, x);
+        Value::new(shape, data)
     }
 
     /// The dtype of the elements.

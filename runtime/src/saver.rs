@@ -39,6 +39,9 @@ const INDEX: &str = "checkpoint";
 #[derive(Clone, Debug)]
 pub struct Saver {
     vars: Vec<(String, NodeId, DType, Vec<usize>)>,
+    /// The graph of each variable: a session of another graph has other nodes under the
+    /// same ids, so save and restore check it.
+    graphs: Vec<Graph>,
     max_to_keep: usize,
 }
 
@@ -46,8 +49,8 @@ impl Saver {
     /// A saver of every variable of `graph` existing now (`tf.train.Saver()`), keeping the
     /// last 5 checkpoints.
     pub fn new(graph: &Graph) -> Saver {
-        let vars = graph
-            .global_variables()
+        let infos = graph.global_variables();
+        let vars = infos
             .iter()
             .map(|v| {
                 graph.with_node(v.node, |n| {
@@ -62,6 +65,7 @@ impl Saver {
             })
             .collect();
         Saver {
+            graphs: vec![graph.clone(); infos.len()],
             vars,
             max_to_keep: 5,
         }
@@ -69,6 +73,7 @@ impl Saver {
 
     /// A saver of the given variables only (`tf.train.Saver(var_list)`).
     pub fn with_vars(vars: &[&Tensor]) -> Saver {
+        let graphs = vars.iter().map(|t| t.graph().clone()).collect();
         let vars = vars
             .iter()
             .map(|t| {
@@ -83,8 +88,20 @@ impl Saver {
             .collect();
         Saver {
             vars,
+            graphs,
             max_to_keep: 5,
         }
+    }
+
+    /// Fails on a closed session, and on a session of another graph than the variables'.
+    fn check_session(&self, sess: &Session) -> Result<()> {
+        if sess.is_closed() {
+            return Err(Error::ClosedSession);
+        }
+        for ((name, ..), g) in self.vars.iter().zip(&self.graphs) {
+            sess.graph().check_owns(g, &format!("Variable '{name}'"))?;
+        }
+        Ok(())
     }
 
     /// Keeps only the newest `n` checkpoints of a prefix (0 keeps all).
@@ -114,6 +131,7 @@ impl Saver {
         global_step: Option<u64>,
         wrap: impl FnOnce(File) -> Box<dyn Write>,
     ) -> Result<PathBuf> {
+        self.check_session(sess)?;
         let path = checkpoint_path(prefix, global_step);
         let dir = path
             .parent()
@@ -219,6 +237,7 @@ impl Saver {
     /// Restores every variable of this saver from `path` into `sess`. Every name, dtype and
     /// shape is checked first; on any mismatch nothing changes.
     pub fn restore(&self, sess: &Session, path: impl AsRef<Path>) -> Result<()> {
+        self.check_session(sess)?;
         let path = path.as_ref();
         let bytes = fs::read(path).map_err(|source| Error::Io {
             path: path.into(),

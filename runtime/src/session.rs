@@ -166,6 +166,11 @@ impl Session {
         }
     }
 
+    /// Whether [`Session::close`] was called (on this session or a clone of it).
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
     /// Whether variable `var` holds a value in this session (`tf.is_variable_initialized`).
     pub fn is_initialized(&self, var: &Tensor) -> bool {
         self.inner.resources.is_initialized(var.node())

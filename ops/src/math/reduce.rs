@@ -1,10 +1,10 @@
 //! What the reductions (`reduce_sum`, `reduce_mean`, `reduce_max`) share: axis handling,
 //! static shapes, the kernel loop, and the gradient's broadcast back.
 
-use crate::util::{add1, norm_axis, shape_error};
+use crate::util::{add1, expect_dtype, norm_axis, shape_error};
 use rustflow_graph::{
-    fmt_dims, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
-    Value,
+    fmt_dims, DType, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
+    TensorSpec, Value,
 };
 
 /// Which axes a reduction (or `argmax`, `softmax`) works on: all, or a list (negative axes
@@ -80,6 +80,14 @@ pub(crate) fn reduce_builder(
     op: impl Op,
 ) -> Result<Tensor> {
     let g = x.graph();
+    // TensorFlow rejects bool at build time (a TypeError), as argmax does here.
+    expect_dtype(
+        g,
+        name,
+        op.op_type(),
+        x,
+        &[DType::F32, DType::I32, DType::I64],
+    )?;
     let s = x.shape();
     let shape = match s.dims() {
         None => match (axes, keep_dims) {

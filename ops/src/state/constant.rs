@@ -46,12 +46,10 @@ pub fn constant(g: &Graph, value: impl Into<Value>, name: &str) -> Tensor {
 
 /// A constant of `shape` with every element `x` (`tf.fill` / `tf.constant(x, shape=...)`).
 pub fn fill<T: Element>(g: &Graph, shape: &[usize], x: T, name: &str) -> Result<Tensor> {
-    let value = Value::filled(shape, x)?;
-    Ok(constant(
-        g,
-        value,
-        if name.is_empty() { "Fill" } else { name },
-    ))
+    let name = if name.is_empty() { "Fill" } else { name };
+    let value =
+        Value::filled(shape, x).map_err(|e| e.at_node(&g.peek_unique_name(name), "Const"))?;
+    Ok(constant(g, value, name))
 }
 
 /// A float32 constant of zeros (`tf.zeros(shape)`).
