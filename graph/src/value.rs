@@ -30,7 +30,7 @@ pub enum Buffer {
 /// assert_eq!(v.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
 /// let back = v.to_array::<f32>().unwrap();
 /// assert_eq!(back[[1, 0]], 3.0);
-/// assert_eq!(Value::scalar(2.5f32).scalar::<f32>().unwrap(), 2.5);
+/// assert_eq!(Value::scalar(2.5f32).scalar_value::<f32>().unwrap(), 2.5);
 /// ```
 #[derive(Clone)]
 pub struct Value {
