@@ -1,9 +1,9 @@
 //! `random_uniform`: values uniform in `[minval, maxval)`.
 
-use crate::random::generator::{check_finite, checked_count, with_rng};
-use crate::util::{add1, arg_error};
+use crate::random::generator::{add_random, attrs, check_finite, sample};
+use crate::util::arg_error;
 use rand::Rng;
-use rustflow_graph::{DType, Graph, KernelContext, Op, OpKind, Result, Tensor, TensorSpec, Value};
+use rustflow_graph::{Graph, KernelContext, Op, OpKind, Result, Tensor, Value};
 
 /// The `RandomUniform` op (with TensorFlow's scale and shift folded in).
 #[derive(Debug)]
@@ -22,19 +22,15 @@ impl Op for RandomUniform {
         OpKind::Stateful
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let n: usize = self.shape.iter().product();
         let range = self.maxval - self.minval;
-        let data = with_rng(ctx, self.seed, |rng| {
-            (0..n)
-                .map(|_| self.minval + range * rng.gen::<f32>())
-                .collect()
-        })?;
-        Ok(vec![Value::new(&self.shape, data)?])
+        sample(ctx, &self.shape, self.seed, |rng| {
+            self.minval + range * rng.gen::<f32>()
+        })
     }
     fn attrs(&self) -> String {
-        format!(
-            "shape={:?}, minval={}, maxval={}",
-            self.shape, self.minval, self.maxval
+        attrs(
+            &self.shape,
+            [("minval", self.minval), ("maxval", self.maxval)],
         )
     }
     fn as_any(&self) -> &dyn std::any::Any {
@@ -71,19 +67,10 @@ pub fn random_uniform(
             format!("Need minval <= maxval, got {minval} > {maxval}"),
         ));
     }
-    checked_count(g, name, op, shape)?;
-    let seed = g.random_op_seed(seed);
-    let spec = TensorSpec::new(DType::F32, shape.to_vec());
-    add1(
-        g,
-        name,
-        RandomUniform {
-            shape: shape.to_vec(),
-            minval,
-            maxval,
-            seed,
-        },
-        &[],
-        spec,
-    )
+    add_random(g, name, op, shape, seed, |seed| RandomUniform {
+        shape: shape.to_vec(),
+        minval,
+        maxval,
+        seed,
+    })
 }

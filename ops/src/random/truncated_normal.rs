@@ -1,10 +1,9 @@
 //! `truncated_normal`: normal values, re-drawn when more than two standard deviations out.
 
-use crate::random::generator::{check_finite, checked_count, with_rng};
-use crate::util::{add1, arg_error};
+use crate::random::generator::{add_random, attrs, check_normal, sample};
 use rand::Rng;
 use rand_distr::StandardNormal;
-use rustflow_graph::{DType, Graph, KernelContext, Op, OpKind, Result, Tensor, TensorSpec, Value};
+use rustflow_graph::{Graph, KernelContext, Op, OpKind, Result, Tensor, Value};
 
 /// The `TruncatedNormal` op (with TensorFlow's scale and shift folded in).
 #[derive(Debug)]
@@ -23,24 +22,15 @@ impl Op for TruncatedNormal {
         OpKind::Stateful
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let n: usize = self.shape.iter().product();
-        let data = with_rng(ctx, self.seed, |rng| {
-            (0..n)
-                .map(|_| loop {
-                    let z: f32 = rng.sample(StandardNormal);
-                    if z.abs() <= 2.0 {
-                        break self.mean + self.stddev * z;
-                    }
-                })
-                .collect()
-        })?;
-        Ok(vec![Value::new(&self.shape, data)?])
+        sample(ctx, &self.shape, self.seed, |rng| loop {
+            let z: f32 = rng.sample(StandardNormal);
+            if z.abs() <= 2.0 {
+                break self.mean + self.stddev * z;
+            }
+        })
     }
     fn attrs(&self) -> String {
-        format!(
-            "shape={:?}, mean={}, stddev={}",
-            self.shape, self.mean, self.stddev
-        )
+        attrs(&self.shape, [("mean", self.mean), ("stddev", self.stddev)])
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -74,28 +64,11 @@ pub fn truncated_normal(
     seed: Option<u64>,
 ) -> Result<Tensor> {
     let (name, op) = ("truncated_normal", "TruncatedNormal");
-    check_finite(g, name, op, &[("mean", mean), ("stddev", stddev)])?;
-    if stddev < 0.0 {
-        return Err(arg_error(
-            g,
-            name,
-            op,
-            format!("stddev must be non-negative, got {stddev}"),
-        ));
-    }
-    checked_count(g, name, op, shape)?;
-    let seed = g.random_op_seed(seed);
-    let spec = TensorSpec::new(DType::F32, shape.to_vec());
-    add1(
-        g,
-        name,
-        TruncatedNormal {
-            shape: shape.to_vec(),
-            mean,
-            stddev,
-            seed,
-        },
-        &[],
-        spec,
-    )
+    check_normal(g, name, op, mean, stddev)?;
+    add_random(g, name, op, shape, seed, |seed| TruncatedNormal {
+        shape: shape.to_vec(),
+        mean,
+        stddev,
+        seed,
+    })
 }
