@@ -1,6 +1,11 @@
 //! Element-wise kernels with NumPy broadcasting, shared by the arithmetic ops.
 
 use crate::util::broadcast_dims;
+use rayon::prelude::*;
+
+/// Elements per task when an element-wise kernel runs on the rayon pool (small tensors make
+/// one task, which runs inline).
+pub const PAR_CHUNK: usize = 1 << 16;
 use rustflow_graph::{fmt_dims, Element, Error, Result, Value};
 
 /// Row-major strides of `shape` aligned to an output of rank `rank`, with 0 for broadcast dims.
@@ -77,25 +82,29 @@ pub fn binary<T: Element, U: Element>(
 }
 
 /// `a = f(a, b)` in place, where `b` broadcasts to `a`'s shape (copies `a` only if shared).
-pub fn binary_inplace(a: &mut Value, b: &Value, f: impl Fn(f32, f32) -> f32) -> Result<()> {
+pub fn binary_inplace(a: &mut Value, b: &Value, f: impl Fn(f32, f32) -> f32 + Sync) -> Result<()> {
     let shape = a.shape().to_vec();
     let strides = broadcast_strides(b.shape(), &shape);
     let xb = b.as_slice::<f32>()?;
     let xa = a.data_mut::<f32>()?;
     if xb.len() == xa.len() {
-        for (x, &y) in xa.iter_mut().zip(xb) {
-            *x = f(*x, y);
-        }
+        xa.par_chunks_mut(PAR_CHUNK)
+            .zip(xb.par_chunks(PAR_CHUNK))
+            .for_each(|(xa, xb)| {
+                xa.iter_mut().zip(xb).for_each(|(x, &y)| *x = f(*x, y));
+            });
     } else if xb.len() == 1 {
         let y = xb[0];
-        xa.iter_mut().for_each(|x| *x = f(*x, y));
+        xa.par_chunks_mut(PAR_CHUNK)
+            .for_each(|xa| xa.iter_mut().for_each(|x| *x = f(*x, y)));
     } else if strides.iter().rev().skip(1).all(|&s| s == 0) && b.shape().last() == shape.last() {
-        // A bias along the last axis.
-        for row in xa.chunks_exact_mut(xb.len()) {
-            for (x, &y) in row.iter_mut().zip(xb) {
-                *x = f(*x, y);
+        // A bias along the last axis: whole rows per task.
+        let rows = (PAR_CHUNK / xb.len().max(1)).max(1) * xb.len();
+        xa.par_chunks_mut(rows.max(1)).for_each(|xa| {
+            for row in xa.chunks_exact_mut(xb.len()) {
+                row.iter_mut().zip(xb).for_each(|(x, &y)| *x = f(*x, y));
             }
-        }
+        });
     } else {
         let out = binary(&Value::new(&shape, xa.to_vec())?, b, f)?;
         xa.copy_from_slice(out.as_slice::<f32>()?);
@@ -112,10 +121,11 @@ pub fn unary<T: Element, U: Element>(x: &Value, f: impl Fn(T) -> U) -> Result<Va
 }
 
 /// Applies `f` to every element, in place when `x` holds the only reference to its buffer.
-pub fn unary_inplace(mut x: Value, f: impl Fn(f32) -> f32) -> Result<Value> {
-    for v in x.data_mut::<f32>()? {
-        *v = f(*v);
-    }
+/// Large tensors are split into tasks on the rayon pool.
+pub fn unary_inplace(mut x: Value, f: impl Fn(f32) -> f32 + Sync) -> Result<Value> {
+    x.data_mut::<f32>()?
+        .par_chunks_mut(PAR_CHUNK)
+        .for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
     Ok(x)
 }
 

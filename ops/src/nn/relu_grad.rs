@@ -1,6 +1,8 @@
 //! `ReluGrad`: the gradient of `relu`, from its output.
 
+use crate::math::kernels::PAR_CHUNK;
 use crate::util::{add1, same_dtype, shape_error};
+use rayon::prelude::*;
 use rustflow_graph::{fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// Inputs `(dy, y)` with `y = relu(x)`; output `dy` where `y > 0` (equivalently `x > 0`)
@@ -23,11 +25,16 @@ impl Op for ReluGrad {
             )));
         }
         let ys = y.as_slice::<f32>()?;
-        for (g, &v) in dy.data_mut::<f32>()?.iter_mut().zip(ys) {
-            if v <= 0.0 || v.is_nan() {
-                *g = 0.0;
-            }
-        }
+        dy.data_mut::<f32>()?
+            .par_chunks_mut(PAR_CHUNK)
+            .zip(ys.par_chunks(PAR_CHUNK))
+            .for_each(|(g, ys)| {
+                for (g, &v) in g.iter_mut().zip(ys) {
+                    if v <= 0.0 || v.is_nan() {
+                        *g = 0.0;
+                    }
+                }
+            });
         Ok(vec![dy])
     }
     /// Linear in `dy`: `d(dy) = relu_grad(ddx, y)`; `y` gets none (the mask is piecewise
