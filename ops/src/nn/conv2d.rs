@@ -54,6 +54,42 @@ pub(crate) fn out_len(dims: &[usize]) -> Result<usize> {
         .ok_or_else(|| Error::Kernel(format!("output shape {} is too large", fmt_dims(dims))))
 }
 
+/// The attributes of a convolution op as printed in graph listings.
+pub(crate) fn conv_attrs(strides: (usize, usize), padding: Padding) -> String {
+    format!(
+        "strides=[1,{},{},1], padding={}",
+        strides.0, strides.1, padding
+    )
+}
+
+/// Checks that `dy` has the shape the convolution's output would have.
+pub(crate) fn check_out_backprop(dy: &[usize], want: [usize; 4]) -> Result<()> {
+    if dy == want {
+        Ok(())
+    } else {
+        Err(Error::Kernel(format!(
+            "out_backprop has shape {} but the convolution's output has shape {}",
+            fmt_dims(dy),
+            fmt_dims(&want)
+        )))
+    }
+}
+
+/// The run-time geometry of a convolution's gradient op over an input of shape `x`, a filter
+/// of shape `f` and an upstream gradient of shape `dy` (which must be the convolution's
+/// output shape): the window and the output channels, or a kernel error.
+pub(crate) fn backprop_window(
+    x: &[usize],
+    f: &[usize],
+    dy: &[usize],
+    strides: (usize, usize),
+    padding: Padding,
+) -> Result<(Window, usize)> {
+    let (win, co) = conv_window(x, f, strides, padding)?;
+    check_out_backprop(dy, [win.n, win.oh, win.ow, co])?;
+    Ok((win, co))
+}
+
 impl Op for Conv2D {
     fn op_type(&self) -> &'static str {
         "Conv2D"
@@ -78,10 +114,7 @@ impl Op for Conv2D {
         ])
     }
     fn attrs(&self) -> String {
-        format!(
-            "strides=[1,{},{},1], padding={}",
-            self.strides.0, self.strides.1, self.padding
-        )
+        conv_attrs(self.strides, self.padding)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -121,6 +154,34 @@ pub(crate) fn conv_static(
     let oh = size(h, kh, s.0).map_err(|m| shape_err(format!("rows: {m}")))?;
     let ow = size(w, kw, s.1).map_err(|m| shape_err(format!("cols: {m}")))?;
     Ok((s, Shape::new(vec![n, oh, ow, co])))
+}
+
+/// Checks a gradient op of a convolution (`Conv2DBackpropInput`, `Conv2DBackpropFilter`;
+/// inputs `input`, `filter`, `out_backprop`) at build time: the checks of [`conv_static`],
+/// one graph and one dtype for all three, and `out_backprop` compatible with the
+/// convolution's output shape. Returns the strides.
+pub(crate) fn backprop_static(
+    name: &str,
+    input: &Tensor,
+    filter: &Tensor,
+    out_backprop: &Tensor,
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<(usize, usize)> {
+    let g = input.graph();
+    g.check_owns(out_backprop.graph(), &out_backprop.to_string())?;
+    let (s, out) = conv_static(name, name, input, filter, strides, padding)?;
+    same_dtype(g, name, name, &[input, filter, out_backprop])?;
+    if !out.is_compatible(&out_backprop.shape()) {
+        return Err(shape_error(
+            g,
+            name,
+            name,
+            format!("out_backprop must have the convolution's output shape {out}"),
+            &[input, filter, out_backprop],
+        ));
+    }
+    Ok(s)
 }
 
 /// The 2-D convolution of `input` (`[batch, height, width, in_channels]`, NHWC) with `filter`

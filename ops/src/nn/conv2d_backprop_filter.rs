@@ -1,10 +1,9 @@
 //! `Conv2DBackpropFilter`: the gradient of `conv2d` with respect to its filter.
 
 use crate::kernels::conv::conv2d_backprop_filter as kernel;
-use crate::nn::conv2d::{conv_static, conv_window};
-use crate::nn::conv2d_backprop_input::check_out_backprop;
+use crate::nn::conv2d::{backprop_static, backprop_window, conv_attrs};
 use crate::nn::padding::Padding;
-use crate::util::{add1, shape_error};
+use crate::util::add1;
 use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
 
 /// The `Conv2DBackpropFilter` op: inputs (input, filter, out_backprop); the filter is read
@@ -21,17 +20,14 @@ impl Op for Conv2DBackpropFilter {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
-        let (win, co) = conv_window(x.shape(), f.shape(), self.strides, self.padding)?;
-        check_out_backprop(dy.shape(), [win.n, win.oh, win.ow, co])?;
+        let (win, co) =
+            backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
         let mut df = vec![0f32; f.len()];
         kernel(x.as_slice()?, dy.as_slice()?, &win, co, &mut df);
         Ok(vec![Value::new(f.shape(), df)?])
     }
     fn attrs(&self) -> String {
-        format!(
-            "strides=[1,{},{},1], padding={}",
-            self.strides.0, self.strides.1, self.padding
-        )
+        conv_attrs(self.strides, self.padding)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -62,21 +58,9 @@ pub fn conv2d_backprop_filter(
     padding: Padding,
 ) -> Result<Tensor> {
     let name = "Conv2DBackpropFilter";
-    let g = input.graph();
-    g.check_owns(out_backprop.graph(), &out_backprop.to_string())?;
-    let (s, out) = conv_static(name, name, input, filter, strides, padding)?;
-    crate::util::same_dtype(g, name, name, &[input, filter, out_backprop])?;
-    if !out.is_compatible(&out_backprop.shape()) {
-        return Err(shape_error(
-            g,
-            name,
-            name,
-            format!("out_backprop must have the convolution's output shape {out}"),
-            &[input, filter, out_backprop],
-        ));
-    }
+    let s = backprop_static(name, input, filter, out_backprop, strides, padding)?;
     add1(
-        g,
+        input.graph(),
         name,
         Conv2DBackpropFilter {
             strides: s,
