@@ -3,9 +3,8 @@
 use crate::kernels::pool::max_pool as kernel;
 use crate::nn::max_pool_grad::max_pool_grad_op;
 use crate::nn::padding::Padding;
-use crate::nn::pool::{pool_static, PoolAttrs};
-use crate::util::add1;
-use rustflow_graph::{DType, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+use crate::nn::pool::{add_pool, PoolAttrs};
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `MaxPool` op.
 #[derive(Debug)]
@@ -18,12 +17,7 @@ impl Op for MaxPool {
         "MaxPool"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let x = ctx.input(0);
-        let win = self.attrs.window(x.shape())?;
-        let shape = [win.n, win.oh, win.ow, win.c];
-        let mut y = vec![0f32; crate::nn::conv2d::out_len(&shape)?];
-        kernel(x.as_slice()?, &win, &mut y);
-        Ok(vec![Value::new(&shape, y)?])
+        self.attrs.pool(ctx.input(0), kernel)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let Some(dy) = gc.dy(0) else {
@@ -62,13 +56,7 @@ pub fn max_pool(
     strides: [usize; 4],
     padding: Padding,
 ) -> Result<Tensor> {
-    let name = "MaxPool";
-    let (attrs, shape) = pool_static(name, name, x, ksize, strides, padding)?;
-    add1(
-        x.graph(),
-        name,
-        MaxPool { attrs },
-        &[x],
-        TensorSpec::new(DType::F32, shape),
-    )
+    add_pool("MaxPool", x, ksize, strides, padding, |attrs| MaxPool {
+        attrs,
+    })
 }

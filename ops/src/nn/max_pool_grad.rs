@@ -2,8 +2,8 @@
 
 use crate::kernels::pool::max_pool_grad as kernel;
 use crate::nn::padding::Padding;
-use crate::nn::pool::{check_pooled, pool_static, PoolAttrs};
-use crate::util::{add1, shape_error};
+use crate::nn::pool::{pool_grad_static, PoolAttrs};
+use crate::util::add1;
 use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
 
 /// The `MaxPoolGrad` op: inputs (the pooled input `x`, the upstream gradient `dy`); output
@@ -19,11 +19,10 @@ impl Op for MaxPoolGrad {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, dy) = (ctx.input(0), ctx.input(1));
-        let win = self.attrs.window(x.shape())?;
-        check_pooled(dy.shape(), &win)?;
-        let mut dx = vec![0f32; x.len()];
-        kernel(x.as_slice()?, dy.as_slice()?, &win, &mut dx);
-        Ok(vec![Value::new(x.shape(), dx)?])
+        self.attrs.backprop(x, dy, |win, dx| {
+            kernel(x.as_slice()?, dy.as_slice()?, win, dx);
+            Ok(())
+        })
     }
     fn attrs(&self) -> String {
         self.attrs.describe()
@@ -65,19 +64,6 @@ pub fn max_pool_grad(
     strides: [usize; 4],
     padding: Padding,
 ) -> Result<Tensor> {
-    let name = "MaxPoolGrad";
-    let g = x.graph();
-    g.check_owns(dy.graph(), &dy.to_string())?;
-    let (attrs, out) = pool_static(name, name, x, ksize, strides, padding)?;
-    crate::util::same_dtype(g, name, name, &[x, dy])?;
-    if !out.is_compatible(&dy.shape()) {
-        return Err(shape_error(
-            g,
-            name,
-            name,
-            format!("dy must have the pooled shape {out}"),
-            &[x, dy],
-        ));
-    }
+    let attrs = pool_grad_static("MaxPoolGrad", x, dy, ksize, strides, padding)?;
     max_pool_grad_op(x, dy, attrs)
 }

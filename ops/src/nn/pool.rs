@@ -1,9 +1,10 @@
 //! What the pooling ops (`max_pool`, `avg_pool` and their gradients) share: attribute and
 //! shape checks at build time, and the window geometry at run time.
 
+use crate::nn::conv2d::out_len;
 use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
-use crate::util::{arg_error, expect_dtype, shape_error};
-use rustflow_graph::{fmt_dims, DType, Error, Result, Shape, Tensor};
+use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
+use rustflow_graph::{fmt_dims, DType, Error, Op, Result, Shape, Tensor, TensorSpec, Value};
 
 /// The window and strides of a pooling op, checked: `ksize` and `strides` are `[1, a, b, 1]`
 /// with positive `a, b`.
@@ -28,6 +29,35 @@ impl PoolAttrs {
                 self.padding
             ))
         })
+    }
+
+    /// A pooling op's output: `kernel(x, window, y)` fills the pooled output `y` of the
+    /// run-time input `x`.
+    pub fn pool(
+        &self,
+        x: &Value,
+        kernel: impl FnOnce(&[f32], &Window, &mut [f32]),
+    ) -> Result<Vec<Value>> {
+        let win = self.window(x.shape())?;
+        let shape = [win.n, win.oh, win.ow, win.c];
+        let mut y = vec![0f32; out_len(&shape)?];
+        kernel(x.as_slice()?, &win, &mut y);
+        Ok(vec![Value::new(&shape, y)?])
+    }
+
+    /// A pooling gradient op's output: after checking that the upstream gradient `dy` has
+    /// the pooled shape, `kernel(window, dx)` fills `dx`, shaped like the run-time input `x`.
+    pub fn backprop(
+        &self,
+        x: &Value,
+        dy: &Value,
+        kernel: impl FnOnce(&Window, &mut [f32]) -> Result<()>,
+    ) -> Result<Vec<Value>> {
+        let win = self.window(x.shape())?;
+        check_pooled(dy.shape(), &win)?;
+        let mut dx = vec![0f32; x.len()];
+        kernel(&win, &mut dx)?;
+        Ok(vec![Value::new(x.shape(), dx)?])
     }
 
     /// The attributes as printed in graph listings.
@@ -71,8 +101,55 @@ pub(crate) fn pool_static(
     ))
 }
 
+/// Adds a pooling op named `name` over `x`, built by `make` from the attributes that
+/// [`pool_static`] checks.
+pub(crate) fn add_pool<O: Op>(
+    name: &str,
+    x: &Tensor,
+    ksize: [usize; 4],
+    strides: [usize; 4],
+    padding: Padding,
+    make: impl FnOnce(PoolAttrs) -> O,
+) -> Result<Tensor> {
+    let (attrs, shape) = pool_static(name, name, x, ksize, strides, padding)?;
+    add1(
+        x.graph(),
+        name,
+        make(attrs),
+        &[x],
+        TensorSpec::new(DType::F32, shape),
+    )
+}
+
+/// Checks a pooling gradient op (inputs `x` and the upstream gradient `dy`) at build time:
+/// the checks of [`pool_static`], one graph and one dtype for both, and `dy` compatible with
+/// the pooled shape. Returns the attributes.
+pub(crate) fn pool_grad_static(
+    name: &str,
+    x: &Tensor,
+    dy: &Tensor,
+    ksize: [usize; 4],
+    strides: [usize; 4],
+    padding: Padding,
+) -> Result<PoolAttrs> {
+    let g = x.graph();
+    g.check_owns(dy.graph(), &dy.to_string())?;
+    let (attrs, out) = pool_static(name, name, x, ksize, strides, padding)?;
+    same_dtype(g, name, name, &[x, dy])?;
+    if !out.is_compatible(&dy.shape()) {
+        return Err(shape_error(
+            g,
+            name,
+            name,
+            format!("dy must have the pooled shape {out}"),
+            &[x, dy],
+        ));
+    }
+    Ok(attrs)
+}
+
 /// Checks that an upstream gradient has the pooled shape.
-pub(crate) fn check_pooled(dy: &[usize], win: &Window) -> Result<()> {
+fn check_pooled(dy: &[usize], win: &Window) -> Result<()> {
     let want = [win.n, win.oh, win.ow, win.c];
     if dy == want {
         Ok(())
