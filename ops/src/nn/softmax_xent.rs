@@ -4,7 +4,7 @@
 use crate::nn::xent_grad::xent_grad;
 use crate::util::{add, add1, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
+    fmt_dims, DType, Dim, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
     Value,
 };
 
@@ -21,6 +21,69 @@ pub(crate) fn row_stats(z: &[f32]) -> (f32, f32) {
     let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let s: f32 = z.iter().map(|&v| (v - m).exp()).sum();
     (m, s.ln())
+}
+
+/// A cross-entropy op's outputs (loss, backprop) over `logits` of shape `lead + [c]`: for
+/// each row `i`, with its logits `zr`, their max `m` and `lse = ln Σ exp(zr - m)`,
+/// `row(i, zr, m, lse, br)` fills the row's backprop `br` and returns the row's loss.
+pub(crate) fn xent_outputs(
+    logits: &Value,
+    lead: &[usize],
+    c: usize,
+    mut row: impl FnMut(usize, &[f32], f32, f32, &mut [f32]) -> f32,
+) -> Result<Vec<Value>> {
+    let z = logits.as_slice::<f32>()?;
+    let rows: usize = lead.iter().product();
+    let mut loss = vec![0f32; rows];
+    let mut backprop = vec![0f32; z.len()];
+    if c > 0 {
+        for (i, ((zr, br), l)) in z
+            .chunks_exact(c)
+            .zip(backprop.chunks_exact_mut(c))
+            .zip(&mut loss)
+            .enumerate()
+        {
+            let (m, lse) = row_stats(zr);
+            *l = row(i, zr, m, lse, br);
+        }
+    }
+    Ok(vec![
+        Value::new(lead, loss)?,
+        Value::new(logits.shape(), backprop)?,
+    ])
+}
+
+/// The build-time shape of a cross-entropy's loss for logits of shape `logits`: all but the
+/// last dimension, or an error message for a scalar.
+pub(crate) fn loss_shape(logits: &Shape) -> std::result::Result<Shape, String> {
+    match logits.dims() {
+        None => Ok(Shape::unknown()),
+        Some([]) => Err("Shape must be at least rank 1 but is rank 0".into()),
+        Some(d) => Ok(Shape::new(d[..d.len() - 1].to_vec())),
+    }
+}
+
+/// Why the labels' shape `a` does not merge with the shape `b` they must have: the first
+/// differing known dimensions, `rank(a.len(), b.len())` for different ranks, or nothing.
+pub(crate) fn mismatch(
+    a: Option<&[Dim]>,
+    b: Option<&[Dim]>,
+    rank: impl FnOnce(usize, usize) -> String,
+) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .find_map(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) if x != y => {
+                    Some(format!("Dimensions must be equal, but are {x} and {y}"))
+                }
+                _ => None,
+            })
+            .unwrap_or_default(),
+        (Some(a), Some(b)) => rank(a.len(), b.len()),
+        _ => String::new(),
+    }
 }
 
 impl Op for SoftmaxCrossEntropyWithLogits {
@@ -40,31 +103,16 @@ impl Op for SoftmaxCrossEntropyWithLogits {
                 fmt_dims(labels.shape())
             )));
         };
-        let (y, z) = (labels.as_slice::<f32>()?, logits.as_slice::<f32>()?);
-        let rows: usize = lead.iter().product();
-        let mut loss = vec![0f32; rows];
-        let mut backprop = vec![0f32; z.len()];
-        if c > 0 {
-            for (((zr, yr), br), l) in z
-                .chunks_exact(c)
-                .zip(y.chunks_exact(c))
-                .zip(backprop.chunks_exact_mut(c))
-                .zip(&mut loss)
-            {
-                let (m, lse) = row_stats(zr);
-                let mut acc = 0f32;
-                for ((&zv, &yv), b) in zr.iter().zip(yr).zip(br) {
-                    let shifted = zv - m;
-                    acc += yv * (lse - shifted);
-                    *b = (shifted - lse).exp() - yv;
-                }
-                *l = acc;
+        let y = labels.as_slice::<f32>()?;
+        xent_outputs(logits, lead, c, |i, zr, m, lse, br| {
+            let mut acc = 0f32;
+            for ((&zv, &yv), b) in zr.iter().zip(&y[i * c..(i + 1) * c]).zip(br) {
+                let shifted = zv - m;
+                acc += yv * (lse - shifted);
+                *b = (shifted - lse).exp() - yv;
             }
-        }
-        Ok(vec![
-            Value::new(lead, loss)?,
-            Value::new(logits.shape(), backprop)?,
-        ])
+            acc
+        })
     }
     /// `dlogits = dy[..., None] * (softmax(logits) - labels)`; for v2 also
     /// `dlabels = -dy[..., None] * log_softmax(logits)`. An upstream gradient of the backprop
@@ -143,35 +191,12 @@ fn build(labels: &Tensor, logits: &Tensor, labels_grad: bool) -> Result<Tensor> 
     let err = |msg: String| shape_error(g, name, name, msg, &[labels, logits]);
     let (ls, zs) = (labels.shape(), logits.shape());
     let merged = ls.merge(&zs).ok_or_else(|| {
-        let msg = match (ls.dims(), zs.dims()) {
-            (Some(a), Some(b)) if a.len() == b.len() => a
-                .iter()
-                .zip(b)
-                .find_map(|(x, y)| match (x, y) {
-                    (Some(x), Some(y)) if x != y => {
-                        Some(format!("Dimensions must be equal, but are {x} and {y}"))
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            (Some(a), Some(b)) => {
-                format!(
-                    "Shapes must be equal rank, but are {} and {}",
-                    a.len(),
-                    b.len()
-                )
-            }
-            _ => String::new(),
-        };
-        err(msg)
+        err(mismatch(ls.dims(), zs.dims(), |a, b| {
+            format!("Shapes must be equal rank, but are {a} and {b}")
+        }))
     })?;
-    let loss_shape = match merged.dims() {
-        None => Shape::unknown(),
-        Some([]) => return Err(err("Shape must be at least rank 1 but is rank 0".into())),
-        Some(d) => Shape::new(d[..d.len() - 1].to_vec()),
-    };
     let outs = vec![
-        TensorSpec::new(DType::F32, loss_shape),
+        TensorSpec::new(DType::F32, loss_shape(&merged).map_err(err)?),
         TensorSpec::new(DType::F32, merged),
     ];
     add(

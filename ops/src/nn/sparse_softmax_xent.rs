@@ -1,12 +1,11 @@
 //! `sparse_softmax_cross_entropy_with_logits`: the cross-entropy between integer class
 //! labels and the softmax of logits.
 
-use crate::nn::softmax_xent::row_stats;
+use crate::nn::softmax_xent::{loss_shape, mismatch, xent_outputs};
 use crate::nn::xent_grad::xent_grad;
 use crate::util::{add, expect_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
-    Value,
+    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value,
 };
 
 /// The `SparseSoftmaxCrossEntropyWithLogits` op: inputs (labels, logits), outputs (loss,
@@ -47,29 +46,14 @@ impl Op for SparseSoftmaxCrossEntropyWithLogits {
                 "Received a label value of {bad} which is outside the valid range of [0, {c})."
             )));
         }
-        let z = logits.as_slice::<f32>()?;
-        let mut loss = vec![0f32; y.len()];
-        let mut backprop = vec![0f32; z.len()];
-        if c > 0 {
-            for (((zr, br), l), &label) in z
-                .chunks_exact(c)
-                .zip(backprop.chunks_exact_mut(c))
-                .zip(&mut loss)
-                .zip(&y)
-            {
-                let (m, lse) = row_stats(zr);
-                for (&zv, b) in zr.iter().zip(br.iter_mut()) {
-                    *b = (zv - m - lse).exp();
-                }
-                let k = label as usize;
-                br[k] -= 1.0;
-                *l = lse - (zr[k] - m);
+        xent_outputs(logits, lead, c, |i, zr, m, lse, br| {
+            for (&zv, b) in zr.iter().zip(br.iter_mut()) {
+                *b = (zv - m - lse).exp();
             }
-        }
-        Ok(vec![
-            Value::new(lead, loss)?,
-            Value::new(logits.shape(), backprop)?,
-        ])
+            let k = y[i] as usize;
+            br[k] -= 1.0;
+            lse - (zr[k] - m)
+        })
     }
     /// `dlogits = dy[..., None] * (softmax(logits) - one_hot(labels))`; integer labels get none.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -115,31 +99,13 @@ pub fn sparse_softmax_cross_entropy_with_logits(
     expect_dtype(g, name, name, labels, &[DType::I32, DType::I64])?;
     let err = |msg: String| shape_error(g, name, name, msg, &[labels, logits]);
     let (ls, zs) = (labels.shape(), logits.shape());
-    let lead = match zs.dims() {
-        None => Shape::unknown(),
-        Some([]) => return Err(err("Shape must be at least rank 1 but is rank 0".into())),
-        Some(d) => Shape::new(d[..d.len() - 1].to_vec()),
-    };
+    let lead = loss_shape(&zs).map_err(err)?;
     let loss_shape = lead.merge(&ls).ok_or_else(|| {
-        let msg = match (ls.dims(), lead.dims()) {
-            (Some(a), Some(b)) if a.len() == b.len() => a
-                .iter()
-                .zip(b)
-                .find_map(|(x, y)| match (x, y) {
-                    (Some(x), Some(y)) if x != y => {
-                        Some(format!("Dimensions must be equal, but are {x} and {y}"))
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            (Some(a), Some(b)) => format!(
-                "Shape must be rank {} (the logits' rank minus 1) but is rank {} for the labels",
-                b.len(),
-                a.len()
-            ),
-            _ => String::new(),
-        };
-        err(msg)
+        err(mismatch(ls.dims(), lead.dims(), |a, b| {
+            format!(
+                "Shape must be rank {b} (the logits' rank minus 1) but is rank {a} for the labels"
+            )
+        }))
     })?;
     let outs = vec![
         TensorSpec::new(DType::F32, loss_shape),
