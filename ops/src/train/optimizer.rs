@@ -12,7 +12,7 @@ pub trait Optimizer {
     fn name(&self) -> &str;
 
     /// Adds the update op of one variable from its gradient, inside the scope
-    /// `<name>/update_<var>/`. Slot variables, if any, are created here.
+    /// `<name>/update_<var>/`. Slot variables were created before, by [`Optimizer::create_slots`].
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation>;
 
     /// Creates the optimizer's slot and non-slot variables for `vars` (at the top level, named
