@@ -1,5 +1,6 @@
 //! `transpose`: permutes the dimensions.
 
+use crate::kernels::strided::for_each_row;
 use crate::util::{add1, shape_error};
 use rustflow_graph::{
     fmt_dims, DType, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
@@ -58,25 +59,10 @@ fn transpose_data<T: Element>(x: &Value, perm: &[usize]) -> Result<Value> {
     if src.is_empty() {
         return Value::new(&out_shape, out);
     }
-    let mut idx = vec![0usize; rank];
-    let mut off = 0usize;
-    loop {
+    for_each_row(&out_shape, [&strides], |[off]| {
         out.extend((0..last).map(|k| src[off + k * ls]));
-        let mut d = rank - 1;
-        loop {
-            if d == 0 {
-                return Value::new(&out_shape, out);
-            }
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < out_shape[d] {
-                break;
-            }
-            off -= strides[d] * out_shape[d];
-            idx[d] = 0;
-        }
-    }
+    });
+    Value::new(&out_shape, out)
 }
 
 impl Op for Transpose {

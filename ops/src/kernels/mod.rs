@@ -4,3 +4,4 @@ pub mod abt;
 pub(crate) mod conv;
 pub mod gemm;
 pub(crate) mod pool;
+pub(crate) mod strided;

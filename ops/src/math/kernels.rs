@@ -1,5 +1,6 @@
 //! Element-wise kernels with NumPy broadcasting, shared by the arithmetic ops.
 
+use crate::kernels::strided::{for_each_offset, for_each_row};
 use crate::util::broadcast_dims;
 use rayon::prelude::*;
 
@@ -55,30 +56,12 @@ pub fn binary<T: Element, U: Element>(
     let rank = out.len();
     let last = out[rank - 1];
     let (la, lb) = (sa[rank - 1], sb[rank - 1]);
-    let mut idx = vec![0usize; rank];
-    let (mut oa, mut ob) = (0usize, 0usize);
-    loop {
+    for_each_row(&out, [&sa, &sb], |[oa, ob]| {
         for k in 0..last {
             res.push(f(xa[oa + k * la], xb[ob + k * lb]));
         }
-        // advance the outer index (all dims but the last)
-        let mut d = rank - 1;
-        loop {
-            if d == 0 {
-                return Value::new(&out, res);
-            }
-            d -= 1;
-            idx[d] += 1;
-            oa += sa[d];
-            ob += sb[d];
-            if idx[d] < out[d] {
-                break;
-            }
-            oa -= sa[d] * out[d];
-            ob -= sb[d] * out[d];
-            idx[d] = 0;
-        }
-    }
+    });
+    Value::new(&out, res)
 }
 
 /// `a = f(a, b)` in place, where `b` broadcasts to `a`'s shape (copies `a` only if shared).
@@ -193,21 +176,6 @@ pub fn sum_to_shape(grad: &Value, shape: &[usize]) -> Result<Value> {
     if g.is_empty() || rank == 0 {
         return Value::new(shape, res);
     }
-    let mut idx = vec![0usize; rank];
-    let mut off = 0usize;
-    for &v in g {
-        res[off] += v;
-        let mut d = rank;
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < out_shape[d] {
-                break;
-            }
-            off -= strides[d] * out_shape[d];
-            idx[d] = 0;
-        }
-    }
+    for_each_offset(&out_shape, &strides, |i, off| res[off] += g[i]);
     Value::new(shape, res)
 }

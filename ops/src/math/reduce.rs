@@ -1,6 +1,7 @@
 //! What the reductions (`reduce_sum`, `reduce_mean`, `reduce_max`) share: axis handling,
 //! static shapes, the kernel loop, and the gradient's broadcast back.
 
+use crate::kernels::strided::for_each_offset;
 use crate::util::{add1, expect_dtype, norm_axis, shape_error};
 use rustflow_graph::{
     fmt_dims, DType, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
@@ -161,6 +162,20 @@ pub(crate) fn final_shape(kept: &[usize], axes: &[usize], keep_dims: bool) -> Ve
         .collect()
 }
 
+/// The row-major strides of the kept-dims result of reducing a tensor of `shape` over `axes`,
+/// 0 along the reduced axes, and that result's element count.
+pub(crate) fn kept_strides(shape: &[usize], axes: &[usize]) -> (Vec<usize>, usize) {
+    let mut strides = vec![0usize; shape.len()];
+    let mut s = 1;
+    for i in (0..shape.len()).rev() {
+        if !axes.contains(&i) {
+            strides[i] = s;
+            s *= shape[i];
+        }
+    }
+    (strides, s)
+}
+
 /// Resolves `axes` at run time, as a kernel error.
 pub(crate) fn resolve_run(axes: &Axes, x: &Value) -> Result<Vec<usize>> {
     axes.resolve(x.shape().len()).map_err(|a| {
@@ -195,15 +210,7 @@ impl Op for ReduceGrad {
             1.0
         };
         let g = dy.as_slice::<f32>()?;
-        // Strides of the kept-dims upstream, 0 along the reduced axes.
-        let mut strides = vec![0usize; shape.len()];
-        let mut s = 1;
-        for i in (0..shape.len()).rev() {
-            if !axes.contains(&i) {
-                strides[i] = s;
-                s *= shape[i];
-            }
-        }
+        let (strides, s) = kept_strides(&shape, &axes);
         if s != g.len() {
             return Err(Error::Kernel(format!(
                 "reduction gradient of shape {} does not fit input shape {}",
@@ -213,22 +220,7 @@ impl Op for ReduceGrad {
         }
         let n: usize = shape.iter().product();
         let mut out = Vec::with_capacity(n);
-        let mut idx = vec![0usize; shape.len()];
-        let mut off = 0usize;
-        for _ in 0..n {
-            out.push(g[off] * scale);
-            let mut d = shape.len();
-            while d > 0 {
-                d -= 1;
-                idx[d] += 1;
-                off += strides[d];
-                if idx[d] < shape[d] {
-                    break;
-                }
-                off -= strides[d] * shape[d];
-                idx[d] = 0;
-            }
-        }
+        for_each_offset(&shape, &strides, |_, off| out.push(g[off] * scale));
         Ok(vec![Value::new(&shape, out)?])
     }
     fn as_any(&self) -> &dyn std::any::Any {

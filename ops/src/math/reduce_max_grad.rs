@@ -1,6 +1,7 @@
 //! `ReduceMaxGrad`: the gradient of `reduce_max`, split equally among tied maxima.
 
-use crate::math::reduce::{resolve_run, Axes};
+use crate::kernels::strided::for_each_offset;
+use crate::math::reduce::{kept_strides, resolve_run, Axes};
 use crate::util::add1;
 use rustflow_graph::{fmt_dims, Error, KernelContext, Op, Result, Tensor, Value};
 
@@ -13,28 +14,6 @@ pub struct ReduceMaxGrad {
     pub(crate) axes: Axes,
 }
 
-/// Calls `f(i, off)` for every element `i` (row-major) of `shape`, with `off` its offset in
-/// the reduced tensor whose row-major `strides` are 0 along the reduced axes.
-fn for_each_reduced(shape: &[usize], strides: &[usize], mut f: impl FnMut(usize, usize)) {
-    let n: usize = shape.iter().product();
-    let mut idx = vec![0usize; shape.len()];
-    let mut off = 0usize;
-    for i in 0..n {
-        f(i, off);
-        let mut d = shape.len();
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            off -= strides[d] * shape[d];
-            idx[d] = 0;
-        }
-    }
-}
-
 impl Op for ReduceMaxGrad {
     fn op_type(&self) -> &'static str {
         "ReduceMaxGrad"
@@ -43,14 +22,7 @@ impl Op for ReduceMaxGrad {
         let (dy, x, y) = (ctx.input(0), ctx.input(1), ctx.input(2));
         let axes = resolve_run(&self.axes, x)?;
         let shape = x.shape();
-        let mut strides = vec![0usize; shape.len()];
-        let mut s = 1;
-        for i in (0..shape.len()).rev() {
-            if !axes.contains(&i) {
-                strides[i] = s;
-                s *= shape[i];
-            }
-        }
+        let (strides, s) = kept_strides(shape, &axes);
         let (g, xs, ys) = (
             dy.as_slice::<f32>()?,
             x.as_slice::<f32>()?,
@@ -65,9 +37,9 @@ impl Op for ReduceMaxGrad {
             )));
         }
         let mut count = vec![0u32; s];
-        for_each_reduced(shape, &strides, |i, o| count[o] += (xs[i] == ys[o]) as u32);
+        for_each_offset(shape, &strides, |i, o| count[o] += (xs[i] == ys[o]) as u32);
         let mut dx = vec![0f32; xs.len()];
-        for_each_reduced(shape, &strides, |i, o| {
+        for_each_offset(shape, &strides, |i, o| {
             if xs[i] == ys[o] {
                 dx[i] = (1.0 / count[o] as f32) * g[o];
             }
