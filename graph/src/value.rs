@@ -70,6 +70,11 @@ macro_rules! element {
                 }
             }
         }
+        impl From<$t> for Value {
+            fn from(x: $t) -> Self {
+                Value::scalar(x)
+            }
+        }
     };
 }
 element!(f32, F32);
@@ -87,19 +92,7 @@ fn checked_len(shape: &[usize]) -> Result<usize> {
 impl Value {
     /// A value from a shape and row-major data; the lengths must agree.
     pub fn new<T: Element>(shape: &[usize], data: Vec<T>) -> Result<Self> {
-        let n = checked_len(shape)?;
-        if n != data.len() {
-            return Err(Error::Kernel(format!(
-                "shape {} needs {} elements, got {}",
-                fmt_dims(shape),
-                n,
-                data.len()
-            )));
-        }
-        Ok(Value {
-            shape: shape.to_vec(),
-            buffer: T::wrap(Arc::new(data)),
-        })
+        Self::from_shared(shape, Arc::new(data))
     }
 
     /// A value over a shared buffer; the lengths must agree.
@@ -303,26 +296,6 @@ where
     }
 }
 
-impl From<f32> for Value {
-    fn from(x: f32) -> Self {
-        Value::scalar(x)
-    }
-}
-impl From<i32> for Value {
-    fn from(x: i32) -> Self {
-        Value::scalar(x)
-    }
-}
-impl From<i64> for Value {
-    fn from(x: i64) -> Self {
-        Value::scalar(x)
-    }
-}
-impl From<bool> for Value {
-    fn from(x: bool) -> Self {
-        Value::scalar(x)
-    }
-}
 impl<T: Element> From<Vec<T>> for Value {
     fn from(v: Vec<T>) -> Self {
         Value {
