@@ -173,6 +173,26 @@ fn padding(c: &Case) -> nn::Padding {
     attr_str(c, "padding").parse().unwrap_or(nn::Padding::Valid)
 }
 
+/// The `axis` attribute of softmax-like ops (default -1).
+fn attr_axis(c: &Case) -> i64 {
+    c.attrs["axis"].as_i64().unwrap_or(-1)
+}
+
+/// `t` with the class axis (`axis` attribute) moved last, as a TensorFlow user would write it
+/// for the cross-entropies, which work along the last axis.
+fn class_axis_last(c: &Case, t: &Tensor) -> rustflow::Result<Tensor> {
+    let rank = t.shape().rank().unwrap_or(0) as i64;
+    let axis = attr_axis(c).rem_euclid(rank.max(1));
+    if axis == rank - 1 {
+        return Ok(t.clone());
+    }
+    let perm: Vec<usize> = (0..rank as usize)
+        .filter(|&d| d != axis as usize)
+        .chain([axis as usize])
+        .collect();
+    rustflow::transpose(t, Some(&perm))
+}
+
 fn keep(c: &Case) -> bool {
     c.attrs["keepdims"].as_bool().unwrap_or(false)
 }
@@ -202,14 +222,22 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "mul" => y(i("a").mul(i("b"))?),
         "neg" => y(i("x").neg()?),
         "reduce_sum" => y(rustflow::reduce_sum(i("x"), attr_axes(c), keep(c))?),
-        "softmax_cross_entropy_with_logits" => Ok(Some(vec![(
-            "loss".into(),
-            nn::softmax_cross_entropy_with_logits(i("labels"), i("logits"))?,
-        )])),
-        "softmax_cross_entropy_with_logits_v2" => Ok(Some(vec![(
-            "loss".into(),
-            nn::softmax_cross_entropy_with_logits_v2(i("labels"), i("logits"))?,
-        )])),
+        "softmax_cross_entropy_with_logits" => {
+            let labels = class_axis_last(c, i("labels"))?;
+            let logits = class_axis_last(c, i("logits"))?;
+            Ok(Some(vec![(
+                "loss".into(),
+                nn::softmax_cross_entropy_with_logits(&labels, &logits)?,
+            )]))
+        }
+        "softmax_cross_entropy_with_logits_v2" => {
+            let labels = class_axis_last(c, i("labels"))?;
+            let logits = class_axis_last(c, i("logits"))?;
+            Ok(Some(vec![(
+                "loss".into(),
+                nn::softmax_cross_entropy_with_logits_v2(&labels, &logits)?,
+            )]))
+        }
         "sparse_softmax_cross_entropy_with_logits" => Ok(Some(vec![(
             "loss".into(),
             nn::sparse_softmax_cross_entropy_with_logits(i("labels"), i("logits"))?,
@@ -242,14 +270,17 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         "sigmoid" => y(rustflow::sigmoid(i("x"))?),
         "tanh" => y(rustflow::tanh(i("x"))?),
         "relu" => y(nn::relu(i("x"))?),
-        "softmax" => y(nn::softmax(i("logits"))?),
-        "log_softmax" => y(nn::log_softmax(i("logits"))?),
+        "softmax" => y(nn::softmax_axis(i("logits"), attr_axis(c))?),
+        "log_softmax" => y(nn::log_softmax_axis(i("logits"), attr_axis(c))?),
         "reduce_mean" => y(rustflow::reduce_mean(i("x"), attr_axes(c), keep(c))?),
         "reduce_max" => y(rustflow::reduce_max(i("x"), attr_axes(c), keep(c))?),
-        "argmax" => y(rustflow::argmax(
-            i("x"),
-            c.attrs["axis"].as_i64().unwrap_or(0),
-        )?),
+        "argmax" => {
+            let ix = rustflow::argmax(i("x"), c.attrs["axis"].as_i64().unwrap_or(0))?;
+            match attr_str(c, "output_type") {
+                "int32" => y(rustflow::cast(&ix, I32)?),
+                _ => y(ix),
+            }
+        }
         "equal" => y(rustflow::equal(i("a"), i("b"))?),
         "cast" => y(rustflow::cast(i("x"), F32)?),
         "reshape" => y(rustflow::reshape(

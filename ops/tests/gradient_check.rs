@@ -78,3 +78,45 @@ fn neg_add_n_reduce_sum() {
         );
     }
 }
+
+#[test]
+fn softmax_along_a_middle_axis() {
+    let x = random_value(&[2, 3, 4], 6);
+    check_gradients(
+        std::slice::from_ref(&x),
+        &[],
+        |_, x| nn::softmax_axis(&x[0], 1),
+        1e-2,
+        1e-2,
+        1e-3,
+    );
+    check_gradients(
+        std::slice::from_ref(&x),
+        &[],
+        |_, x| nn::log_softmax_axis(&x[0], -3),
+        1e-2,
+        1e-2,
+        1e-3,
+    );
+    // Values: every (i, ., k) column sums to 1 and matches the last-axis softmax of its column.
+    let g = rustflow_graph::Graph::new();
+    let t = constant(&g, x.clone(), "x");
+    let sess = rustflow_runtime::Session::new(&g);
+    let y = sess
+        .eval(
+            &nn::softmax_axis(&t, 1).unwrap(),
+            &rustflow_runtime::FeedDict::new(),
+        )
+        .unwrap();
+    let (xs, ys) = (x.as_slice::<f32>().unwrap(), y.as_slice::<f32>().unwrap());
+    for i in 0..2 {
+        for k in 0..4 {
+            let col: Vec<f64> = (0..3).map(|j| xs[i * 12 + j * 4 + k] as f64).collect();
+            let z: f64 = col.iter().map(|v| v.exp()).sum();
+            for j in 0..3 {
+                let want = col[j].exp() / z;
+                assert!((ys[i * 12 + j * 4 + k] as f64 - want).abs() < 1e-6);
+            }
+        }
+    }
+}

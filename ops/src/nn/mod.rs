@@ -44,5 +44,5 @@ mod log_softmax;
 pub(crate) mod softmax;
 mod softmax_grad;
 pub use log_softmax::log_softmax;
-pub use softmax::softmax;
+pub use softmax::{log_softmax_axis, softmax, softmax_axis};
 pub use softmax_grad::{log_softmax_grad, softmax_grad};

@@ -99,3 +99,62 @@ pub(crate) fn softmax_builder(logits: &Tensor, log: bool) -> Result<Tensor> {
 pub fn softmax(logits: &Tensor) -> Result<Tensor> {
     softmax_builder(logits, false)
 }
+
+/// The permutation that moves `axis` of a rank-`rank` tensor to the end, and its inverse;
+/// `None` when `axis` already is the last one.
+pub(crate) fn move_to_end(axis: usize, rank: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    if axis + 1 == rank {
+        return None;
+    }
+    let perm: Vec<usize> = (0..rank).filter(|&d| d != axis).chain([axis]).collect();
+    let mut inverse = vec![0; rank];
+    for (i, &p) in perm.iter().enumerate() {
+        inverse[p] = i;
+    }
+    Some((perm, inverse))
+}
+
+/// `f` applied along `axis` of `x` (negative counts from the end): `x` is transposed so that
+/// `axis` comes last, and the result transposed back. The rank must be known.
+fn along_axis(x: &Tensor, axis: i64, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    let g = x.graph();
+    let rank = x.shape().rank().ok_or_else(|| {
+        shape_error(
+            g,
+            "Softmax",
+            "Softmax",
+            "softmax along an axis needs a known rank".into(),
+            &[x],
+        )
+    })?;
+    let ax = crate::util::norm_axis(axis, rank).ok_or_else(|| {
+        let msg = format!("axis {axis} is out of range for a tensor of rank {rank}");
+        shape_error(g, "Softmax", "Softmax", msg, &[x])
+    })?;
+    match move_to_end(ax, rank) {
+        None => f(x),
+        Some((perm, inverse)) => {
+            let y = f(&crate::transpose(x, Some(&perm))?)?;
+            crate::transpose(&y, Some(&inverse))
+        }
+    }
+}
+
+/// [`softmax`] along `axis` (`tf.nn.softmax(logits, axis)`).
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::{nn, placeholder};
+/// let g = Graph::new();
+/// let logits = placeholder(&g, DType::F32, shape![4, 3, 5], "logits");
+/// assert_eq!(nn::softmax_axis(&logits, 1).unwrap().shape().to_string(), "[4,3,5]");
+/// assert!(nn::softmax_axis(&logits, 3).is_err());
+/// ```
+pub fn softmax_axis(logits: &Tensor, axis: i64) -> Result<Tensor> {
+    along_axis(logits, axis, softmax)
+}
+
+/// [`crate::nn::log_softmax`] along `axis` (`tf.nn.log_softmax(logits, axis)`).
+pub fn log_softmax_axis(logits: &Tensor, axis: i64) -> Result<Tensor> {
+    along_axis(logits, axis, |x| softmax_builder(x, true))
+}
