@@ -3,13 +3,18 @@
 
 mod support;
 
-use rustflow_graph::Value;
+use rustflow_graph::{Result, Tensor, Value};
 use rustflow_ops::*;
 use support::{check_gradients, random_value};
 
 const H: f32 = 1e-2;
 const RTOL: f32 = 1e-2;
 const ATOL: f32 = 1e-3;
+
+/// Checks the gradient of the one-input op `f` at `x`, with step `h`.
+fn check_unary(x: &Value, h: f32, f: impl Fn(&Tensor) -> Result<Tensor>) {
+    check_gradients(std::slice::from_ref(x), &[], |_, t| f(&t[0]), h, RTOL, ATOL);
+}
 
 /// `random_value` mapped element-wise by `f`.
 fn mapped(shape: &[usize], seed: u64, f: impl Fn(f32) -> f32) -> Value {
@@ -97,79 +102,24 @@ fn unary_float_ops() {
     let any = random_value(&[3, 4], 9);
     let positive = mapped(&[3, 4], 10, |x| x.abs() + 0.5);
     let h = 1e-3;
-    check_gradients(
-        std::slice::from_ref(&any),
-        &[],
-        |_, x| exp(&x[0]),
-        h,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(
-        std::slice::from_ref(&any),
-        &[],
-        |_, x| square(&x[0]),
-        h,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(
-        std::slice::from_ref(&any),
-        &[],
-        |_, x| sigmoid(&x[0]),
-        h,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(
-        std::slice::from_ref(&any),
-        &[],
-        |_, x| tanh(&x[0]),
-        h,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(
-        std::slice::from_ref(&positive),
-        &[],
-        |_, x| log(&x[0]),
-        h,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(&[positive], &[], |_, x| sqrt(&x[0]), h, RTOL, ATOL);
-    check_gradients(
-        &[off_zero(&[3, 4], 11)],
-        &[],
-        |_, x| abs(&x[0]),
-        H,
-        RTOL,
-        ATOL,
-    );
+    for f in [exp, square, sigmoid, tanh] {
+        check_unary(&any, h, f);
+    }
+    for f in [log, sqrt] {
+        check_unary(&positive, h, f);
+    }
+    check_unary(&off_zero(&[3, 4], 11), H, abs);
     // Saturating inputs of sigmoid and tanh.
     let wide = mapped(&[2, 5], 12, |x| x * 6.0);
-    check_gradients(
-        std::slice::from_ref(&wide),
-        &[],
-        |_, x| sigmoid(&x[0]),
-        h,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(&[wide], &[], |_, x| tanh(&x[0]), h, RTOL, ATOL);
+    for f in [sigmoid, tanh] {
+        check_unary(&wide, h, f);
+    }
 }
 
 #[test]
 fn relu_and_its_gradient_op() {
     let x = off_zero(&[2, 3, 4], 13);
-    check_gradients(
-        std::slice::from_ref(&x),
-        &[],
-        |_, t| nn::relu(&t[0]),
-        H,
-        RTOL,
-        ATOL,
-    );
+    check_unary(&x, H, nn::relu);
     // ReluGrad is linear in its upstream input: d/d(dy) passes where y > 0.
     let dy = random_value(&[2, 3, 4], 14);
     check_gradients(
@@ -186,100 +136,48 @@ fn relu_and_its_gradient_op() {
 fn softmax_and_log_softmax() {
     for shape in [&[4usize, 5][..], &[2, 3, 4], &[6]] {
         let z = mapped(shape, 15, |x| 3.0 * x);
-        check_gradients(
-            std::slice::from_ref(&z),
-            &[],
-            |_, t| nn::softmax(&t[0]),
-            1e-3,
-            RTOL,
-            ATOL,
-        );
-        check_gradients(&[z], &[], |_, t| nn::log_softmax(&t[0]), 1e-3, RTOL, ATOL);
+        check_unary(&z, 1e-3, nn::softmax);
+        check_unary(&z, 1e-3, nn::log_softmax);
     }
 }
 
-#[test]
-fn reduce_mean_every_axis_choice() {
-    let x = random_value(&[3, 4, 2], 16);
-    let axes: [(Axes, bool); 6] = [
+/// The reductions' axis choices: all, one (negative too), several, with and without kept
+/// dimensions.
+fn axis_choices() -> [(Axes, bool); 6] {
+    [
         (Axes::All, false),
         (Axes::All, true),
         (Axes::from(0), false),
         (Axes::from(-1), true),
         (Axes::from([0, 2]), false),
         (Axes::from(1), true),
-    ];
-    for (axis, keep) in axes {
-        check_gradients(
-            std::slice::from_ref(&x),
-            &[],
-            |_, t| reduce_mean(&t[0], axis.clone(), keep),
-            H,
-            RTOL,
-            ATOL,
-        );
+    ]
+}
+
+#[test]
+fn reduce_mean_every_axis_choice() {
+    let x = random_value(&[3, 4, 2], 16);
+    for (axis, keep) in axis_choices() {
+        check_unary(&x, H, |t| reduce_mean(t, axis.clone(), keep));
     }
 }
 
 #[test]
 fn reduce_max_every_axis_choice() {
     let x = distinct(&[3, 4, 2], 17);
-    let axes: [(Axes, bool); 6] = [
-        (Axes::All, false),
-        (Axes::All, true),
-        (Axes::from(0), false),
-        (Axes::from(-1), true),
-        (Axes::from([0, 2]), false),
-        (Axes::from(1), true),
-    ];
-    for (axis, keep) in axes {
-        check_gradients(
-            std::slice::from_ref(&x),
-            &[],
-            |_, t| reduce_max(&t[0], axis.clone(), keep),
-            H,
-            RTOL,
-            ATOL,
-        );
+    for (axis, keep) in axis_choices() {
+        check_unary(&x, H, |t| reduce_max(t, axis.clone(), keep));
     }
 }
 
 #[test]
 fn reshape_and_transpose() {
     let x = random_value(&[2, 3, 4], 18);
-    check_gradients(
-        std::slice::from_ref(&x),
-        &[],
-        |_, t| reshape(&t[0], &[-1, 4]),
-        H,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(
-        std::slice::from_ref(&x),
-        &[],
-        |_, t| reshape(&t[0], &[4, 3, 2]),
-        H,
-        RTOL,
-        ATOL,
-    );
-    check_gradients(
-        std::slice::from_ref(&x),
-        &[],
-        |_, t| transpose(&t[0], None),
-        H,
-        RTOL,
-        ATOL,
-    );
+    check_unary(&x, H, |t| reshape(t, &[-1, 4]));
+    check_unary(&x, H, |t| reshape(t, &[4, 3, 2]));
+    check_unary(&x, H, |t| transpose(t, None));
     for p in [[0, 2, 1], [1, 2, 0], [2, 0, 1]] {
-        check_gradients(
-            std::slice::from_ref(&x),
-            &[],
-            |_, t| transpose(&t[0], Some(&p)),
-            H,
-            RTOL,
-            ATOL,
-        );
+        check_unary(&x, H, |t| transpose(t, Some(&p)));
     }
     let y = random_value(&[6, 4], 19);
     check_gradients(
