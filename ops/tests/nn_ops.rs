@@ -300,42 +300,15 @@ fn conv2d_matches_naive_convolution() {
 fn conv2d_many_chunks_match_naive_convolution() {
     // Batches large enough to be split into chunks that run in parallel, and filter
     // gradients summed over several partial groups.
-    check_conv(
-        Conv {
-            x: [20, 28, 28, 8],
-            f: [5, 5, 8, 4],
-            s: 1,
-            pad: Padding::Same,
-        },
-        500,
-    );
-    check_conv(
-        Conv {
-            x: [60, 10, 10, 3],
-            f: [3, 3, 3, 4],
-            s: 1,
-            pad: Padding::Same,
-        },
-        600,
-    );
-    check_conv(
-        Conv {
-            x: [37, 11, 9, 2],
-            f: [3, 2, 2, 3],
-            s: 2,
-            pad: Padding::Valid,
-        },
-        700,
-    );
-    check_conv(
-        Conv {
-            x: [40, 6, 6, 64],
-            f: [1, 1, 64, 8],
-            s: 1,
-            pad: Padding::Same,
-        },
-        800,
-    );
+    let cases = [
+        ([20, 28, 28, 8], [5, 5, 8, 4], 1, Padding::Same, 500),
+        ([60, 10, 10, 3], [3, 3, 3, 4], 1, Padding::Same, 600),
+        ([37, 11, 9, 2], [3, 2, 2, 3], 2, Padding::Valid, 700),
+        ([40, 6, 6, 64], [1, 1, 64, 8], 1, Padding::Same, 800),
+    ];
+    for (x, f, s, pad, seed) in cases {
+        check_conv(Conv { x, f, s, pad }, seed);
+    }
 }
 
 #[test]
