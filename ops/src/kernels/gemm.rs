@@ -17,19 +17,8 @@ impl<'a> MatRef<'a> {
     /// A row-major `rows x cols` matrix, or its transpose when `transpose` is set (so that the
     /// operand is `cols x rows`).
     pub fn new(data: &'a [f32], cols: usize, transpose: bool) -> Self {
-        if transpose {
-            MatRef {
-                data,
-                rs: 1,
-                cs: cols,
-            }
-        } else {
-            MatRef {
-                data,
-                rs: cols,
-                cs: 1,
-            }
-        }
+        let (rs, cs) = if transpose { (1, cols) } else { (cols, 1) };
+        MatRef { data, rs, cs }
     }
 
     fn max_index(&self, rows: usize, cols: usize) -> usize {
