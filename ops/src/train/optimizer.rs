@@ -1,8 +1,7 @@
 //! The optimizer interface: `compute_gradients`, `apply_gradients`, `minimize`.
 
 use crate::{gradients, group, Variable};
-use rustflow_graph::{Error, Graph, NodeId, Operation, Result, Tensor};
-use std::collections::HashSet;
+use rustflow_graph::{Error, Graph, Operation, Result, Tensor};
 
 /// An optimizer, as TensorFlow 1.x's `tf.train.Optimizer`: `minimize(loss)` adds the
 /// gradient nodes and one update op per variable, and returns one operation that runs them
@@ -65,19 +64,12 @@ pub trait Optimizer {
         let vars: Vec<&Variable> = with_grad.iter().map(|(_, v)| *v).collect();
         g.name_scope("", |_| self.create_slots(&vars))?;
         let name = self.name().to_string();
-        let grads: Vec<&Tensor> = with_grad.iter().map(|(g, _)| *g).collect();
-        let readers = readers_within(&g, &grads, &vars);
         g.name_scope(&name, |g| {
             let mut updates = Vec::new();
-            for ((grad, var), readers) in with_grad.iter().zip(&readers) {
-                // The update waits for the nodes of this step that read the variable, so it
-                // finds the buffer unshared and writes it in place instead of copying it.
-                let readers: Vec<&Operation> = readers.iter().collect();
-                let op = g.control_dependencies(&readers, |g| {
-                    g.name_scope(&format!("update_{}", var.op_name()), |_| {
-                        self.apply_dense(grad, var)
-                    })
-                })??;
+            for (grad, var) in &with_grad {
+                let op = g.name_scope(&format!("update_{}", var.op_name()), |_| {
+                    self.apply_dense(grad, var)
+                })?;
                 updates.push(op);
             }
             let mut all = updates.clone();
@@ -108,30 +100,4 @@ pub trait Optimizer {
         }
         self.apply_gradients(&gv)
     }
-}
-
-/// For each variable, the nodes among the ancestors of `grads` that read it: the reads a
-/// training step makes anyway, so waiting for them adds no work to the step.
-fn readers_within(g: &Graph, grads: &[&Tensor], vars: &[&Variable]) -> Vec<Vec<Operation>> {
-    let mut seen = HashSet::new();
-    let mut stack: Vec<NodeId> = grads.iter().map(|t| t.node()).collect();
-    while let Some(n) = stack.pop() {
-        if seen.insert(n) {
-            g.with_node(n, |d| {
-                stack.extend(d.inputs.iter().map(|i| i.0));
-                stack.extend(d.control_inputs.iter().copied());
-            });
-        }
-    }
-    let mut ids: Vec<NodeId> = seen.into_iter().collect();
-    ids.sort();
-    vars.iter()
-        .map(|v| {
-            let var = v.node();
-            ids.iter()
-                .filter(|&&n| g.with_node(n, |d| d.inputs.iter().any(|i| i.0 == var)))
-                .map(|&n| Operation::from_graph(g, n))
-                .collect()
-        })
-        .collect()
 }
