@@ -70,8 +70,9 @@ struct Args {
     /// With `--bench`: write a Chrome trace (Perfetto, chrome://tracing) of one step here.
     #[arg(long)]
     trace: Option<PathBuf>,
-    /// Test images per evaluation run (memory grows with it).
-    #[arg(long, default_value_t = 1000)]
+    /// Test images per evaluation run: memory grows with it (250 keeps a whole training run
+    /// near 210 MB and is also the fastest measured; 1000 peaks at about 310 MB).
+    #[arg(long, default_value_t = 250)]
     eval_chunk: usize,
 }
 
