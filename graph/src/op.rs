@@ -19,11 +19,6 @@ pub enum OpKind {
     Placeholder,
     /// A variable: its output is the session's current value.
     Variable,
-    /// Writes the variable `var` (an initializer or update); reads it only through that write.
-    Assign {
-        /// The variable node written.
-        var: NodeId,
-    },
 }
 
 /// An op: its type name, run-time kernel, and gradient rule. Shape inference lives in the

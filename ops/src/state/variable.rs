@@ -222,10 +222,7 @@ impl Op for AssignOp {
         }
     }
     fn kind(&self) -> OpKind {
-        match self.mode {
-            AssignMode::Set => OpKind::Assign { var: self.var },
-            _ => OpKind::Stateful,
-        }
+        OpKind::Stateful
     }
     fn reads_variables(&self) -> Vec<NodeId> {
         match self.mode {
