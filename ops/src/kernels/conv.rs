@@ -7,6 +7,7 @@
 //! a per-thread reusable buffer. A batch of one chunk runs one multi-threaded GEMM instead.
 
 use crate::kernels::gemm::{sgemm, sgemm_serial, MatRef};
+use crate::kernels::winograd;
 use crate::nn::padding::Window;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -137,6 +138,9 @@ pub(crate) fn col2im_add(col: &[f32], win: &Window, nb: usize, dx: &mut [f32]) {
 /// (`[n, h, w, c]` per `win`) with `f` (`[kh, kw, c, co]`), into `y` (`[n, oh, ow, co]`,
 /// overwritten).
 pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
+    if winograd::applies(win, co) {
+        return winograd::conv2d_forward(x, f, win, co, y);
+    }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
     if y.is_empty() || k_len == 0 {
@@ -193,6 +197,9 @@ pub(crate) fn conv2d_backprop_input(
     co: usize,
     dx: &mut [f32],
 ) {
+    if winograd::applies(win, co) {
+        return winograd::conv2d_backprop_input(dy, f, win, co, dx);
+    }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
     if dx.is_empty() {

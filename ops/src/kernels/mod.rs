@@ -5,3 +5,4 @@ pub(crate) mod conv;
 pub mod gemm;
 pub(crate) mod pool;
 pub(crate) mod strided;
+pub(crate) mod winograd;

@@ -1,0 +1,623 @@
+//! Winograd F(2x2, 5x5) convolution for 5x5 windows at stride 1: the tutorial's second
+//! convolution and its input gradient, in 36 multiplications per 2x2 output tile instead
+//! of 100 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
+//!
+//! With the interpolation points 0, ±1, ±2 and ∞, a 2x2 output tile `Y` of the correlation of
+//! a 6x6 input tile `d` with a 5x5 filter `g` is `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Per block of
+//! tiles the kernel transforms the inputs (`V`, 36 vectors of input channels per tile), then
+//! multiplies, for each of the 36 points, the tiles' `V` rows by the transformed filter `U`
+//! (`in_channels x out_channels`), then transforms the products back.
+//!
+//! Layouts, tile-major so that each tile's data is contiguous: `V[tile][point][ci]`,
+//! `U[point][ci][co]`, `M[tile][point][co]`.
+
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+use crate::nn::padding::Window;
+
+/// Output tiles per block: the block's `V` and `M` stay in a core's L2 cache.
+const TILE_BLOCK: usize = 64;
+
+/// Points of the 6x6 transform.
+const P: usize = 36;
+
+/// `G` (6x5), the filter transform.
+const G: [[f32; 5]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0, 1.0 / 3.0, 2.0 / 3.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0, -1.0 / 3.0, 2.0 / 3.0],
+    [0.0, 0.0, 0.0, 0.0, 1.0],
+];
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether the Winograd kernels serve a convolution with this window and output channels:
+/// a 5x5 window at stride 1, with enough channels for the transforms to pay.
+pub(crate) fn applies(win: &Window, co: usize) -> bool {
+    win.kh == 5 && win.kw == 5 && win.sh == 1 && win.sw == 1 && win.c >= 8 && co >= 8
+}
+
+/// A stride-1 5x5 correlation: `y[n, oy, ox, :] = Σ_{t,u} x[n, oy + t - pt, ox + u - pl, :] ·
+/// f[t, u]`, input `[n, hi, wi, ci]`, output `[n, ho, wo, co]`; reads outside the input are 0.
+#[derive(Clone, Copy)]
+struct Geometry {
+    hi: usize,
+    wi: usize,
+    ci: usize,
+    ho: usize,
+    wo: usize,
+    co: usize,
+    pt: isize,
+    pl: isize,
+}
+
+impl Geometry {
+    fn tiles_h(&self) -> usize {
+        self.ho.div_ceil(2)
+    }
+    fn tiles_w(&self) -> usize {
+        self.wo.div_ceil(2)
+    }
+}
+
+/// The forward convolution of `x` with the HWIO filter `f`, as
+/// [`crate::kernels::conv::conv2d_forward`] defines it; `win` must satisfy [`applies`].
+pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
+    let u = filter_transform(f, win.c * co);
+    let geo = Geometry {
+        hi: win.h,
+        wi: win.w,
+        ci: win.c,
+        ho: win.oh,
+        wo: win.ow,
+        co,
+        pt: win.pad_top as isize,
+        pl: win.pad_left as isize,
+    };
+    correlate_fastest(&geo, x, &u, y);
+}
+
+/// The input gradient of the convolution, as
+/// [`crate::kernels::conv::conv2d_backprop_input`] defines it: the correlation of `dy` with
+/// the filter rotated by 180 degrees and with its channel axes swapped.
+pub(crate) fn conv2d_backprop_input(
+    dy: &[f32],
+    f: &[f32],
+    win: &Window,
+    co: usize,
+    dx: &mut [f32],
+) {
+    let c = win.c;
+    // rot[t, u, k, ci] = f[4 - t, 4 - u, ci, k]
+    let mut rot = vec![0f32; 25 * c * co];
+    for tap in 0..25 {
+        let src = &f[(24 - tap) * c * co..(25 - tap) * c * co];
+        let dst = &mut rot[tap * c * co..(tap + 1) * c * co];
+        for ci in 0..c {
+            for k in 0..co {
+                dst[k * c + ci] = src[ci * co + k];
+            }
+        }
+    }
+    let u = filter_transform(&rot, c * co);
+    let geo = Geometry {
+        hi: win.oh,
+        wi: win.ow,
+        ci: co,
+        ho: win.h,
+        wo: win.w,
+        co: c,
+        pt: 4 - win.pad_top as isize,
+        pl: 4 - win.pad_left as isize,
+    };
+    correlate_fastest(&geo, dy, &u, dx);
+}
+
+/// `U[p] = (G g Gᵀ)[p]` for each of the `len = ci * co` filters of the HWIO `f`.
+fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
+    // tmp[xi][b] = Σ_a G[xi][a] f[a][b]
+    let mut tmp = vec![0f32; 30 * len];
+    for (xi, grow) in G.iter().enumerate() {
+        for b in 0..5 {
+            let dst = &mut tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
+            for (a, &g) in grow.iter().enumerate() {
+                if g != 0.0 {
+                    let src = &f[(a * 5 + b) * len..(a * 5 + b + 1) * len];
+                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += g * s);
+                }
+            }
+        }
+    }
+    // U[xi][nu] = Σ_b tmp[xi][b] G[nu][b]
+    let mut u = vec![0f32; P * len];
+    for xi in 0..6 {
+        for (nu, grow) in G.iter().enumerate() {
+            let dst = &mut u[(xi * 6 + nu) * len..(xi * 6 + nu + 1) * len];
+            for (b, &g) in grow.iter().enumerate() {
+                if g != 0.0 {
+                    let src = &tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
+                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += g * s);
+                }
+            }
+        }
+    }
+    u
+}
+
+/// Runs the correlation `geo` of `x` with the transformed filter `u` into `y` (overwritten):
+/// groups of whole images in parallel, each in blocks of [`TILE_BLOCK`] tiles.
+fn correlate<A: Arith>(arith: A, geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+    let out_img = geo.ho * geo.wo * geo.co;
+    if y.is_empty() || out_img == 0 {
+        return;
+    }
+    let tiles_img = geo.tiles_h() * geo.tiles_w();
+    let group = TILE_BLOCK.div_ceil(tiles_img).max(1);
+    y.par_chunks_mut(group * out_img)
+        .enumerate()
+        .for_each(|(gi, yg)| {
+            let img0 = gi * group;
+            let tiles = yg.len() / out_img * tiles_img;
+            let tb = TILE_BLOCK.min(tiles);
+            let (v_len, m_len) = (tb * P * geo.ci, tb * P * geo.co);
+            let t_len = (P * geo.ci).max(16 * geo.co);
+            SCRATCH.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                if buf.len() < v_len + m_len + 2 * t_len {
+                    buf.resize(v_len + m_len + 2 * t_len, 0.0);
+                }
+                let (v, rest) = buf.split_at_mut(v_len);
+                let (m, rest) = rest.split_at_mut(m_len);
+                let (d, tmp) = rest.split_at_mut(t_len);
+                for t0 in (0..tiles).step_by(tb) {
+                    let n_t = tb.min(tiles - t0);
+                    let first = img0 * tiles_img + t0;
+                    let tiles = first..first + n_t;
+                    block(&arith, geo, x, u, tiles, v, m, d, tmp, yg, img0);
+                }
+            });
+        });
+}
+
+/// Runs `correlate` with the fastest arithmetic this CPU has.
+fn correlate_fastest(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(a) = avx512::Avx512::detect() {
+        return correlate(a, geo, x, u, y);
+    }
+    correlate(Portable, geo, x, u, y)
+}
+
+/// The arithmetic of a block: the 1-D transforms over vectors of channels, and the 36
+/// products.
+trait Arith: Sync + Send {
+    /// `Bᵀ` applied to six equally long vectors `s`, into the six consecutive pieces of `out`.
+    fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]);
+    /// `Aᵀ` applied to six equally long vectors `s`, into the two consecutive pieces of `out`.
+    fn at6(&self, s: [&[f32]; 6], out: &mut [f32]);
+    /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and the 36 points.
+    fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]);
+}
+
+/// Plain Rust arithmetic, for any CPU.
+#[derive(Clone, Copy)]
+struct Portable;
+
+impl Arith for Portable {
+    fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]) {
+        let len = s[0].len();
+        for c in 0..len {
+            let [d0, d1, d2, d3, d4, d5] = s.map(|v| v[c]);
+            out[c] = 4.0 * d0 - 5.0 * d2 + d4;
+            out[len + c] = -4.0 * (d1 + d2) + d3 + d4;
+            out[2 * len + c] = 4.0 * (d1 - d2) - d3 + d4;
+            out[3 * len + c] = 2.0 * (d3 - d1) - d2 + d4;
+            out[4 * len + c] = 2.0 * (d1 - d3) - d2 + d4;
+            out[5 * len + c] = 4.0 * d1 - 5.0 * d3 + d5;
+        }
+    }
+
+    fn at6(&self, s: [&[f32]; 6], out: &mut [f32]) {
+        let len = s[0].len();
+        for c in 0..len {
+            let [m0, m1, m2, m3, m4, m5] = s.map(|v| v[c]);
+            out[c] = m0 + m1 + m2 + m3 + m4;
+            out[len + c] = m1 - m2 + 2.0 * (m3 - m4) + m5;
+        }
+    }
+
+    fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
+        for t in 0..n_t {
+            for p in 0..P {
+                let out = &mut m[(t * P + p) * co..(t * P + p + 1) * co];
+                out.fill(0.0);
+                let vrow = &v[(t * P + p) * ci..(t * P + p + 1) * ci];
+                for (c, &a) in vrow.iter().enumerate() {
+                    let urow = &u[(p * ci + c) * co..(p * ci + c + 1) * co];
+                    out.iter_mut().zip(urow).for_each(|(o, &b)| *o += a * b);
+                }
+            }
+        }
+    }
+}
+
+/// Input transform, products and output transform for the output tiles `tiles` (global
+/// indices); `yg` holds the outputs of the images from `img0`. `d` and `tmp` are scratch.
+#[allow(clippy::too_many_arguments)]
+fn block<A: Arith>(
+    arith: &A,
+    geo: &Geometry,
+    x: &[f32],
+    u: &[f32],
+    tiles: std::ops::Range<usize>,
+    v: &mut [f32],
+    m: &mut [f32],
+    d: &mut [f32],
+    tmp: &mut [f32],
+    yg: &mut [f32],
+    img0: usize,
+) {
+    let (ci, co) = (geo.ci, geo.co);
+    let (th, tw) = (geo.tiles_h(), geo.tiles_w());
+    let locate = |tile: usize| (tile / (th * tw), tile / tw % th, tile % tw);
+    for (t, tile) in tiles.clone().enumerate() {
+        let (img, ty, tx) = locate(tile);
+        let d = &mut d[..P * ci];
+        gather(geo, x, img, ty, tx, d);
+        // Columns: tmp[j][i] = Σ_l Bᵀ[i][l] d[l][j]; rows: V[i][j] = Σ_l tmp[l][i] Bᵀ[j][l].
+        let tmp = &mut tmp[..P * ci];
+        for j in 0..6 {
+            let s = std::array::from_fn(|l| &d[(l * 6 + j) * ci..(l * 6 + j + 1) * ci]);
+            arith.bt6(s, &mut tmp[j * 6 * ci..(j + 1) * 6 * ci]);
+        }
+        let vt = &mut v[t * P * ci..(t + 1) * P * ci];
+        for i in 0..6 {
+            let s = std::array::from_fn(|l| &tmp[(l * 6 + i) * ci..(l * 6 + i + 1) * ci]);
+            arith.bt6(s, &mut vt[i * 6 * ci..(i + 1) * 6 * ci]);
+        }
+    }
+    arith.products(ci, co, tiles.len(), v, u, m);
+    let out_img = geo.ho * geo.wo * co;
+    for (t, tile) in tiles.enumerate() {
+        let (img, ty, tx) = locate(tile);
+        let mt = &m[t * P * co..(t + 1) * P * co];
+        // Columns: tmp[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; rows: Y[i][j] = Σ_nu tmp[nu][i] Aᵀ[j][nu].
+        let (cols, res) = tmp[..16 * co].split_at_mut(12 * co);
+        for nu in 0..6 {
+            let s = std::array::from_fn(|xi| &mt[(xi * 6 + nu) * co..(xi * 6 + nu + 1) * co]);
+            arith.at6(s, &mut cols[nu * 2 * co..(nu + 1) * 2 * co]);
+        }
+        for i in 0..2 {
+            let s = std::array::from_fn(|nu| &cols[(nu * 2 + i) * co..(nu * 2 + i + 1) * co]);
+            arith.at6(s, &mut res[i * 2 * co..(i + 1) * 2 * co]);
+        }
+        let yi = &mut yg[(img - img0) * out_img..(img - img0 + 1) * out_img];
+        for i in 0..2 {
+            let oy = 2 * ty + i;
+            for j in 0..2 {
+                let ox = 2 * tx + j;
+                if oy < geo.ho && ox < geo.wo {
+                    let src = &res[(i * 2 + j) * co..(i * 2 + j + 1) * co];
+                    yi[(oy * geo.wo + ox) * co..(oy * geo.wo + ox + 1) * co].copy_from_slice(src);
+                }
+            }
+        }
+    }
+}
+
+/// Copies the 6x6 input tile of output tile (ty, tx) of image `img` into `d` (`[36][ci]`),
+/// with zeros outside the input.
+fn gather(geo: &Geometry, x: &[f32], img: usize, ty: usize, tx: usize, d: &mut [f32]) {
+    let ci = geo.ci;
+    let base = img * geo.hi * geo.wi * ci;
+    let y0 = 2 * ty as isize - geo.pt;
+    let x0 = 2 * tx as isize - geo.pl;
+    let lo = (-x0).clamp(0, 6) as usize;
+    let hi = (geo.wi as isize - x0).clamp(lo as isize, 6) as usize;
+    for r in 0..6 {
+        let iy = y0 + r as isize;
+        let row = &mut d[r * 6 * ci..(r + 1) * 6 * ci];
+        if iy < 0 || iy >= geo.hi as isize {
+            row.fill(0.0);
+            continue;
+        }
+        row[..lo * ci].fill(0.0);
+        row[hi * ci..].fill(0.0);
+        if hi > lo {
+            let src0 = base + (iy as usize * geo.wi + (x0 + lo as isize) as usize) * ci;
+            row[lo * ci..hi * ci].copy_from_slice(&x[src0..src0 + (hi - lo) * ci]);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Arith, P};
+    use std::arch::x86_64::*;
+
+    /// AVX-512 arithmetic; only [`Avx512::detect`] makes one, on a CPU that has AVX-512F.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx512(());
+
+    impl Avx512 {
+        pub(super) fn detect() -> Option<Self> {
+            is_x86_feature_detected!("avx512f").then_some(Avx512(()))
+        }
+    }
+
+    impl Arith for Avx512 {
+        fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]) {
+            // SAFETY: the CPU has AVX-512F (an `Avx512` exists).
+            unsafe { bt6(s, out) }
+        }
+        fn at6(&self, s: [&[f32]; 6], out: &mut [f32]) {
+            // SAFETY: as above.
+            unsafe { at6(s, out) }
+        }
+        fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
+            // SAFETY: as above.
+            unsafe { products(ci, co, n_t, v, u, m) }
+        }
+    }
+
+    /// The mask of the first `n` (≤ 16) lanes.
+    #[inline(always)]
+    fn lanes(n: usize) -> __mmask16 {
+        ((1u32 << n.min(16)) - 1) as __mmask16
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn bt6(s: [&[f32]; 6], out: &mut [f32]) {
+        let len = s[0].len();
+        assert!(s.iter().all(|v| v.len() == len) && out.len() >= 6 * len);
+        let (four, five, two) = (
+            _mm512_set1_ps(4.0),
+            _mm512_set1_ps(5.0),
+            _mm512_set1_ps(2.0),
+        );
+        let o = out.as_mut_ptr();
+        let mut c = 0;
+        while c < len {
+            let k = lanes(len - c);
+            let [d0, d1, d2, d3, d4, d5] = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
+            let r = [
+                _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4)),
+                _mm512_fnmadd_ps(four, _mm512_add_ps(d1, d2), _mm512_add_ps(d3, d4)),
+                _mm512_fmadd_ps(four, _mm512_sub_ps(d1, d2), _mm512_sub_ps(d4, d3)),
+                _mm512_fmadd_ps(two, _mm512_sub_ps(d3, d1), _mm512_sub_ps(d4, d2)),
+                _mm512_fmadd_ps(two, _mm512_sub_ps(d1, d3), _mm512_sub_ps(d4, d2)),
+                _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5)),
+            ];
+            for (i, r) in r.into_iter().enumerate() {
+                _mm512_mask_storeu_ps(o.add(i * len + c), k, r);
+            }
+            c += 16;
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn at6(s: [&[f32]; 6], out: &mut [f32]) {
+        let len = s[0].len();
+        assert!(s.iter().all(|v| v.len() == len) && out.len() >= 2 * len);
+        let two = _mm512_set1_ps(2.0);
+        let o = out.as_mut_ptr();
+        let mut c = 0;
+        while c < len {
+            let k = lanes(len - c);
+            let [m0, m1, m2, m3, m4, m5] = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
+            let sum = _mm512_add_ps(
+                _mm512_add_ps(m0, m1),
+                _mm512_add_ps(m2, _mm512_add_ps(m3, m4)),
+            );
+            let diff = _mm512_fmadd_ps(
+                two,
+                _mm512_sub_ps(m3, m4),
+                _mm512_add_ps(_mm512_sub_ps(m1, m2), m5),
+            );
+            _mm512_mask_storeu_ps(o.add(c), k, sum);
+            _mm512_mask_storeu_ps(o.add(len + c), k, diff);
+            c += 16;
+        }
+    }
+
+    /// The 36 products of a block, `ROWS` tiles x 64 output channels at a time.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn products(ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
+        assert!(v.len() >= n_t * P * ci && u.len() >= P * ci * co && m.len() >= n_t * P * co);
+        for p in 0..P {
+            let up = u.as_ptr().add(p * ci * co);
+            let mut k0 = 0;
+            while k0 < co {
+                let width = (co - k0).min(64);
+                let mut t0 = 0;
+                while t0 < n_t {
+                    let vp = v.as_ptr().add((t0 * P + p) * ci);
+                    let mp = m.as_mut_ptr().add((t0 * P + p) * co + k0);
+                    let up = up.add(k0);
+                    // Fewer vectors of output channels leave registers for more tiles.
+                    let rows = match width.div_ceil(16) {
+                        4 | 3 => 6,
+                        2 => 12,
+                        _ => 24,
+                    }
+                    .min(n_t - t0);
+                    match (width.div_ceil(16), rows) {
+                        (3 | 4, 6) => tile::<6, 4>(ci, co, width, vp, up, mp),
+                        (2, 12) => tile::<12, 2>(ci, co, width, vp, up, mp),
+                        (1, 24) => tile::<24, 1>(ci, co, width, vp, up, mp),
+                        (_, r) => {
+                            for i in 0..r {
+                                tile::<1, 4>(
+                                    ci,
+                                    co,
+                                    width,
+                                    vp.add(i * P * ci),
+                                    up,
+                                    mp.add(i * P * co),
+                                );
+                            }
+                        }
+                    }
+                    t0 += rows;
+                }
+                k0 += 64;
+            }
+        }
+    }
+
+    /// `ROWS` tiles x `width` (≤ 16 `Q`) output channels: `vp` is the first tile's row for
+    /// this point (next tiles every `36 * ci`), `up` the point's filter at the first output
+    /// channel (rows every `co`), `mp` the first output (next tiles every `36 * co`).
+    #[inline(always)]
+    unsafe fn tile<const ROWS: usize, const Q: usize>(
+        ci: usize,
+        co: usize,
+        width: usize,
+        vp: *const f32,
+        up: *const f32,
+        mp: *mut f32,
+    ) {
+        let masks: [__mmask16; Q] = std::array::from_fn(|q| lanes(width.saturating_sub(16 * q)));
+        let mut acc = [[_mm512_setzero_ps(); Q]; ROWS];
+        for c in 0..ci {
+            let b: [__m512; Q] =
+                std::array::from_fn(|q| _mm512_maskz_loadu_ps(masks[q], up.add(c * co + 16 * q)));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let a = _mm512_set1_ps(*vp.add(r * P * ci + c));
+                for q in 0..Q {
+                    row[q] = _mm512_fmadd_ps(a, b[q], row[q]);
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for q in 0..Q {
+                _mm512_mask_storeu_ps(mp.add(r * P * co + 16 * q), masks[q], row[q]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::padding::Padding;
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32
+                    / (1u32 << 24) as f32
+                    - 0.5
+            })
+            .collect()
+    }
+
+    /// The convolution summed in f64, straight from its definition.
+    fn naive(x: &[f32], f: &[f32], win: &Window, co: usize) -> Vec<f64> {
+        let mut y = vec![0f64; win.n * win.oh * win.ow * co];
+        for n in 0..win.n {
+            for oy in 0..win.oh {
+                for ox in 0..win.ow {
+                    for t in 0..5 {
+                        for s in 0..5 {
+                            let iy = (oy + t) as isize - win.pad_top as isize;
+                            let ix = (ox + s) as isize - win.pad_left as isize;
+                            if iy < 0 || ix < 0 || iy >= win.h as isize || ix >= win.w as isize {
+                                continue;
+                            }
+                            for c in 0..win.c {
+                                let xv = x
+                                    [((n * win.h + iy as usize) * win.w + ix as usize) * win.c + c]
+                                    as f64;
+                                for k in 0..co {
+                                    y[((n * win.oh + oy) * win.ow + ox) * co + k] +=
+                                        xv * f[((t * 5 + s) * win.c + c) * co + k] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn close(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len());
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn forward_and_input_gradient_match_the_definition() {
+        for &(n, h, w, c, co, pad) in &[
+            (2, 14, 14, 32, 64, Padding::Same),
+            (3, 7, 9, 8, 19, Padding::Same),
+            (1, 11, 6, 9, 70, Padding::Valid),
+            (2, 5, 5, 17, 8, Padding::Valid),
+            (1, 1, 3, 8, 8, Padding::Same),
+        ] {
+            let win = Window::new(&[n, h, w, c], (5, 5), (1, 1), pad).unwrap();
+            assert!(applies(&win, co));
+            let x = data(n * h * w * c, 1);
+            let f = data(25 * c * co, 2);
+            let mut y = vec![f32::NAN; n * win.oh * win.ow * co];
+            conv2d_forward(&x, &f, &win, co, &mut y);
+            let want = naive(&x, &f, &win, co);
+            close(&y, &want, "y");
+            // The portable arithmetic too, whatever this CPU has.
+            let geo = Geometry {
+                hi: h,
+                wi: w,
+                ci: c,
+                ho: win.oh,
+                wo: win.ow,
+                co,
+                pt: win.pad_top as isize,
+                pl: win.pad_left as isize,
+            };
+            let mut y2 = vec![f32::NAN; y.len()];
+            correlate(Portable, &geo, &x, &filter_transform(&f, c * co), &mut y2);
+            close(&y2, &want, "portable y");
+
+            // dx[x] = Σ over the outputs o that read x through tap (t, s) of dy[o] · f[t, s].
+            let dy = data(y.len(), 3);
+            let mut dx = vec![f32::NAN; x.len()];
+            conv2d_backprop_input(&dy, &f, &win, co, &mut dx);
+            let mut want = vec![0f64; x.len()];
+            for n in 0..win.n {
+                for oy in 0..win.oh {
+                    for ox in 0..win.ow {
+                        for t in 0..5 {
+                            for s in 0..5 {
+                                let iy = (oy + t) as isize - win.pad_top as isize;
+                                let ix = (ox + s) as isize - win.pad_left as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let xi = ((n * h + iy as usize) * w + ix as usize) * c;
+                                let o = ((n * win.oh + oy) * win.ow + ox) * co;
+                                for ci in 0..c {
+                                    for k in 0..co {
+                                        want[xi + ci] += dy[o + k] as f64
+                                            * f[((t * 5 + s) * c + ci) * co + k] as f64;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            close(&dx, &want, "dx");
+        }
+    }
+}
