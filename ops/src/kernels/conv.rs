@@ -257,6 +257,9 @@ pub(crate) fn conv2d_backprop_filter(
     co: usize,
     df: &mut [f32],
 ) {
+    if winograd::applies(win, co) {
+        return winograd::conv2d_backprop_filter(x, dy, win, co, df);
+    }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
     df.fill(0.0);

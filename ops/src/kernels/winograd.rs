@@ -118,6 +118,159 @@ pub(crate) fn conv2d_backprop_input(
     correlate_fastest(&geo, dy, &u, dx);
 }
 
+/// The filter gradient of the convolution, as
+/// [`crate::kernels::conv::conv2d_backprop_filter`] defines it: per point `p`,
+/// `dU[p] = Σ_tiles V[p]ᵀ · (A dY Aᵀ)[p]`, then `df = Gᵀ dU G`. The tiles are split into a
+/// fixed number of ranges whose partial sums are added in order, so the result does not
+/// depend on scheduling.
+pub(crate) fn conv2d_backprop_filter(
+    x: &[f32],
+    dy: &[f32],
+    win: &Window,
+    co: usize,
+    df: &mut [f32],
+) {
+    let geo = Geometry {
+        hi: win.h,
+        wi: win.w,
+        ci: win.c,
+        ho: win.oh,
+        wo: win.ow,
+        co,
+        pt: win.pad_top as isize,
+        pl: win.pad_left as isize,
+    };
+    #[cfg(target_arch = "x86_64")]
+    if let Some(a) = avx512::Avx512::detect() {
+        return filter_gradient(a, &geo, win.n, x, dy, df);
+    }
+    filter_gradient(Portable, &geo, win.n, x, dy, df)
+}
+
+/// At most this many partial filter gradients are summed.
+const GRAD_GROUPS: usize = 8;
+
+fn filter_gradient<A: Arith>(
+    arith: A,
+    geo: &Geometry,
+    n: usize,
+    x: &[f32],
+    dy: &[f32],
+    df: &mut [f32],
+) {
+    let len = geo.ci * geo.co;
+    let tiles = n * geo.tiles_h() * geo.tiles_w();
+    df.fill(0.0);
+    if tiles == 0 || len == 0 {
+        return;
+    }
+    let groups = GRAD_GROUPS.min(tiles.div_ceil(TILE_BLOCK));
+    let partials: Vec<Vec<f32>> = (0..groups)
+        .into_par_iter()
+        .map(|gi| {
+            let range = tiles * gi / groups..tiles * (gi + 1) / groups;
+            let mut du = vec![0f32; P * len];
+            let tb = TILE_BLOCK.min(range.len());
+            let (v_len, w_len) = (tb * P * geo.ci, tb * P * geo.co);
+            let t_len = P * geo.ci.max(geo.co);
+            SCRATCH.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                if buf.len() < v_len + w_len + 2 * t_len {
+                    buf.resize(v_len + w_len + 2 * t_len, 0.0);
+                }
+                let (v, rest) = buf.split_at_mut(v_len);
+                let (w, rest) = rest.split_at_mut(w_len);
+                let (d, tmp) = rest.split_at_mut(t_len);
+                for t0 in range.clone().step_by(tb) {
+                    let tiles = t0..(t0 + tb).min(range.end);
+                    transform_inputs(&arith, geo, x, tiles.clone(), v, d, tmp);
+                    transform_output_grads(&arith, geo, dy, tiles.clone(), w, tmp);
+                    arith.grad_products(geo.ci, geo.co, tiles.len(), v, w, &mut du);
+                }
+            });
+            du
+        })
+        .collect();
+    let mut du = vec![0f32; P * len];
+    for p in &partials {
+        du.iter_mut().zip(p).for_each(|(a, &b)| *a += b);
+    }
+    // df[a][b] = Σ_{xi,nu} G[xi][a] dU[xi][nu] G[nu][b].
+    let mut tmp = vec![0f32; 30 * len]; // tmp[a][nu] = Σ_xi G[xi][a] dU[xi][nu]
+    for a in 0..5 {
+        for nu in 0..6 {
+            let dst = &mut tmp[(a * 6 + nu) * len..(a * 6 + nu + 1) * len];
+            for (xi, grow) in G.iter().enumerate() {
+                if grow[a] != 0.0 {
+                    let src = &du[(xi * 6 + nu) * len..(xi * 6 + nu + 1) * len];
+                    dst.iter_mut()
+                        .zip(src)
+                        .for_each(|(d, &s)| *d += grow[a] * s);
+                }
+            }
+        }
+    }
+    for a in 0..5 {
+        for b in 0..5 {
+            let dst = &mut df[(a * 5 + b) * len..(a * 5 + b + 1) * len];
+            for (nu, grow) in G.iter().enumerate() {
+                if grow[b] != 0.0 {
+                    let src = &tmp[(a * 6 + nu) * len..(a * 6 + nu + 1) * len];
+                    dst.iter_mut()
+                        .zip(src)
+                        .for_each(|(d, &s)| *d += grow[b] * s);
+                }
+            }
+        }
+    }
+}
+
+/// `W[t] = A dY Aᵀ` for each output tile `t` of `tiles`: the 2x2 output-gradient tile
+/// (zeros past the output's edge) spread over the 36 points, into `w` (`[tile][36][co]`).
+fn transform_output_grads<A: Arith>(
+    arith: &A,
+    geo: &Geometry,
+    dy: &[f32],
+    tiles: std::ops::Range<usize>,
+    w: &mut [f32],
+    tmp: &mut [f32],
+) {
+    let co = geo.co;
+    let (th, tw) = (geo.tiles_h(), geo.tiles_w());
+    let out_img = geo.ho * geo.wo * co;
+    for (t, tile) in tiles.enumerate() {
+        let (img, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+        // g[i][j]: the tile's 2x2 gradient; then columns tmp[j][xi] = (A g)[xi][j] and rows
+        // W[xi][nu] = Σ_j tmp[j][xi] A[nu][j].
+        let (g, rest) = tmp.split_at_mut(4 * co);
+        let (cols, _) = rest.split_at_mut(12 * co);
+        for i in 0..2 {
+            for j in 0..2 {
+                let (oy, ox) = (2 * ty + i, 2 * tx + j);
+                let dst = &mut g[(i * 2 + j) * co..(i * 2 + j + 1) * co];
+                if oy < geo.ho && ox < geo.wo {
+                    let o = img * out_img + (oy * geo.wo + ox) * co;
+                    dst.copy_from_slice(&dy[o..o + co]);
+                } else {
+                    dst.fill(0.0);
+                }
+            }
+        }
+        for j in 0..2 {
+            let s = [&g[j * co..(j + 1) * co], &g[(2 + j) * co..(3 + j) * co]];
+            arith.a2(s, &mut cols[j * 6 * co..(j + 1) * 6 * co]);
+        }
+        let wt = &mut w[t * P * co..(t + 1) * P * co];
+        for xi in 0..6 {
+            let s = [
+                &cols[xi * co..(xi + 1) * co],
+                &cols[(6 + xi) * co..(7 + xi) * co],
+            ];
+            arith.a2(s, &mut wt[xi * 6 * co..(xi + 1) * 6 * co]);
+        }
+    }
+}
+
 /// `U[p] = (G g Gᵀ)[p]` for each of the `len = ci * co` filters of the HWIO `f`.
 fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
     // tmp[xi][b] = Σ_a G[xi][a] f[a][b]
@@ -200,8 +353,13 @@ trait Arith: Sync + Send {
     fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]);
     /// `Aᵀ` applied to six equally long vectors `s`, into the two consecutive pieces of `out`.
     fn at6(&self, s: [&[f32]; 6], out: &mut [f32]);
+    /// `A` (6x2) applied to two equally long vectors `s`, into the six consecutive pieces of
+    /// `out`.
+    fn a2(&self, s: [&[f32]; 2], out: &mut [f32]);
     /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and the 36 points.
     fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]);
+    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]` for the `n_t` tiles of a block and the 36 points.
+    fn grad_products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], w: &[f32], du: &mut [f32]);
 }
 
 /// Plain Rust arithmetic, for any CPU.
@@ -228,6 +386,40 @@ impl Arith for Portable {
             let [m0, m1, m2, m3, m4, m5] = s.map(|v| v[c]);
             out[c] = m0 + m1 + m2 + m3 + m4;
             out[len + c] = m1 - m2 + 2.0 * (m3 - m4) + m5;
+        }
+    }
+
+    fn a2(&self, s: [&[f32]; 2], out: &mut [f32]) {
+        let len = s[0].len();
+        for c in 0..len {
+            let (g0, g1) = (s[0][c], s[1][c]);
+            out[c] = g0;
+            out[len + c] = g0 + g1;
+            out[2 * len + c] = g0 - g1;
+            out[3 * len + c] = g0 + 2.0 * g1;
+            out[4 * len + c] = g0 - 2.0 * g1;
+            out[5 * len + c] = g1;
+        }
+    }
+
+    fn grad_products(
+        &self,
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        v: &[f32],
+        w: &[f32],
+        du: &mut [f32],
+    ) {
+        for t in 0..n_t {
+            for p in 0..P {
+                let wrow = &w[(t * P + p) * co..(t * P + p + 1) * co];
+                let vrow = &v[(t * P + p) * ci..(t * P + p + 1) * ci];
+                for (c, &a) in vrow.iter().enumerate() {
+                    let out = &mut du[(p * ci + c) * co..(p * ci + c + 1) * co];
+                    out.iter_mut().zip(wrow).for_each(|(o, &b)| *o += a * b);
+                }
+            }
         }
     }
 
@@ -265,22 +457,7 @@ fn block<A: Arith>(
     let (ci, co) = (geo.ci, geo.co);
     let (th, tw) = (geo.tiles_h(), geo.tiles_w());
     let locate = |tile: usize| (tile / (th * tw), tile / tw % th, tile % tw);
-    for (t, tile) in tiles.clone().enumerate() {
-        let (img, ty, tx) = locate(tile);
-        let d = &mut d[..P * ci];
-        gather(geo, x, img, ty, tx, d);
-        // Columns: tmp[j][i] = Σ_l Bᵀ[i][l] d[l][j]; rows: V[i][j] = Σ_l tmp[l][i] Bᵀ[j][l].
-        let tmp = &mut tmp[..P * ci];
-        for j in 0..6 {
-            let s = std::array::from_fn(|l| &d[(l * 6 + j) * ci..(l * 6 + j + 1) * ci]);
-            arith.bt6(s, &mut tmp[j * 6 * ci..(j + 1) * 6 * ci]);
-        }
-        let vt = &mut v[t * P * ci..(t + 1) * P * ci];
-        for i in 0..6 {
-            let s = std::array::from_fn(|l| &tmp[(l * 6 + i) * ci..(l * 6 + i + 1) * ci]);
-            arith.bt6(s, &mut vt[i * 6 * ci..(i + 1) * 6 * ci]);
-        }
-    }
+    transform_inputs(arith, geo, x, tiles.clone(), v, d, tmp);
     arith.products(ci, co, tiles.len(), v, u, m);
     let out_img = geo.ho * geo.wo * co;
     for (t, tile) in tiles.enumerate() {
@@ -306,6 +483,36 @@ fn block<A: Arith>(
                     yi[(oy * geo.wo + ox) * co..(oy * geo.wo + ox + 1) * co].copy_from_slice(src);
                 }
             }
+        }
+    }
+}
+
+/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles`, into `v` (`[tile][36][ci]`).
+fn transform_inputs<A: Arith>(
+    arith: &A,
+    geo: &Geometry,
+    x: &[f32],
+    tiles: std::ops::Range<usize>,
+    v: &mut [f32],
+    d: &mut [f32],
+    tmp: &mut [f32],
+) {
+    let ci = geo.ci;
+    let (th, tw) = (geo.tiles_h(), geo.tiles_w());
+    for (t, tile) in tiles.enumerate() {
+        let (img, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+        let d = &mut d[..P * ci];
+        gather(geo, x, img, ty, tx, d);
+        // Columns: tmp[j][i] = Σ_l Bᵀ[i][l] d[l][j]; rows: V[i][j] = Σ_l tmp[l][i] Bᵀ[j][l].
+        let tmp = &mut tmp[..P * ci];
+        for j in 0..6 {
+            let s = std::array::from_fn(|l| &d[(l * 6 + j) * ci..(l * 6 + j + 1) * ci]);
+            arith.bt6(s, &mut tmp[j * 6 * ci..(j + 1) * 6 * ci]);
+        }
+        let vt = &mut v[t * P * ci..(t + 1) * P * ci];
+        for i in 0..6 {
+            let s = std::array::from_fn(|l| &tmp[(l * 6 + i) * ci..(l * 6 + i + 1) * ci]);
+            arith.bt6(s, &mut vt[i * 6 * ci..(i + 1) * 6 * ci]);
         }
     }
 }
@@ -359,9 +566,25 @@ mod avx512 {
             // SAFETY: as above.
             unsafe { at6(s, out) }
         }
+        fn a2(&self, s: [&[f32]; 2], out: &mut [f32]) {
+            // SAFETY: as above.
+            unsafe { a2(s, out) }
+        }
         fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
             // SAFETY: as above.
             unsafe { products(ci, co, n_t, v, u, m) }
+        }
+        fn grad_products(
+            &self,
+            ci: usize,
+            co: usize,
+            n_t: usize,
+            v: &[f32],
+            w: &[f32],
+            du: &mut [f32],
+        ) {
+            // SAFETY: as above.
+            unsafe { grad_products(ci, co, n_t, v, w, du) }
         }
     }
 
@@ -422,6 +645,103 @@ mod avx512 {
             _mm512_mask_storeu_ps(o.add(c), k, sum);
             _mm512_mask_storeu_ps(o.add(len + c), k, diff);
             c += 16;
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn a2(s: [&[f32]; 2], out: &mut [f32]) {
+        let len = s[0].len();
+        assert!(s[1].len() == len && out.len() >= 6 * len);
+        let two = _mm512_set1_ps(2.0);
+        let o = out.as_mut_ptr();
+        let mut c = 0;
+        while c < len {
+            let k = lanes(len - c);
+            let [g0, g1] = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
+            let r = [
+                g0,
+                _mm512_add_ps(g0, g1),
+                _mm512_sub_ps(g0, g1),
+                _mm512_fmadd_ps(two, g1, g0),
+                _mm512_fnmadd_ps(two, g1, g0),
+                g1,
+            ];
+            for (i, r) in r.into_iter().enumerate() {
+                _mm512_mask_storeu_ps(o.add(i * len + c), k, r);
+            }
+            c += 16;
+        }
+    }
+
+    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]`: 6 input channels x 64 output channels of `dU[p]`
+    /// at a time, summed over the block's tiles.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn grad_products(
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        v: &[f32],
+        w: &[f32],
+        du: &mut [f32],
+    ) {
+        assert!(v.len() >= n_t * P * ci && w.len() >= n_t * P * co && du.len() >= P * ci * co);
+        for p in 0..P {
+            let mut c0 = 0;
+            while c0 < ci {
+                let rows = 6.min(ci - c0);
+                let mut k0 = 0;
+                while k0 < co {
+                    let width = (co - k0).min(64);
+                    let vp = v.as_ptr().add(p * ci + c0);
+                    let wp = w.as_ptr().add(p * co + k0);
+                    let dp = du.as_mut_ptr().add((p * ci + c0) * co + k0);
+                    if rows == 6 {
+                        grad_tile::<6>(ci, co, n_t, width, vp, wp, dp);
+                    } else {
+                        for r in 0..rows {
+                            grad_tile::<1>(ci, co, n_t, width, vp.add(r), wp, dp.add(r * co));
+                        }
+                    }
+                    k0 += 64;
+                }
+                c0 += 6;
+            }
+        }
+    }
+
+    /// `ROWS` input channels x `width` (≤ 64) output channels of one point's `dU`, summed over
+    /// `n_t` tiles: `vp` is the first tile's first channel (next channel +1, next tile
+    /// +36·ci), `wp` the first tile's first output channel (next tile +36·co), `dp` the first
+    /// accumulator (next channel +co).
+    #[inline(always)]
+    unsafe fn grad_tile<const ROWS: usize>(
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        width: usize,
+        vp: *const f32,
+        wp: *const f32,
+        dp: *mut f32,
+    ) {
+        let masks: [__mmask16; 4] = std::array::from_fn(|q| lanes(width.saturating_sub(16 * q)));
+        let mut acc: [[__m512; 4]; ROWS] = std::array::from_fn(|r| {
+            std::array::from_fn(|q| _mm512_maskz_loadu_ps(masks[q], dp.add(r * co + 16 * q)))
+        });
+        for t in 0..n_t {
+            let b: [__m512; 4] = std::array::from_fn(|q| {
+                _mm512_maskz_loadu_ps(masks[q], wp.add(t * P * co + 16 * q))
+            });
+            for (r, row) in acc.iter_mut().enumerate() {
+                let a = _mm512_set1_ps(*vp.add(t * P * ci + r));
+                for q in 0..4 {
+                    row[q] = _mm512_fmadd_ps(a, b[q], row[q]);
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for q in 0..4 {
+                _mm512_mask_storeu_ps(dp.add(r * co + 16 * q), masks[q], row[q]);
+            }
         }
     }
 
@@ -558,7 +878,7 @@ mod tests {
     }
 
     #[test]
-    fn forward_and_input_gradient_match_the_definition() {
+    fn forward_and_both_gradients_match_the_definition() {
         for &(n, h, w, c, co, pad) in &[
             (2, 14, 14, 32, 64, Padding::Same),
             (3, 7, 9, 8, 19, Padding::Same),
@@ -618,6 +938,39 @@ mod tests {
                 }
             }
             close(&dx, &want, "dx");
+
+            // df[t, s, ci, k] = Σ over the outputs o and their inputs i through tap (t, s) of
+            // x[i, ci] · dy[o, k].
+            let mut df = vec![f32::NAN; f.len()];
+            conv2d_backprop_filter(&x, &dy, &win, co, &mut df);
+            let mut want = vec![0f64; f.len()];
+            for n in 0..win.n {
+                for oy in 0..win.oh {
+                    for ox in 0..win.ow {
+                        for t in 0..5 {
+                            for s in 0..5 {
+                                let iy = (oy + t) as isize - win.pad_top as isize;
+                                let ix = (ox + s) as isize - win.pad_left as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let xi = ((n * h + iy as usize) * w + ix as usize) * c;
+                                let o = ((n * win.oh + oy) * win.ow + ox) * co;
+                                for ci in 0..c {
+                                    for k in 0..co {
+                                        want[((t * 5 + s) * c + ci) * co + k] +=
+                                            x[xi + ci] as f64 * dy[o + k] as f64;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            close(&df, &want, "df");
+            let mut df2 = vec![f32::NAN; f.len()];
+            filter_gradient(Portable, &geo, n, &x, &dy, &mut df2);
+            close(&df2, &want, "portable df");
         }
     }
 }
