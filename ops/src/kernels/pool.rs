@@ -70,9 +70,48 @@ fn for_each_window(
     }
 }
 
+impl Window {
+    /// Whether every window is a whole, disjoint 2x2 block of the input (the tutorial's
+    /// pools), which the fast paths serve.
+    fn is_2x2_tiling(&self) -> bool {
+        (self.kh, self.kw, self.sh, self.sw) == (2, 2, 2, 2)
+            && self.oh * 2 == self.h
+            && self.ow * 2 == self.w
+    }
+}
+
+/// For each window of a 2x2 tiling: `f(out, [top-left, top-right, bottom-left,
+/// bottom-right])`, with `out` the window's `c` outputs in `yc` (the outputs of the images
+/// from `i0`) and the four input pixels' offsets within `x`.
+fn for_each_2x2(win: &Window, i0: usize, yc: &mut [f32], mut f: impl FnMut(&mut [f32], [usize; 4])) {
+    let c = win.c;
+    for (p, out) in yc.chunks_exact_mut(c).enumerate() {
+        let (img, oy, ox) = (i0 + p / (win.oh * win.ow), p / win.ow % win.oh, p % win.ow);
+        let tl = ((img * win.h + 2 * oy) * win.w + 2 * ox) * c;
+        let row = win.w * c;
+        f(out, [tl, tl + c, tl + row, tl + row + c]);
+    }
+}
+
 /// Max pooling of `x` into `y` (`[n, oh, ow, c]`); padding never wins (it acts as −inf).
 pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
     let c = win.c;
+    if win.is_2x2_tiling() {
+        return par_images(win, y, win.pool_out_len(), |i0, yc| {
+            for_each_2x2(win, i0, yc, |out, taps| {
+                let [a, b, d, e] = taps.map(|o| &x[o..o + c]);
+                for k in 0..c {
+                    // The first of equal values wins, and NaN only if it comes first, as in
+                    // the general path.
+                    let mut m = a[k];
+                    for v in [b[k], d[k], e[k]] {
+                        m = if v > m { v } else { m };
+                    }
+                    out[k] = m;
+                }
+            });
+        });
+    }
     par_images(win, y, win.pool_out_len(), |i0, yc| {
         let nb = yc.len() / win.pool_out_len();
         for_each_window(win, i0, nb, |o, taps| {
@@ -99,6 +138,33 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
     let c = win.c;
     let out_len = win.pool_out_len();
     let in_len = win.in_len();
+    if win.is_2x2_tiling() {
+        // Disjoint windows: every dx element is written once, by its window.
+        return par_images(win, dx, in_len, |i0, dxc| {
+            let base = i0 * in_len;
+            let nb = dxc.len() / in_len;
+            let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
+            for (p, g) in dyc.chunks_exact(c).enumerate() {
+                let (img, oy, ox) = (p / (win.oh * win.ow), p / win.ow % win.oh, p % win.ow);
+                let tl = ((img * win.h + 2 * oy) * win.w + 2 * ox) * c;
+                let offs = [tl, tl + c, tl + win.w * c, tl + win.w * c + c];
+                let xs = offs.map(|o| &x[base + o..base + o + c]);
+                for k in 0..c {
+                    let mut best = xs[0][k];
+                    let mut arg = 0;
+                    for (t, v) in xs.iter().enumerate().skip(1) {
+                        if v[k] > best {
+                            best = v[k];
+                            arg = t;
+                        }
+                    }
+                    for (t, &o) in offs.iter().enumerate() {
+                        dxc[o + k] = if t == arg { g[k] } else { 0.0 };
+                    }
+                }
+            }
+        });
+    }
     par_images(win, dx, in_len, |i0, dxc| {
         dxc.fill(0.0);
         let nb = dxc.len() / in_len;

@@ -52,7 +52,7 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
     {
         // Write into the first input's buffer: nothing else holds it.
         let mut out = ctx.take_input(0);
-        binary_inplace(&mut out, ctx.input(1), float_fn(kind))?;
+        with_float_fn!(kind, f => binary_inplace(&mut out, ctx.input(1), f))?;
         return Ok(vec![out]);
     }
     let v = match (a.dtype(), kind) {
@@ -62,7 +62,7 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
             DType::I64 => binary(a, b, |x: i64, y: i64| x == y),
             DType::Bool => binary(a, b, |x: bool, y: bool| x == y),
         },
-        (DType::F32, _) => binary(a, b, float_fn(kind)),
+        (DType::F32, _) => with_float_fn!(kind, f => binary(a, b, f)),
         (DType::I32, _) => binary(a, b, |x: i32, y: i32| {
             int_fn(kind, x as i64, y as i64) as i32
         }),
@@ -76,18 +76,44 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
     Ok(vec![v])
 }
 
-fn float_fn(kind: BinaryKind) -> fn(f32, f32) -> f32 {
-    use BinaryKind::*;
-    match kind {
-        Add => |x, y| x + y,
-        Sub => |x, y| x - y,
-        Mul => |x, y| x * y,
-        Div => |x, y| x / y,
-        Maximum => |x, y| if x >= y || y.is_nan() { x } else { y },
-        Minimum => |x, y| if x <= y || y.is_nan() { x } else { y },
-        Equal => |_, _| 0.0,
-    }
+/// Evaluates `$body` with `$f` bound to the float function of `$kind`, as a closure (so that
+/// the kernel loops inline and vectorize it, which a function pointer would prevent).
+macro_rules! with_float_fn {
+    ($kind:expr, $f:ident => $body:expr) => {{
+        use BinaryKind::*;
+        match $kind {
+            Add => {
+                let $f = |x: f32, y: f32| x + y;
+                $body
+            }
+            Sub => {
+                let $f = |x: f32, y: f32| x - y;
+                $body
+            }
+            Mul => {
+                let $f = |x: f32, y: f32| x * y;
+                $body
+            }
+            Div => {
+                let $f = |x: f32, y: f32| x / y;
+                $body
+            }
+            Maximum => {
+                let $f = |x: f32, y: f32| if x >= y || y.is_nan() { x } else { y };
+                $body
+            }
+            Minimum => {
+                let $f = |x: f32, y: f32| if x <= y || y.is_nan() { x } else { y };
+                $body
+            }
+            Equal => {
+                let $f = |_: f32, _: f32| 0.0f32;
+                $body
+            }
+        }
+    }};
 }
+use with_float_fn;
 
 fn int_fn(kind: BinaryKind, x: i64, y: i64) -> i64 {
     use BinaryKind::*;
