@@ -7,7 +7,7 @@
 //! a per-thread reusable buffer. A batch of one chunk runs one multi-threaded GEMM instead.
 
 use crate::kernels::gemm::{sgemm, sgemm_serial, MatRef};
-use crate::kernels::winograd;
+use crate::kernels::{direct, winograd};
 use crate::nn::padding::Window;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -141,6 +141,9 @@ pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &
     if winograd::applies(win, co) {
         return winograd::conv2d_forward(x, f, win, co, y);
     }
+    if direct::applies(win) {
+        return direct::conv2d_forward(x, f, win, co, y);
+    }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
     if y.is_empty() || k_len == 0 {
@@ -259,6 +262,9 @@ pub(crate) fn conv2d_backprop_filter(
 ) {
     if winograd::applies(win, co) {
         return winograd::conv2d_backprop_filter(x, dy, win, co, df);
+    }
+    if direct::applies(win) {
+        return direct::conv2d_backprop_filter(x, dy, win, co, df);
     }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;

@@ -2,6 +2,7 @@
 
 pub mod abt;
 pub(crate) mod conv;
+pub(crate) mod direct;
 pub mod gemm;
 pub(crate) mod pool;
 pub(crate) mod strided;

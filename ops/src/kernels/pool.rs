@@ -4,6 +4,9 @@
 use crate::nn::padding::Window;
 use rayon::prelude::*;
 
+/// Channels per step of the 2x2 gradient's inner loop.
+const LANES: usize = 16;
+
 /// About this many input elements per parallel task.
 const TASK_ELEMS: usize = 1 << 15;
 
@@ -83,7 +86,12 @@ impl Window {
 /// For each window of a 2x2 tiling: `f(out, [top-left, top-right, bottom-left,
 /// bottom-right])`, with `out` the window's `c` outputs in `yc` (the outputs of the images
 /// from `i0`) and the four input pixels' offsets within `x`.
-fn for_each_2x2(win: &Window, i0: usize, yc: &mut [f32], mut f: impl FnMut(&mut [f32], [usize; 4])) {
+fn for_each_2x2(
+    win: &Window,
+    i0: usize,
+    yc: &mut [f32],
+    mut f: impl FnMut(&mut [f32], [usize; 4]),
+) {
     let c = win.c;
     for (p, out) in yc.chunks_exact_mut(c).enumerate() {
         let (img, oy, ox) = (i0 + p / (win.oh * win.ow), p / win.ow % win.oh, p % win.ow);
@@ -149,18 +157,46 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
                 let tl = ((img * win.h + 2 * oy) * win.w + 2 * ox) * c;
                 let offs = [tl, tl + c, tl + win.w * c, tl + win.w * c + c];
                 let xs = offs.map(|o| &x[base + o..base + o + c]);
-                for k in 0..c {
-                    let mut best = xs[0][k];
-                    let mut arg = 0;
-                    for (t, v) in xs.iter().enumerate().skip(1) {
-                        if v[k] > best {
-                            best = v[k];
-                            arg = t;
-                        }
+                // Sixteen channels at a time through local arrays, which the compiler turns
+                // into vector code (the four outputs share one buffer, so writing them
+                // directly would need alias checks).
+                let mut k0 = 0;
+                while k0 < c {
+                    let n = LANES.min(c - k0);
+                    let mut v = [[f32::NEG_INFINITY; LANES]; 4];
+                    for (vt, xt) in v.iter_mut().zip(&xs) {
+                        vt[..n].copy_from_slice(&xt[k0..k0 + n]);
                     }
-                    for (t, &o) in offs.iter().enumerate() {
-                        dxc[o + k] = if t == arg { g[k] } else { 0.0 };
+                    let mut gl = [0f32; LANES];
+                    gl[..n].copy_from_slice(&g[k0..k0 + n]);
+                    let mut out = [[0f32; LANES]; 4];
+                    let [a, b, d, e] = v;
+                    for l in 0..LANES {
+                        // The first maximal tap in row-major order gets the gradient: as
+                        // selects, so that the loop vectorizes.
+                        let over_a = b[l] > a[l];
+                        let m = if over_a { b[l] } else { a[l] };
+                        let over_ab = d[l] > m;
+                        let m = if over_ab { d[l] } else { m };
+                        let over_abd = e[l] > m;
+                        let (g, z) = (gl[l], 0.0);
+                        out[3][l] = if over_abd { g } else { z };
+                        out[2][l] = if over_ab && !over_abd { g } else { z };
+                        out[1][l] = if over_a && !over_ab && !over_abd {
+                            g
+                        } else {
+                            z
+                        };
+                        out[0][l] = if !over_a && !over_ab && !over_abd {
+                            g
+                        } else {
+                            z
+                        };
                     }
+                    for (ot, &o) in out.iter().zip(&offs) {
+                        dxc[o + k0..o + k0 + n].copy_from_slice(&ot[..n]);
+                    }
+                    k0 += n;
                 }
             }
         });

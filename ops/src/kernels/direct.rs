@@ -1,0 +1,249 @@
+//! Direct convolution for inputs with few channels, such as the tutorial's first layer (one
+//! channel, a 5x5 window). There im2col would build a matrix only 25 wide and the GEMM would
+//! run far below its speed; looping over the window's taps with the output channels in
+//! vector registers does the same arithmetic without the matrix.
+//!
+//! Each image is first copied into a zero-padded buffer that covers every tap, so the inner
+//! loops need no bounds checks. Output channels go in blocks of up to 64 (the filter and the
+//! output gradient are padded to a multiple of 16 channels).
+
+use crate::nn::padding::Window;
+use rayon::prelude::*;
+
+/// Output pixels per register block in the forward pass.
+const PX: usize = 4;
+
+/// Patch rows (tap x input channel) per register block in the filter gradient.
+const ROWS: usize = 6;
+
+/// At most this many partial filter gradients are summed (a fixed partition of the images,
+/// so that results do not depend on scheduling).
+const MAX_GROUPS: usize = 8;
+
+/// Whether the direct kernels serve this window: few input channels and a small patch.
+pub(crate) fn applies(win: &Window) -> bool {
+    win.c <= 4 && win.kh * win.kw * win.c <= 64
+}
+
+/// The padded geometry of one image: every tap of every output pixel falls inside.
+struct Padded {
+    ph: usize,
+    pw: usize,
+    /// Offset of each patch row (tap-major, then channel) from its pixel's first tap.
+    offs: Vec<usize>,
+}
+
+impl Padded {
+    fn new(win: &Window) -> Padded {
+        let ph = win.oh.saturating_sub(1) * win.sh + win.kh;
+        let pw = win.ow.saturating_sub(1) * win.sw + win.kw;
+        let mut offs = Vec::with_capacity(win.kh * win.kw * win.c);
+        for t in 0..win.kh {
+            for u in 0..win.kw {
+                for ci in 0..win.c {
+                    offs.push((t * pw + u) * win.c + ci);
+                }
+            }
+        }
+        Padded { ph, pw, offs }
+    }
+
+    /// Copies image `xi` into `buf` with zeros around it.
+    fn fill(&self, win: &Window, xi: &[f32], buf: &mut Vec<f32>) {
+        let c = win.c;
+        buf.clear();
+        buf.resize(self.ph * self.pw * c, 0.0);
+        for y in 0..win.h {
+            let py = y + win.pad_top;
+            if py >= self.ph {
+                break;
+            }
+            let cols = win.w.min(self.pw.saturating_sub(win.pad_left));
+            let dst = (py * self.pw + win.pad_left) * c;
+            buf[dst..dst + cols * c].copy_from_slice(&xi[y * win.w * c..(y * win.w + cols) * c]);
+        }
+    }
+
+    /// Offset of output pixel (oy, ox)'s first tap.
+    fn pixel(&self, win: &Window, oy: usize, ox: usize) -> usize {
+        (oy * win.sh * self.pw + ox * win.sw) * win.c
+    }
+}
+
+/// `rows x co` row-major `m`, with each row padded with zeros to `cop` columns.
+fn pad_cols(m: &[f32], co: usize, cop: usize) -> Vec<f32> {
+    let mut out = vec![0f32; m.len() / co.max(1) * cop];
+    for (o, r) in out.chunks_exact_mut(cop).zip(m.chunks_exact(co)) {
+        o[..co].copy_from_slice(r);
+    }
+    out
+}
+
+/// The forward convolution, as [`crate::kernels::conv::conv2d_forward`] defines it.
+pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
+    let out_img = win.oh * win.ow * co;
+    if out_img == 0 || y.is_empty() {
+        return;
+    }
+    let cop = co.div_ceil(16) * 16;
+    let fp = pad_cols(f, co, cop);
+    let pad = Padded::new(win);
+    y.par_chunks_mut(out_img)
+        .enumerate()
+        .for_each_init(Vec::new, |buf, (img, yi)| {
+            pad.fill(win, &x[img * win.in_len()..(img + 1) * win.in_len()], buf);
+            for oy in 0..win.oh {
+                for ox0 in (0..win.ow).step_by(PX) {
+                    let npx = PX.min(win.ow - ox0);
+                    // Pixels past the row's end repeat the last one; their sums are dropped.
+                    let pix: [usize; PX] =
+                        std::array::from_fn(|p| pad.pixel(win, oy, ox0 + p.min(npx - 1)));
+                    for kb in (0..cop).step_by(64) {
+                        let out = |p: usize| (oy * win.ow + ox0 + p) * co + kb;
+                        let n = (co - kb).min(64);
+                        let mut put = |p: usize, vals: &[f32]| {
+                            let o = out(p);
+                            yi[o..o + n].copy_from_slice(&vals[..n]);
+                        };
+                        match (cop - kb).min(64) / 16 {
+                            1 => forward_block::<1>(
+                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
+                            ),
+                            2 => forward_block::<2>(
+                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
+                            ),
+                            3 => forward_block::<3>(
+                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
+                            ),
+                            _ => forward_block::<4>(
+                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
+                            ),
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// `PX` pixels x `16 Q` output channels from channel `kb`: sums over the patch rows in
+/// registers, then hands each of the first `npx` pixels' sums to `put`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn forward_block<const Q: usize>(
+    xp: &[f32],
+    pix: &[usize; PX],
+    npx: usize,
+    fp: &[f32],
+    cop: usize,
+    kb: usize,
+    offs: &[usize],
+    put: &mut impl FnMut(usize, &[f32]),
+) {
+    let mut acc = [[[0f32; 16]; Q]; PX];
+    for (r, &o) in offs.iter().enumerate() {
+        let frow = &fp[r * cop + kb..r * cop + kb + 16 * Q];
+        let fv: [[f32; 16]; Q] =
+            std::array::from_fn(|q| frow[16 * q..16 * q + 16].try_into().expect("16 lanes"));
+        for (a, &p) in acc.iter_mut().zip(pix) {
+            let xv = xp[p + o];
+            for (aq, fq) in a.iter_mut().zip(&fv) {
+                for (s, &w) in aq.iter_mut().zip(fq) {
+                    *s += xv * w;
+                }
+            }
+        }
+    }
+    for (p, a) in acc.iter().enumerate().take(npx) {
+        put(p, a.as_flattened());
+    }
+}
+
+/// The filter gradient, as [`crate::kernels::conv::conv2d_backprop_filter`] defines it.
+pub(crate) fn conv2d_backprop_filter(
+    x: &[f32],
+    dy: &[f32],
+    win: &Window,
+    co: usize,
+    df: &mut [f32],
+) {
+    df.fill(0.0);
+    let k_len = win.kh * win.kw * win.c;
+    if win.n == 0 || co == 0 || k_len == 0 || win.oh * win.ow == 0 {
+        return;
+    }
+    let cop = co.div_ceil(16) * 16;
+    let pad = Padded::new(win);
+    let groups = win.n.min(MAX_GROUPS);
+    let out_img = win.oh * win.ow * co;
+    let partials: Vec<Vec<f32>> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let mut acc = vec![0f32; k_len * cop];
+            let mut buf = Vec::new();
+            let mut dyp = Vec::new();
+            for img in win.n * g / groups..win.n * (g + 1) / groups {
+                pad.fill(
+                    win,
+                    &x[img * win.in_len()..(img + 1) * win.in_len()],
+                    &mut buf,
+                );
+                dyp.clear();
+                dyp.extend_from_slice(&dy[img * out_img..(img + 1) * out_img]);
+                let dyp = pad_cols(&dyp, co, cop);
+                for r0 in (0..k_len).step_by(ROWS) {
+                    for kb in (0..cop).step_by(64) {
+                        let args = (&buf[..], &dyp[..], &pad, win, cop, kb, r0);
+                        match (cop - kb).min(64) / 16 {
+                            1 => filter_block::<1>(args, &mut acc),
+                            2 => filter_block::<2>(args, &mut acc),
+                            3 => filter_block::<3>(args, &mut acc),
+                            _ => filter_block::<4>(args, &mut acc),
+                        }
+                    }
+                }
+            }
+            acc
+        })
+        .collect();
+    for p in &partials {
+        for (d, r) in df.chunks_exact_mut(co).zip(p.chunks_exact(cop)) {
+            d.iter_mut().zip(r).for_each(|(d, &v)| *d += v);
+        }
+    }
+}
+
+/// Adds, for patch rows `r0..r0 + ROWS` and output channels `kb..kb + 16 Q`, the sum over
+/// one image's pixels of `patch value x output gradient` into `acc` (`k_len x cop`).
+#[inline(always)]
+fn filter_block<const Q: usize>(
+    (xp, dyp, pad, win, cop, kb, r0): (&[f32], &[f32], &Padded, &Window, usize, usize, usize),
+    acc: &mut [f32],
+) {
+    let k_len = pad.offs.len();
+    let rows = ROWS.min(k_len - r0);
+    // Rows past the end repeat the last one; their sums are dropped.
+    let offs: [usize; ROWS] = std::array::from_fn(|i| pad.offs[r0 + i.min(rows - 1)]);
+    let mut sum = [[[0f32; 16]; Q]; ROWS];
+    for oy in 0..win.oh {
+        for ox in 0..win.ow {
+            let p = pad.pixel(win, oy, ox);
+            let g = &dyp[(oy * win.ow + ox) * cop + kb..(oy * win.ow + ox) * cop + kb + 16 * Q];
+            let gv: [[f32; 16]; Q] =
+                std::array::from_fn(|q| g[16 * q..16 * q + 16].try_into().expect("16 lanes"));
+            for (s, &o) in sum.iter_mut().zip(&offs) {
+                let xv = xp[p + o];
+                for (sq, gq) in s.iter_mut().zip(&gv) {
+                    for (a, &b) in sq.iter_mut().zip(gq) {
+                        *a += xv * b;
+                    }
+                }
+            }
+        }
+    }
+    for (i, s) in sum.iter().enumerate().take(rows) {
+        let dst = &mut acc[(r0 + i) * cop + kb..(r0 + i) * cop + kb + 16 * Q];
+        dst.iter_mut()
+            .zip(s.as_flattened())
+            .for_each(|(d, &v)| *d += v);
+    }
+}
