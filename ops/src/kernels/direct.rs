@@ -247,3 +247,80 @@ fn filter_block<const Q: usize>(
             .for_each(|(d, &v)| *d += v);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::padding::Padding;
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 16777216.0
+                    - 0.5
+            })
+            .collect()
+    }
+
+    /// Calls `f(output index, input index, filter index)` for every product of the
+    /// convolution's definition.
+    fn each_product(win: &Window, co: usize, mut f: impl FnMut(usize, usize, usize)) {
+        for n in 0..win.n {
+            for oy in 0..win.oh {
+                for ox in 0..win.ow {
+                    for t in 0..win.kh {
+                        for u in 0..win.kw {
+                            let iy = (oy * win.sh + t) as isize - win.pad_top as isize;
+                            let ix = (ox * win.sw + u) as isize - win.pad_left as isize;
+                            if iy < 0 || ix < 0 || iy >= win.h as isize || ix >= win.w as isize {
+                                continue;
+                            }
+                            for c in 0..win.c {
+                                let xi =
+                                    ((n * win.h + iy as usize) * win.w + ix as usize) * win.c + c;
+                                for k in 0..co {
+                                    let o = ((n * win.oh + oy) * win.ow + ox) * co + k;
+                                    f(o, xi, ((t * win.kw + u) * win.c + c) * co + k);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn forward_and_filter_gradient_match_the_definition() {
+        for &(dims, k, s, pad, co) in &[
+            ([2, 28, 28, 1], (5, 5), (1, 1), Padding::Same, 32),
+            ([2, 9, 7, 1], (3, 5), (2, 1), Padding::Same, 20),
+            ([3, 6, 6, 3], (2, 2), (2, 2), Padding::Valid, 5),
+            ([1, 5, 8, 4], (4, 4), (1, 3), Padding::Same, 70),
+        ] {
+            let win = Window::new(&dims, k, s, pad).unwrap();
+            assert!(applies(&win));
+            let x = data(dims.iter().product(), 1);
+            let f = data(k.0 * k.1 * dims[3] * co, 2);
+            let out_len = win.n * win.oh * win.ow * co;
+            let dy = data(out_len, 3);
+            let (mut y_want, mut df_want) = (vec![0f64; out_len], vec![0f64; f.len()]);
+            each_product(&win, co, |o, xi, fi| {
+                y_want[o] += x[xi] as f64 * f[fi] as f64;
+                df_want[fi] += x[xi] as f64 * dy[o] as f64;
+            });
+            let mut y = vec![f32::NAN; out_len];
+            conv2d_forward(&x, &f, &win, co, &mut y);
+            let mut df = vec![f32::NAN; f.len()];
+            conv2d_backprop_filter(&x, &dy, &win, co, &mut df);
+            for (got, want) in [(&y, &y_want), (&df, &df_want)] {
+                for (i, (&g, &w)) in got.iter().zip(want.iter()).enumerate() {
+                    assert!(
+                        (g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "{dims:?} [{i}] {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -85,6 +85,12 @@ fn sgemm_with(
     }
     assert!(a.max_index(m, k) < a.data.len(), "gemm: lhs too short");
     assert!(b.max_index(k, n) < b.data.len(), "gemm: rhs too short");
+    if parallel && super::bcast::applies(m, n, k, &b) {
+        // One short side (the fully-connected layer at batch 50): the register-blocked
+        // kernel is faster.
+        super::bcast::gemm(m, n, k, a, b, c, accumulate);
+        return;
+    }
     if a.cs == 1 && a.rs == k && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 {
         // A · Bᵀ with both rows contiguous and a short A: the dot-product kernel is faster.
         super::abt::abt(m, n, k, a.data, b.data, c, accumulate);

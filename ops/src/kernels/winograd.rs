@@ -545,6 +545,7 @@ fn gather(geo: &Geometry, x: &[f32], img: usize, ty: usize, tx: usize, d: &mut [
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{Arith, P};
+    use crate::kernels::bcast::avx512::block;
     use std::arch::x86_64::*;
 
     /// AVX-512 arithmetic; only [`Avx512::detect`] makes one, on a CPU that has AVX-512F.
@@ -673,8 +674,7 @@ mod avx512 {
         }
     }
 
-    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]`: 6 input channels x 64 output channels of `dU[p]`
-    /// at a time, summed over the block's tiles.
+    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]`, per point a product with K = the block's tiles.
     #[target_feature(enable = "avx512f")]
     unsafe fn grad_products(
         ci: usize,
@@ -686,137 +686,43 @@ mod avx512 {
     ) {
         assert!(v.len() >= n_t * P * ci && w.len() >= n_t * P * co && du.len() >= P * ci * co);
         for p in 0..P {
-            let mut c0 = 0;
-            while c0 < ci {
-                let rows = 6.min(ci - c0);
-                let mut k0 = 0;
-                while k0 < co {
-                    let width = (co - k0).min(64);
-                    let vp = v.as_ptr().add(p * ci + c0);
-                    let wp = w.as_ptr().add(p * co + k0);
-                    let dp = du.as_mut_ptr().add((p * ci + c0) * co + k0);
-                    if rows == 6 {
-                        grad_tile::<6>(ci, co, n_t, width, vp, wp, dp);
-                    } else {
-                        for r in 0..rows {
-                            grad_tile::<1>(ci, co, n_t, width, vp.add(r), wp, dp.add(r * co));
-                        }
-                    }
-                    k0 += 64;
-                }
-                c0 += 6;
+            for k0 in (0..co).step_by(64) {
+                // A[c][t] = V[t][p][c], B[t][k] = W[t][p][k], C = dU[p].
+                block(
+                    ci,
+                    (co - k0).min(64),
+                    n_t,
+                    v.as_ptr().add(p * ci),
+                    (1, P * ci),
+                    w.as_ptr().add(p * co + k0),
+                    P * co,
+                    du.as_mut_ptr().add(p * ci * co + k0),
+                    co,
+                    true,
+                );
             }
         }
     }
 
-    /// `ROWS` input channels x `width` (≤ 64) output channels of one point's `dU`, summed over
-    /// `n_t` tiles: `vp` is the first tile's first channel (next channel +1, next tile
-    /// +36·ci), `wp` the first tile's first output channel (next tile +36·co), `dp` the first
-    /// accumulator (next channel +co).
-    #[inline(always)]
-    unsafe fn grad_tile<const ROWS: usize>(
-        ci: usize,
-        co: usize,
-        n_t: usize,
-        width: usize,
-        vp: *const f32,
-        wp: *const f32,
-        dp: *mut f32,
-    ) {
-        let masks: [__mmask16; 4] = std::array::from_fn(|q| lanes(width.saturating_sub(16 * q)));
-        let mut acc: [[__m512; 4]; ROWS] = std::array::from_fn(|r| {
-            std::array::from_fn(|q| _mm512_maskz_loadu_ps(masks[q], dp.add(r * co + 16 * q)))
-        });
-        for t in 0..n_t {
-            let b: [__m512; 4] = std::array::from_fn(|q| {
-                _mm512_maskz_loadu_ps(masks[q], wp.add(t * P * co + 16 * q))
-            });
-            for (r, row) in acc.iter_mut().enumerate() {
-                let a = _mm512_set1_ps(*vp.add(t * P * ci + r));
-                for q in 0..4 {
-                    row[q] = _mm512_fmadd_ps(a, b[q], row[q]);
-                }
-            }
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for q in 0..4 {
-                _mm512_mask_storeu_ps(dp.add(r * co + 16 * q), masks[q], row[q]);
-            }
-        }
-    }
-
-    /// The 36 products of a block, `ROWS` tiles x 64 output channels at a time.
+    /// `M[t][p] = V[t][p] · U[p]`, per point a product with M = the block's tiles.
     #[target_feature(enable = "avx512f")]
     unsafe fn products(ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
         assert!(v.len() >= n_t * P * ci && u.len() >= P * ci * co && m.len() >= n_t * P * co);
         for p in 0..P {
-            let up = u.as_ptr().add(p * ci * co);
-            let mut k0 = 0;
-            while k0 < co {
-                let width = (co - k0).min(64);
-                let mut t0 = 0;
-                while t0 < n_t {
-                    let vp = v.as_ptr().add((t0 * P + p) * ci);
-                    let mp = m.as_mut_ptr().add((t0 * P + p) * co + k0);
-                    let up = up.add(k0);
-                    // Fewer vectors of output channels leave registers for more tiles.
-                    let rows = match width.div_ceil(16) {
-                        4 | 3 => 6,
-                        2 => 12,
-                        _ => 24,
-                    }
-                    .min(n_t - t0);
-                    match (width.div_ceil(16), rows) {
-                        (3 | 4, 6) => tile::<6, 4>(ci, co, width, vp, up, mp),
-                        (2, 12) => tile::<12, 2>(ci, co, width, vp, up, mp),
-                        (1, 24) => tile::<24, 1>(ci, co, width, vp, up, mp),
-                        (_, r) => {
-                            for i in 0..r {
-                                tile::<1, 4>(
-                                    ci,
-                                    co,
-                                    width,
-                                    vp.add(i * P * ci),
-                                    up,
-                                    mp.add(i * P * co),
-                                );
-                            }
-                        }
-                    }
-                    t0 += rows;
-                }
-                k0 += 64;
-            }
-        }
-    }
-
-    /// `ROWS` tiles x `width` (≤ 16 `Q`) output channels: `vp` is the first tile's row for
-    /// this point (next tiles every `36 * ci`), `up` the point's filter at the first output
-    /// channel (rows every `co`), `mp` the first output (next tiles every `36 * co`).
-    #[inline(always)]
-    unsafe fn tile<const ROWS: usize, const Q: usize>(
-        ci: usize,
-        co: usize,
-        width: usize,
-        vp: *const f32,
-        up: *const f32,
-        mp: *mut f32,
-    ) {
-        let masks: [__mmask16; Q] = std::array::from_fn(|q| lanes(width.saturating_sub(16 * q)));
-        let mut acc = [[_mm512_setzero_ps(); Q]; ROWS];
-        for c in 0..ci {
-            let b: [__m512; Q] =
-                std::array::from_fn(|q| _mm512_maskz_loadu_ps(masks[q], up.add(c * co + 16 * q)));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let a = _mm512_set1_ps(*vp.add(r * P * ci + c));
-                for q in 0..Q {
-                    row[q] = _mm512_fmadd_ps(a, b[q], row[q]);
-                }
-            }
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for q in 0..Q {
-                _mm512_mask_storeu_ps(mp.add(r * P * co + 16 * q), masks[q], row[q]);
+            for k0 in (0..co).step_by(64) {
+                // A[t][c] = V[t][p][c], B = U[p], C[t][k] = M[t][p][k].
+                block(
+                    n_t,
+                    (co - k0).min(64),
+                    ci,
+                    v.as_ptr().add(p * ci),
+                    (P * ci, 1),
+                    u.as_ptr().add(p * ci * co + k0),
+                    co,
+                    m.as_mut_ptr().add(p * co + k0),
+                    P * co,
+                    false,
+                );
             }
         }
     }

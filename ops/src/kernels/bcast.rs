@@ -1,0 +1,292 @@
+//! A register-blocked product for operands the `gemm` crate handles poorly: a short side of
+//! about 50 (the fully-connected layer at batch 50: `x · W` has M = 50, `xᵀ · dy` has K = 50)
+//! and the Winograd kernels' many small products.
+//!
+//! The kernel keeps a block of C (up to 24 rows x 16 columns, 6 x 64 in the common case) in
+//! AVX-512 registers; each step over K loads a row piece of B and broadcasts one element of A
+//! per row. A may have any strides; B and C have contiguous rows.
+
+use rayon::prelude::*;
+
+use super::gemm::MatRef;
+
+/// Columns of C per parallel task.
+const PANEL: usize = 64;
+
+/// Rows of K per pass, so that a panel of B (`K_BLOCK x 64`) stays in L2 while every row of
+/// A goes by.
+const K_BLOCK: usize = 256;
+
+/// Whether [`gemm`] serves a product of these shapes: B's rows contiguous, one short side
+/// (M or K at most 64) and enough work to be worth a kernel of its own.
+pub(crate) fn applies(m: usize, n: usize, k: usize, b: &MatRef<'_>) -> bool {
+    b.cs == 1 && b.rs == n && (m <= 64 || k <= 64) && m * n * k >= 1 << 20 && n >= 64 && avx512()
+}
+
+/// Whether this CPU runs the kernel.
+pub(crate) fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A raw pointer to C shared by the tasks, each of which writes its own columns.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: tasks write disjoint column ranges of C (see `gemm`).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// The pointer (a method, so that closures capture the whole `Sync` wrapper).
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `c = a · b` (or `c += a · b` with `accumulate`) for `m x k` a (any strides), `k x n` b with
+/// contiguous rows, and row-major `m x n` c, in panels of 64 columns on the rayon pool.
+///
+/// Panics unless [`applies`] holds and the slices fit their shapes.
+pub(crate) fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(
+        applies(m, n, k, &b),
+        "bcast::gemm: shapes it does not serve"
+    );
+    assert!(c.len() >= m * n, "bcast::gemm: output too short");
+    assert!(m > 0 && k > 0 && (m - 1) * a.rs + (k - 1) * a.cs < a.data.len());
+    assert!(b.data.len() >= k * n, "bcast::gemm: rhs too short");
+    let out = SharedOut(c.as_mut_ptr());
+    (0..n.div_ceil(PANEL)).into_par_iter().for_each(|p| {
+        let j0 = p * PANEL;
+        let width = PANEL.min(n - j0);
+        for k0 in (0..k).step_by(K_BLOCK) {
+            let kb = K_BLOCK.min(k - k0);
+            // SAFETY: the CPU has AVX-512F (`applies`); the asserts above bound every
+            // element the block reads of a and b; this task alone writes columns
+            // j0..j0 + width of c's m rows.
+            unsafe {
+                avx512::block(
+                    m,
+                    width,
+                    kb,
+                    a.data.as_ptr().add(k0 * a.cs),
+                    (a.rs, a.cs),
+                    b.data.as_ptr().add(k0 * n + j0),
+                    n,
+                    out.ptr().add(j0),
+                    n,
+                    accumulate || k0 > 0,
+                );
+            }
+        }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// The mask of the first `n` (≤ 16) lanes.
+    #[inline(always)]
+    fn lanes(n: usize) -> __mmask16 {
+        ((1u32 << n.min(16)) - 1) as __mmask16
+    }
+
+    /// `C[r][j] (+)= Σ_kk A[r][kk] · B[kk][j]` for `r < m`, `j < width ≤ 64`, `kk < k`:
+    /// A's element (r, kk) is at `a + r·a_rs + kk·a_cs`, B's (kk, j) at `b + kk·b_rs + j`,
+    /// C's (r, j) at `c + r·c_rs + j`. Adds to C when `accumulate`, else overwrites it.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F and every element named above must be in bounds.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn block(
+        m: usize,
+        width: usize,
+        k: usize,
+        a: *const f32,
+        (a_rs, a_cs): (usize, usize),
+        b: *const f32,
+        b_rs: usize,
+        c: *mut f32,
+        c_rs: usize,
+        accumulate: bool,
+    ) {
+        let args = Args {
+            width,
+            k,
+            a_cs,
+            b,
+            b_rs,
+            accumulate,
+        };
+        // Fewer vectors of columns leave registers for more rows.
+        let q = width.div_ceil(16);
+        let step = match q {
+            3 | 4 => 6,
+            2 => 12,
+            _ => 24,
+        };
+        let mut r0 = 0;
+        while r0 < m {
+            let rows = step.min(m - r0);
+            let (ap, cp) = (a.add(r0 * a_rs), c.add(r0 * c_rs));
+            match (q, rows) {
+                (3 | 4, 6) => tile::<6, 4>(&args, ap, a_rs, cp, c_rs),
+                (2, 12) => tile::<12, 2>(&args, ap, a_rs, cp, c_rs),
+                (1, 24) => tile::<24, 1>(&args, ap, a_rs, cp, c_rs),
+                (_, r) => {
+                    // The last rows: six at a time, then the rest in one tile.
+                    let mut i = 0;
+                    while i + 6 <= r {
+                        tile::<6, 4>(&args, ap.add(i * a_rs), a_rs, cp.add(i * c_rs), c_rs);
+                        i += 6;
+                    }
+                    let (ap, cp) = (ap.add(i * a_rs), cp.add(i * c_rs));
+                    match r - i {
+                        5 => tile::<5, 4>(&args, ap, a_rs, cp, c_rs),
+                        4 => tile::<4, 4>(&args, ap, a_rs, cp, c_rs),
+                        3 => tile::<3, 4>(&args, ap, a_rs, cp, c_rs),
+                        2 => tile::<2, 4>(&args, ap, a_rs, cp, c_rs),
+                        1 => tile::<1, 4>(&args, ap, a_rs, cp, c_rs),
+                        _ => {}
+                    }
+                }
+            }
+            r0 += rows;
+        }
+    }
+
+    /// What every tile of one block shares.
+    struct Args {
+        width: usize,
+        k: usize,
+        a_cs: usize,
+        b: *const f32,
+        b_rs: usize,
+        accumulate: bool,
+    }
+
+    /// `ROWS` rows x `16 Q` columns (masked to `width`) of C in registers.
+    #[inline(always)]
+    unsafe fn tile<const ROWS: usize, const Q: usize>(
+        g: &Args,
+        a: *const f32,
+        a_rs: usize,
+        c: *mut f32,
+        c_rs: usize,
+    ) {
+        let masks: [__mmask16; Q] = std::array::from_fn(|q| lanes(g.width.saturating_sub(16 * q)));
+        let mut acc = [[_mm512_setzero_ps(); Q]; ROWS];
+        if g.accumulate {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for q in 0..Q {
+                    row[q] = _mm512_maskz_loadu_ps(masks[q], c.add(r * c_rs + 16 * q));
+                }
+            }
+        }
+        for kk in 0..g.k {
+            let bv: [__m512; Q] = std::array::from_fn(|q| {
+                _mm512_maskz_loadu_ps(masks[q], g.b.add(kk * g.b_rs + 16 * q))
+            });
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a.add(r * a_rs + kk * g.a_cs));
+                for q in 0..Q {
+                    row[q] = _mm512_fmadd_ps(av, bv[q], row[q]);
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for q in 0..Q {
+                _mm512_mask_storeu_ps(c.add(r * c_rs + 16 * q), masks[q], row[q]);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) mod avx512 {
+    /// Never called: [`super::avx512`] is false off x86-64.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn block(
+        _: usize,
+        _: usize,
+        _: usize,
+        _: *const f32,
+        _: (usize, usize),
+        _: *const f32,
+        _: usize,
+        _: *mut f32,
+        _: usize,
+        _: bool,
+    ) {
+        unreachable!("no AVX-512 off x86-64")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 16777216.0
+                    - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_a_naive_product() {
+        if !avx512() {
+            return;
+        }
+        // (m, n, k, a transposed, accumulate): short M, short K, ragged panels and rows.
+        for &(m, n, k, ta, acc) in &[
+            (50, 1024, 700, false, false),
+            (7, 130, 1200, false, true),
+            (700, 100, 50, true, false),
+            (301, 77, 64, true, true),
+        ] {
+            let (a, b) = (data(m * k, 1), data(k * n, 2));
+            let mut c = data(m * n, 3);
+            let c0 = c.clone();
+            let am = if ta {
+                MatRef::new(&a, m, true)
+            } else {
+                MatRef::new(&a, k, false)
+            };
+            assert!(applies(m, n, k, &MatRef::new(&b, n, false)));
+            gemm(m, n, k, am, MatRef::new(&b, n, false), &mut c, acc);
+            for i in 0..m {
+                for j in 0..n {
+                    let mut want = if acc { c0[i * n + j] as f64 } else { 0.0 };
+                    for t in 0..k {
+                        let av = if ta { a[t * m + i] } else { a[i * k + t] };
+                        want += av as f64 * b[t * n + j] as f64;
+                    }
+                    let got = c[i * n + j] as f64;
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "({m},{n},{k}) [{i},{j}] {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
