@@ -56,6 +56,93 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// The float buffers a session's runs have freed, by length, for kernels to write their
+/// outputs into: once a training loop is warm, its steps allocate (and zero) almost nothing.
+///
+/// It holds at most [`BufferPool::MAX_BYTES`], and only buffers freed during the current or
+/// the previous run ([`BufferPool::begin_run`]): when the runs change shape (evaluating on a
+/// larger batch after training), the old sizes go back to the allocator.
+#[derive(Default)]
+pub struct BufferPool {
+    inner: Mutex<PoolInner>,
+}
+
+#[derive(Default)]
+struct PoolInner {
+    /// Free buffers by length, each with the run that freed it.
+    free: HashMap<usize, Vec<(u64, Vec<f32>)>>,
+    bytes: usize,
+    run: u64,
+}
+
+impl BufferPool {
+    /// The most the pool holds, in bytes.
+    pub const MAX_BYTES: usize = 32 << 20;
+    /// Buffers shorter than this are not worth pooling.
+    pub const MIN_LEN: usize = 4096;
+    /// At most this many buffers of one length.
+    const MAX_PER_LEN: usize = 2;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the start of a run, and frees the buffers no run has used since the one before.
+    pub fn begin_run(&self) {
+        let mut p = self.lock();
+        p.run += 1;
+        let oldest = p.run.saturating_sub(1);
+        let mut dropped = 0;
+        p.free.retain(|_, list| {
+            list.retain(|(run, buf)| {
+                let keep = *run >= oldest;
+                if !keep {
+                    dropped += buf.len() * 4;
+                }
+                keep
+            });
+            !list.is_empty()
+        });
+        p.bytes -= dropped;
+    }
+
+    /// A buffer of `len` floats with unspecified contents (a freed buffer's values, or
+    /// zeros): the caller must write every element.
+    pub fn take(&self, len: usize) -> Vec<f32> {
+        if len >= Self::MIN_LEN {
+            let mut p = self.lock();
+            if let Some((_, v)) = p.free.get_mut(&len).and_then(Vec::pop) {
+                p.bytes -= len * 4;
+                return v;
+            }
+        }
+        vec![0.0; len]
+    }
+
+    /// Keeps `buf` for a later [`BufferPool::take`] of its length, if there is room.
+    pub fn give(&self, buf: Vec<f32>) {
+        let len = buf.len();
+        if len < Self::MIN_LEN {
+            return;
+        }
+        let mut p = self.lock();
+        if p.bytes + len * 4 > Self::MAX_BYTES {
+            return;
+        }
+        let run = p.run;
+        let list = p.free.entry(len).or_default();
+        if list.len() < Self::MAX_PER_LEN {
+            list.push((run, buf));
+            p.bytes += len * 4;
+        }
+    }
+
+    /// The bytes held.
+    pub fn held_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
 /// One variable's storage in a session: `None` until initialized.
 pub type VarSlot = RwLock<Option<Value>>;
 
@@ -68,6 +155,8 @@ pub type NodeState = Arc<Mutex<Box<dyn Any + Send>>>;
 pub struct Resources {
     vars: RwLock<HashMap<NodeId, Arc<VarSlot>>>,
     states: Mutex<HashMap<NodeId, NodeState>>,
+    /// Freed float buffers, handed back to kernels for their outputs.
+    pub buffers: BufferPool,
 }
 
 impl Resources {
@@ -129,6 +218,12 @@ impl KernelContext<'_> {
         &self.inputs[i]
     }
 
+    /// A buffer for a float output of `len` elements, from the session's pool when it has
+    /// one: its contents are unspecified, so the kernel must write every element.
+    pub fn output_f32(&self, len: usize) -> Vec<f32> {
+        self.resources.buffers.take(len)
+    }
+
     /// Takes input `i` out, so that its buffer can be reused when no one else holds it.
     pub fn take_input(&mut self, i: usize) -> Value {
         std::mem::replace(&mut self.inputs[i], Value::scalar(0f32))
@@ -164,5 +259,41 @@ impl GradContext<'_> {
     /// The upstream gradient of output `i`.
     pub fn dy(&self, i: usize) -> Option<&Tensor> {
         self.grads.get(i).and_then(Option::as_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BufferPool;
+
+    #[test]
+    fn the_pool_hands_back_freed_buffers_of_the_same_length() {
+        let pool = BufferPool::default();
+        let buf = vec![1.5f32; 10_000];
+        let ptr = buf.as_ptr();
+        pool.give(buf);
+        assert_eq!(
+            pool.take(9_999).len(),
+            9_999,
+            "another length is a fresh buffer"
+        );
+        let again = pool.take(10_000);
+        assert_eq!(again.as_ptr(), ptr);
+        assert_ne!(pool.take(10_000).as_ptr(), ptr, "given out once");
+        // Small buffers are not kept.
+        pool.give(vec![0f32; 16]);
+        assert_eq!(pool.held_bytes(), 0);
+        // At most two of a length, and never more than the byte limit.
+        for _ in 0..3 {
+            pool.give(vec![0f32; 5_000]);
+        }
+        assert_eq!(pool.held_bytes(), 2 * 5_000 * 4);
+        pool.give(vec![0f32; BufferPool::MAX_BYTES / 4]);
+        assert_eq!(pool.held_bytes(), 2 * 5_000 * 4);
+        // What no run has used since the previous one is freed.
+        pool.begin_run();
+        assert_eq!(pool.held_bytes(), 2 * 5_000 * 4);
+        pool.begin_run();
+        assert_eq!(pool.held_bytes(), 0);
     }
 }

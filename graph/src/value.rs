@@ -209,6 +209,14 @@ impl Value {
         }
     }
 
+    /// The float buffer, if this value is float32 and holds the only reference to it.
+    pub fn into_unique_f32(self) -> Option<Vec<f32>> {
+        match self.buffer {
+            Buffer::F32(d) => Arc::try_unwrap(d).ok(),
+            _ => None,
+        }
+    }
+
     /// Takes the elements out, without a copy when this value holds the only reference.
     pub fn into_vec<T: Element>(self) -> Result<Vec<T>> {
         let err = self.type_error(T::DTYPE);

@@ -152,6 +152,12 @@ impl RunState<'_> {
                     "internal error: the kernel panicked: {msg}"
                 )))
             });
+        // Inputs read for the last time go back to the session's pool.
+        for v in ctx.inputs.drain(..) {
+            if let Some(buf) = v.into_unique_f32() {
+                self.resources.buffers.give(buf);
+            }
+        }
         let outputs = result.map_err(|e| e.at_node(&step.name, step.op.op_type()))?;
         if self.options.trace {
             lock(&self.trace).push(NodeTrace {
@@ -251,6 +257,7 @@ pub(crate) fn execute(
     for (s, v) in feeds {
         *lock(&state.slots[s]) = Some(v);
     }
+    resources.buffers.begin_run();
     if options.inter_op_parallelism && plan.steps.len() > 1 && rayon::current_num_threads() > 1 {
         let st = &state;
         rayon::in_place_scope(|scope| {

@@ -36,7 +36,7 @@ impl Op for MatMul {
                 fmt_dims(b.shape())
             )));
         }
-        let mut c = vec![0f32; m * n];
+        let mut c = ctx.output_f32(m * n);
         sgemm(
             m,
             n,

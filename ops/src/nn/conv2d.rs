@@ -98,7 +98,7 @@ impl Op for Conv2D {
         let (x, f) = (ctx.input(0), ctx.input(1));
         let (win, co) = conv_window(x.shape(), f.shape(), self.strides, self.padding)?;
         let shape = [win.n, win.oh, win.ow, co];
-        let mut y = vec![0f32; out_len(&shape)?];
+        let mut y = ctx.output_f32(out_len(&shape)?);
         conv2d_forward(x.as_slice()?, f.as_slice()?, &win, co, &mut y);
         Ok(vec![Value::new(&shape, y)?])
     }

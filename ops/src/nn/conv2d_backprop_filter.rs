@@ -22,7 +22,7 @@ impl Op for Conv2DBackpropFilter {
         let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
         let (win, co) =
             backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
-        let mut df = vec![0f32; f.len()];
+        let mut df = ctx.output_f32(f.len());
         kernel(x.as_slice()?, dy.as_slice()?, &win, co, &mut df);
         Ok(vec![Value::new(f.shape(), df)?])
     }

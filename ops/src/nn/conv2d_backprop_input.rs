@@ -22,7 +22,7 @@ impl Op for Conv2DBackpropInput {
         let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
         let (win, co) =
             backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
-        let mut dx = vec![0f32; x.len()];
+        let mut dx = ctx.output_f32(x.len());
         kernel(dy.as_slice()?, f.as_slice()?, &win, co, &mut dx);
         Ok(vec![Value::new(x.shape(), dx)?])
     }

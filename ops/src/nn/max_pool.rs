@@ -17,7 +17,7 @@ impl Op for MaxPool {
         "MaxPool"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        self.attrs.pool(ctx.input(0), kernel)
+        self.attrs.pool(ctx, kernel)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let Some(dy) = gc.dy(0) else {

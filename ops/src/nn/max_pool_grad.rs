@@ -19,7 +19,7 @@ impl Op for MaxPoolGrad {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, dy) = (ctx.input(0), ctx.input(1));
-        self.attrs.backprop(x, dy, |win, dx| {
+        self.attrs.backprop(ctx, x, dy, |win, dx| {
             kernel(x.as_slice()?, dy.as_slice()?, win, dx);
             Ok(())
         })

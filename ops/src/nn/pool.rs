@@ -4,7 +4,9 @@
 use crate::nn::conv2d::out_len;
 use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
-use rustflow_graph::{fmt_dims, DType, Error, Op, Result, Shape, Tensor, TensorSpec, Value};
+use rustflow_graph::{
+    fmt_dims, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
+};
 
 /// The window and strides of a pooling op, checked: `ksize` and `strides` are `[1, a, b, 1]`
 /// with positive `a, b`.
@@ -31,31 +33,34 @@ impl PoolAttrs {
         })
     }
 
-    /// A pooling op's output: `kernel(x, window, y)` fills the pooled output `y` of the
-    /// run-time input `x`.
+    /// A pooling op's output: `kernel(x, window, y)` fills (every element of) the pooled
+    /// output `y` of the op's run-time input `x`.
     pub fn pool(
         &self,
-        x: &Value,
+        ctx: &KernelContext<'_>,
         kernel: impl FnOnce(&[f32], &Window, &mut [f32]),
     ) -> Result<Vec<Value>> {
+        let x = ctx.input(0);
         let win = self.window(x.shape())?;
         let shape = [win.n, win.oh, win.ow, win.c];
-        let mut y = vec![0f32; out_len(&shape)?];
+        let mut y = ctx.output_f32(out_len(&shape)?);
         kernel(x.as_slice()?, &win, &mut y);
         Ok(vec![Value::new(&shape, y)?])
     }
 
     /// A pooling gradient op's output: after checking that the upstream gradient `dy` has
-    /// the pooled shape, `kernel(window, dx)` fills `dx`, shaped like the run-time input `x`.
+    /// the pooled shape, `kernel(window, dx)` fills every element of `dx`, shaped like the
+    /// run-time input `x`.
     pub fn backprop(
         &self,
+        ctx: &KernelContext<'_>,
         x: &Value,
         dy: &Value,
         kernel: impl FnOnce(&Window, &mut [f32]) -> Result<()>,
     ) -> Result<Vec<Value>> {
         let win = self.window(x.shape())?;
         check_pooled(dy.shape(), &win)?;
-        let mut dx = vec![0f32; x.len()];
+        let mut dx = ctx.output_f32(x.len());
         kernel(&win, &mut dx)?;
         Ok(vec![Value::new(x.shape(), dx)?])
     }
