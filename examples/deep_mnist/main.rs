@@ -42,8 +42,9 @@ struct Args {
     /// Examples per training step.
     #[arg(long, default_value_t = 50)]
     batch: usize,
-    /// Seeds the data shuffling and the graph's random ops.
-    #[arg(long, default_value_t = 0)]
+    /// Seeds the data shuffling and the graph's random ops. The default, 6, is the median run
+    /// of seeds 0-11 for the softmax half (test accuracy 0.9014-0.9176, median 0.9115).
+    #[arg(long, default_value_t = 6)]
     seed: u64,
     /// Where the four MNIST files are (default: $MNIST_DATA_DIR, else MNIST_data).
     #[arg(long)]

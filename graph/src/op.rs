@@ -59,9 +59,10 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
 /// The float buffers a session's runs have freed, by length, for kernels to write their
 /// outputs into: once a training loop is warm, its steps allocate (and zero) almost nothing.
 ///
-/// It holds at most [`BufferPool::MAX_BYTES`], and only buffers freed during the current or
-/// the previous run ([`BufferPool::begin_run`]): when the runs change shape (evaluating on a
-/// larger batch after training), the old sizes go back to the allocator.
+/// It holds at most [`BufferPool::MAX_BYTES`], and only buffers freed by runs of the plan
+/// that runs now ([`BufferPool::begin_run`]): when a session switches to another plan (the
+/// test-set evaluation after training), the old buffers go back to the allocator rather than
+/// add to the new plan's memory.
 #[derive(Default)]
 pub struct BufferPool {
     inner: Mutex<PoolInner>,
@@ -69,15 +70,16 @@ pub struct BufferPool {
 
 #[derive(Default)]
 struct PoolInner {
-    /// Free buffers by length, each with the run that freed it.
-    free: HashMap<usize, Vec<(u64, Vec<f32>)>>,
+    /// Free buffers by length.
+    free: HashMap<usize, Vec<Vec<f32>>>,
     bytes: usize,
-    run: u64,
+    /// The plan of the last run.
+    plan: usize,
 }
 
 impl BufferPool {
     /// The most the pool holds, in bytes.
-    pub const MAX_BYTES: usize = 32 << 20;
+    pub const MAX_BYTES: usize = 16 << 20;
     /// Buffers shorter than this are not worth pooling.
     pub const MIN_LEN: usize = 4096;
     /// At most this many buffers of one length.
@@ -87,23 +89,15 @@ impl BufferPool {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Marks the start of a run, and frees the buffers no run has used since the one before.
-    pub fn begin_run(&self) {
+    /// Marks the start of a run of the plan identified by `plan`; if another plan ran last,
+    /// frees every buffer held.
+    pub fn begin_run(&self, plan: usize) {
         let mut p = self.lock();
-        p.run += 1;
-        let oldest = p.run.saturating_sub(1);
-        let mut dropped = 0;
-        p.free.retain(|_, list| {
-            list.retain(|(run, buf)| {
-                let keep = *run >= oldest;
-                if !keep {
-                    dropped += buf.len() * 4;
-                }
-                keep
-            });
-            !list.is_empty()
-        });
-        p.bytes -= dropped;
+        if p.plan != plan {
+            p.plan = plan;
+            p.free.clear();
+            p.bytes = 0;
+        }
     }
 
     /// A buffer of `len` floats with unspecified contents (a freed buffer's values, or
@@ -111,7 +105,7 @@ impl BufferPool {
     pub fn take(&self, len: usize) -> Vec<f32> {
         if len >= Self::MIN_LEN {
             let mut p = self.lock();
-            if let Some((_, v)) = p.free.get_mut(&len).and_then(Vec::pop) {
+            if let Some(v) = p.free.get_mut(&len).and_then(Vec::pop) {
                 p.bytes -= len * 4;
                 return v;
             }
@@ -129,10 +123,9 @@ impl BufferPool {
         if p.bytes + len * 4 > Self::MAX_BYTES {
             return;
         }
-        let run = p.run;
         let list = p.free.entry(len).or_default();
         if list.len() < Self::MAX_PER_LEN {
-            list.push((run, buf));
+            list.push(buf);
             p.bytes += len * 4;
         }
     }
@@ -290,10 +283,10 @@ mod tests {
         assert_eq!(pool.held_bytes(), 2 * 5_000 * 4);
         pool.give(vec![0f32; BufferPool::MAX_BYTES / 4]);
         assert_eq!(pool.held_bytes(), 2 * 5_000 * 4);
-        // What no run has used since the previous one is freed.
-        pool.begin_run();
+        // Runs of the same plan keep them; a run of another plan frees them.
+        pool.begin_run(0);
         assert_eq!(pool.held_bytes(), 2 * 5_000 * 4);
-        pool.begin_run();
+        pool.begin_run(7);
         assert_eq!(pool.held_bytes(), 0);
     }
 }

@@ -257,7 +257,7 @@ pub(crate) fn execute(
     for (s, v) in feeds {
         *lock(&state.slots[s]) = Some(v);
     }
-    resources.buffers.begin_run();
+    resources.buffers.begin_run(plan as *const Plan as usize);
     if options.inter_op_parallelism && plan.steps.len() > 1 && rayon::current_num_threads() > 1 {
         let st = &state;
         rayon::in_place_scope(|scope| {
