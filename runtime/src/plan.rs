@@ -14,7 +14,7 @@ pub(crate) struct Step {
     pub inputs: Vec<usize>,
     /// The slot each output goes to; `None` when nothing reads it or a feed replaces it.
     pub outputs: Vec<Option<usize>>,
-    /// Steps that wait for this one (data or control), without repeats.
+    /// Steps that wait for this one (data or control), without repeats, deepest first.
     pub successors: Vec<usize>,
     /// How many distinct steps this one waits for.
     pub n_deps: usize,
@@ -174,7 +174,25 @@ impl Plan {
                 steps[q].successors.push(k);
             }
         }
-        let roots = (0..steps.len()).filter(|&k| steps[k].n_deps == 0).collect();
+        // Successors deepest first (the longest chain of steps still to come after them):
+        // the executor runs the first ready one on the current thread and hands the others
+        // to the pool, so the critical path (an input gradient feeding the layers below)
+        // goes ahead of side branches (a weight gradient feeding only its update).
+        let mut depth = vec![0usize; steps.len()];
+        for k in (0..steps.len()).rev() {
+            depth[k] = steps[k]
+                .successors
+                .iter()
+                .map(|&s| depth[s] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+        for step in &mut steps {
+            step.successors
+                .sort_by_key(|&s| std::cmp::Reverse(depth[s]));
+        }
+        let mut roots: Vec<usize> = (0..steps.len()).filter(|&k| steps[k].n_deps == 0).collect();
+        roots.sort_by_key(|&s| std::cmp::Reverse(depth[s]));
 
         // Every variable the plan reads must hold a value before anything runs.
         let mut checked = HashSet::new();
