@@ -272,7 +272,8 @@ mod tests {
         );
         let again = pool.take(10_000);
         assert_eq!(again.as_ptr(), ptr);
-        assert_ne!(pool.take(10_000).as_ptr(), ptr, "given out once");
+        let fresh = pool.take(10_000);
+        assert_ne!(fresh.as_ptr(), ptr, "given out once");
         // Small buffers are not kept.
         pool.give(vec![0f32; 16]);
         assert_eq!(pool.held_bytes(), 0);
