@@ -30,7 +30,7 @@ pub use rustflow_mnist as mnist;
 pub use rustflow_ops::*;
 pub use rustflow_runtime::{
     default_session, feed, fetches, FeedDict, Fetch, InteractiveSession, NodeTrace, OperationRun,
-    Outputs, RunMetadata, RunOptions, Session, TensorEval,
+    Outputs, RunMetadata, RunOptions, Session, TensorEval, SEQUENTIAL_BELOW_US,
 };
 
 /// Optimizers and checkpoints (`tf.train`).

@@ -300,6 +300,34 @@ fn a_traced_run_records_every_node_and_exports_chrome_json() -> Result<()> {
 }
 
 #[test]
+fn a_short_plan_runs_its_nodes_on_the_calling_thread_from_its_second_run() -> Result<()> {
+    // Two independent branches: the first run spreads them over the pool; once the plan is
+    // known to take under SEQUENTIAL_BELOW_US, it runs them one by one where `run` is called.
+    let g = Graph::new();
+    let x = g.placeholder_named(F32, shape![2], "x");
+    let (a, b) = (x.mul(&x)?, x.add(&x)?);
+    let y = a.sub(&b)?;
+    let sess = Session::new(&g);
+    let opts = RunOptions {
+        trace: true,
+        ..RunOptions::default()
+    };
+    let feeds = feed! { &x => [3.0f32, 4.0] };
+    let first = sess.run_with(&fetches![&y], &feeds, &opts)?;
+    let second = sess.run_with(&fetches![&y], &feeds, &opts)?;
+    assert_eq!(first.0.value(0)?.as_slice::<f32>()?, [3.0, 8.0]);
+    assert_eq!(second.0.value(0)?.as_slice::<f32>()?, [3.0, 8.0]);
+    // The test's own thread is outside the pool: traces record it as usize::MAX.
+    assert!(
+        second.1.nodes.iter().all(|n| n.thread == usize::MAX),
+        "{:?}",
+        second.1.nodes
+    );
+    assert_eq!(second.1.nodes.len(), 3);
+    Ok(())
+}
+
+#[test]
 fn a_numerics_checked_run_names_the_first_node_with_nan() -> Result<()> {
     let g = Graph::new();
     let x = g.placeholder_named(F32, shape![2], "x");

@@ -8,6 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
+/// Runs of a plan shorter than this (the last time it ran), in microseconds, execute their
+/// nodes one at a time (see [`RunOptions::inter_op_parallelism`]).
+pub const SEQUENTIAL_BELOW_US: u64 = 1000;
+
 /// How a run executes.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -16,7 +20,9 @@ pub struct RunOptions {
     /// Fail on the first float output holding a NaN or an infinity, naming its node.
     pub check_numerics: bool,
     /// Run independent nodes concurrently (on by default); off runs them one by one in a
-    /// fixed topological order.
+    /// fixed topological order. Even when on, a plan whose last run took under
+    /// [`SEQUENTIAL_BELOW_US`] microseconds runs one node at a time: waking a thread costs more
+    /// than such a run gains from it (kernels still use every core inside).
     pub inter_op_parallelism: bool,
 }
 
@@ -258,7 +264,13 @@ pub(crate) fn execute(
         *lock(&state.slots[s]) = Some(v);
     }
     resources.buffers.begin_run(plan as *const Plan as usize);
-    if options.inter_op_parallelism && plan.steps.len() > 1 && rayon::current_num_threads() > 1 {
+    let last_us = plan.last_run_us.load(Ordering::Relaxed);
+    let short = last_us > 0 && last_us < SEQUENTIAL_BELOW_US;
+    if options.inter_op_parallelism
+        && !short
+        && plan.steps.len() > 1
+        && rayon::current_num_threads() > 1
+    {
         let st = &state;
         rayon::in_place_scope(|scope| {
             for &r in &plan.roots {
@@ -273,6 +285,8 @@ pub(crate) fn execute(
             }
         }
     }
+    let took = state.t0.elapsed().as_micros().clamp(1, u64::MAX as u128) as u64;
+    plan.last_run_us.store(took, Ordering::Relaxed);
     if let Some(e) = lock(&state.error).take() {
         return Err(e);
     }

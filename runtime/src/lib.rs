@@ -7,7 +7,7 @@ mod plan;
 mod saver;
 mod session;
 
-pub use executor::{NodeTrace, RunMetadata, RunOptions};
+pub use executor::{NodeTrace, RunMetadata, RunOptions, SEQUENTIAL_BELOW_US};
 pub use feed::{FeedDict, Fetch, Outputs};
 pub use saver::{latest_checkpoint, Saver};
 pub use session::{default_session, InteractiveSession, OperationRun, Session, TensorEval};

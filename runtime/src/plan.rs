@@ -58,6 +58,8 @@ pub(crate) struct Plan {
     /// Variables read (directly or by an update): each must be initialized before the run
     /// starts.
     pub var_checks: Vec<(NodeId, String)>,
+    /// How long the last run took, in microseconds (0 before the first).
+    pub last_run_us: std::sync::atomic::AtomicU64,
 }
 
 impl Plan {
@@ -216,6 +218,7 @@ impl Plan {
             fetch_slots,
             roots,
             var_checks,
+            last_run_us: Default::default(),
         })
     }
 }
