@@ -251,44 +251,8 @@ fn filter_block<const Q: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::reference::{close, data, each_product};
     use crate::nn::padding::Padding;
-
-    fn data(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 16777216.0
-                    - 0.5
-            })
-            .collect()
-    }
-
-    /// Calls `f(output index, input index, filter index)` for every product of the
-    /// convolution's definition.
-    fn each_product(win: &Window, co: usize, mut f: impl FnMut(usize, usize, usize)) {
-        for n in 0..win.n {
-            for oy in 0..win.oh {
-                for ox in 0..win.ow {
-                    for t in 0..win.kh {
-                        for u in 0..win.kw {
-                            let iy = (oy * win.sh + t) as isize - win.pad_top as isize;
-                            let ix = (ox * win.sw + u) as isize - win.pad_left as isize;
-                            if iy < 0 || ix < 0 || iy >= win.h as isize || ix >= win.w as isize {
-                                continue;
-                            }
-                            for c in 0..win.c {
-                                let xi =
-                                    ((n * win.h + iy as usize) * win.w + ix as usize) * win.c + c;
-                                for k in 0..co {
-                                    let o = ((n * win.oh + oy) * win.ow + ox) * co + k;
-                                    f(o, xi, ((t * win.kw + u) * win.c + c) * co + k);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 
     #[test]
     fn forward_and_filter_gradient_match_the_definition() {
@@ -313,14 +277,8 @@ mod tests {
             conv2d_forward(&x, &f, &win, co, &mut y);
             let mut df = vec![f32::NAN; f.len()];
             conv2d_backprop_filter(&x, &dy, &win, co, &mut df);
-            for (got, want) in [(&y, &y_want), (&df, &df_want)] {
-                for (i, (&g, &w)) in got.iter().zip(want.iter()).enumerate() {
-                    assert!(
-                        (g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
-                        "{dims:?} [{i}] {g} vs {w}"
-                    );
-                }
-            }
+            close(&y, &y_want, &format!("{dims:?} y"));
+            close(&df, &df_want, &format!("{dims:?} df"));
         }
     }
 }

@@ -6,5 +6,7 @@ pub(crate) mod conv;
 pub(crate) mod direct;
 pub mod gemm;
 pub(crate) mod pool;
+#[cfg(test)]
+pub(crate) mod reference;
 pub(crate) mod strided;
 pub(crate) mod winograd;

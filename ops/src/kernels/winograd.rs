@@ -57,6 +57,20 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// The forward convolution's correlation over `win` with `co` output channels.
+    fn forward(win: &Window, co: usize) -> Geometry {
+        Geometry {
+            hi: win.h,
+            wi: win.w,
+            ci: win.c,
+            ho: win.oh,
+            wo: win.ow,
+            co,
+            pt: win.pad_top as isize,
+            pl: win.pad_left as isize,
+        }
+    }
+
     fn tiles_h(&self) -> usize {
         self.ho.div_ceil(2)
     }
@@ -69,17 +83,7 @@ impl Geometry {
 /// [`crate::kernels::conv::conv2d_forward`] defines it; `win` must satisfy [`applies`].
 pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
     let u = filter_transform(f, win.c * co);
-    let geo = Geometry {
-        hi: win.h,
-        wi: win.w,
-        ci: win.c,
-        ho: win.oh,
-        wo: win.ow,
-        co,
-        pt: win.pad_top as isize,
-        pl: win.pad_left as isize,
-    };
-    correlate_fastest(&geo, x, &u, y);
+    correlate_fastest(&Geometry::forward(win, co), x, &u, y);
 }
 
 /// The input gradient of the convolution, as
@@ -130,16 +134,7 @@ pub(crate) fn conv2d_backprop_filter(
     co: usize,
     df: &mut [f32],
 ) {
-    let geo = Geometry {
-        hi: win.h,
-        wi: win.w,
-        ci: win.c,
-        ho: win.oh,
-        wo: win.ow,
-        co,
-        pt: win.pad_top as isize,
-        pl: win.pad_left as isize,
-    };
+    let geo = Geometry::forward(win, co);
     #[cfg(target_arch = "x86_64")]
     if let Some(a) = avx512::Avx512::detect() {
         return filter_gradient(a, &geo, win.n, x, dy, df);
@@ -545,7 +540,7 @@ fn gather(geo: &Geometry, x: &[f32], img: usize, ty: usize, tx: usize, d: &mut [
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{Arith, P};
-    use crate::kernels::bcast::avx512::block;
+    use crate::kernels::bcast::avx512::{block, lanes};
     use std::arch::x86_64::*;
 
     /// AVX-512 arithmetic; only [`Avx512::detect`] makes one, on a CPU that has AVX-512F.
@@ -587,12 +582,6 @@ mod avx512 {
             // SAFETY: as above.
             unsafe { grad_products(ci, co, n_t, v, w, du) }
         }
-    }
-
-    /// The mask of the first `n` (≤ 16) lanes.
-    #[inline(always)]
-    fn lanes(n: usize) -> __mmask16 {
-        ((1u32 << n.min(16)) - 1) as __mmask16
     }
 
     #[target_feature(enable = "avx512f")]
@@ -731,57 +720,8 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::reference::{close, data, each_product};
     use crate::nn::padding::Padding;
-
-    fn data(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32
-                    / (1u32 << 24) as f32
-                    - 0.5
-            })
-            .collect()
-    }
-
-    /// The convolution summed in f64, straight from its definition.
-    fn naive(x: &[f32], f: &[f32], win: &Window, co: usize) -> Vec<f64> {
-        let mut y = vec![0f64; win.n * win.oh * win.ow * co];
-        for n in 0..win.n {
-            for oy in 0..win.oh {
-                for ox in 0..win.ow {
-                    for t in 0..5 {
-                        for s in 0..5 {
-                            let iy = (oy + t) as isize - win.pad_top as isize;
-                            let ix = (ox + s) as isize - win.pad_left as isize;
-                            if iy < 0 || ix < 0 || iy >= win.h as isize || ix >= win.w as isize {
-                                continue;
-                            }
-                            for c in 0..win.c {
-                                let xv = x
-                                    [((n * win.h + iy as usize) * win.w + ix as usize) * win.c + c]
-                                    as f64;
-                                for k in 0..co {
-                                    y[((n * win.oh + oy) * win.ow + ox) * co + k] +=
-                                        xv * f[((t * 5 + s) * win.c + c) * co + k] as f64;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        y
-    }
-
-    fn close(got: &[f32], want: &[f64], what: &str) {
-        assert_eq!(got.len(), want.len());
-        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
-                "{what}[{i}]: {g} vs {w}"
-            );
-        }
-    }
 
     #[test]
     fn forward_and_both_gradients_match_the_definition() {
@@ -796,87 +736,36 @@ mod tests {
             assert!(applies(&win, co));
             let x = data(n * h * w * c, 1);
             let f = data(25 * c * co, 2);
-            let mut y = vec![f32::NAN; n * win.oh * win.ow * co];
-            conv2d_forward(&x, &f, &win, co, &mut y);
-            let want = naive(&x, &f, &win, co);
-            close(&y, &want, "y");
-            // The portable arithmetic too, whatever this CPU has.
-            let geo = Geometry {
-                hi: h,
-                wi: w,
-                ci: c,
-                ho: win.oh,
-                wo: win.ow,
-                co,
-                pt: win.pad_top as isize,
-                pl: win.pad_left as isize,
-            };
-            let mut y2 = vec![f32::NAN; y.len()];
-            correlate(Portable, &geo, &x, &filter_transform(&f, c * co), &mut y2);
-            close(&y2, &want, "portable y");
+            let out_len = n * win.oh * win.ow * co;
+            let dy = data(out_len, 3);
+            // y[o] = Σ x[i] f[t]; dx[i] = Σ dy[o] f[t]; df[t] = Σ x[i] dy[o], over the products.
+            let mut y_want = vec![0f64; out_len];
+            let mut dx_want = vec![0f64; x.len()];
+            let mut df_want = vec![0f64; f.len()];
+            each_product(&win, co, |o, i, t| {
+                y_want[o] += x[i] as f64 * f[t] as f64;
+                dx_want[i] += dy[o] as f64 * f[t] as f64;
+                df_want[t] += x[i] as f64 * dy[o] as f64;
+            });
 
-            // dx[x] = Σ over the outputs o that read x through tap (t, s) of dy[o] · f[t, s].
-            let dy = data(y.len(), 3);
+            let mut y = vec![f32::NAN; out_len];
+            conv2d_forward(&x, &f, &win, co, &mut y);
+            close(&y, &y_want, "y");
             let mut dx = vec![f32::NAN; x.len()];
             conv2d_backprop_input(&dy, &f, &win, co, &mut dx);
-            let mut want = vec![0f64; x.len()];
-            for n in 0..win.n {
-                for oy in 0..win.oh {
-                    for ox in 0..win.ow {
-                        for t in 0..5 {
-                            for s in 0..5 {
-                                let iy = (oy + t) as isize - win.pad_top as isize;
-                                let ix = (ox + s) as isize - win.pad_left as isize;
-                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                                    continue;
-                                }
-                                let xi = ((n * h + iy as usize) * w + ix as usize) * c;
-                                let o = ((n * win.oh + oy) * win.ow + ox) * co;
-                                for ci in 0..c {
-                                    for k in 0..co {
-                                        want[xi + ci] += dy[o + k] as f64
-                                            * f[((t * 5 + s) * c + ci) * co + k] as f64;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            close(&dx, &want, "dx");
-
-            // df[t, s, ci, k] = Σ over the outputs o and their inputs i through tap (t, s) of
-            // x[i, ci] · dy[o, k].
+            close(&dx, &dx_want, "dx");
             let mut df = vec![f32::NAN; f.len()];
             conv2d_backprop_filter(&x, &dy, &win, co, &mut df);
-            let mut want = vec![0f64; f.len()];
-            for n in 0..win.n {
-                for oy in 0..win.oh {
-                    for ox in 0..win.ow {
-                        for t in 0..5 {
-                            for s in 0..5 {
-                                let iy = (oy + t) as isize - win.pad_top as isize;
-                                let ix = (ox + s) as isize - win.pad_left as isize;
-                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                                    continue;
-                                }
-                                let xi = ((n * h + iy as usize) * w + ix as usize) * c;
-                                let o = ((n * win.oh + oy) * win.ow + ox) * co;
-                                for ci in 0..c {
-                                    for k in 0..co {
-                                        want[((t * 5 + s) * c + ci) * co + k] +=
-                                            x[xi + ci] as f64 * dy[o + k] as f64;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            close(&df, &want, "df");
+            close(&df, &df_want, "df");
+
+            // The portable arithmetic too, whatever this CPU has.
+            let geo = Geometry::forward(&win, co);
+            let mut y2 = vec![f32::NAN; out_len];
+            correlate(Portable, &geo, &x, &filter_transform(&f, c * co), &mut y2);
+            close(&y2, &y_want, "portable y");
             let mut df2 = vec![f32::NAN; f.len()];
             filter_gradient(Portable, &geo, n, &x, &dy, &mut df2);
-            close(&df2, &want, "portable df");
+            close(&df2, &df_want, "portable df");
         }
     }
 }
