@@ -70,13 +70,14 @@ impl Padded {
     }
 }
 
-/// `rows x co` row-major `m`, with each row padded with zeros to `cop` columns.
-fn pad_cols(m: &[f32], co: usize, cop: usize) -> Vec<f32> {
-    let mut out = vec![0f32; m.len() / co.max(1) * cop];
+/// Writes the `rows x co` row-major `m` into `out`, each row padded with zeros to `cop`
+/// columns (`out` is reused, so a loop over images allocates once).
+fn pad_cols(m: &[f32], co: usize, cop: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(m.len() / co.max(1) * cop, 0.0);
     for (o, r) in out.chunks_exact_mut(cop).zip(m.chunks_exact(co)) {
         o[..co].copy_from_slice(r);
     }
-    out
 }
 
 /// The forward convolution, as [`crate::kernels::conv::conv2d_forward`] defines it.
@@ -86,7 +87,8 @@ pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &
         return;
     }
     let cop = co.div_ceil(16) * 16;
-    let fp = pad_cols(f, co, cop);
+    let mut fp = Vec::new();
+    pad_cols(f, co, cop, &mut fp);
     let pad = Padded::new(win);
     y.par_chunks_mut(out_img)
         .enumerate()
@@ -187,9 +189,7 @@ pub(crate) fn conv2d_backprop_filter(
                     &x[img * win.in_len()..(img + 1) * win.in_len()],
                     &mut buf,
                 );
-                dyp.clear();
-                dyp.extend_from_slice(&dy[img * out_img..(img + 1) * out_img]);
-                let dyp = pad_cols(&dyp, co, cop);
+                pad_cols(&dy[img * out_img..(img + 1) * out_img], co, cop, &mut dyp);
                 for r0 in (0..k_len).step_by(ROWS) {
                     for kb in (0..cop).step_by(64) {
                         let args = (&buf[..], &dyp[..], &pad, win, cop, kb, r0);

@@ -81,23 +81,14 @@ impl Window {
             && self.oh * 2 == self.h
             && self.ow * 2 == self.w
     }
-}
 
-/// For each window of a 2x2 tiling: `f(out, [top-left, top-right, bottom-left,
-/// bottom-right])`, with `out` the window's `c` outputs in `yc` (the outputs of the images
-/// from `i0`) and the four input pixels' offsets within `x`.
-fn for_each_2x2(
-    win: &Window,
-    i0: usize,
-    yc: &mut [f32],
-    mut f: impl FnMut(&mut [f32], [usize; 4]),
-) {
-    let c = win.c;
-    for (p, out) in yc.chunks_exact_mut(c).enumerate() {
-        let (img, oy, ox) = (i0 + p / (win.oh * win.ow), p / win.ow % win.oh, p % win.ow);
-        let tl = ((img * win.h + 2 * oy) * win.w + 2 * ox) * c;
-        let row = win.w * c;
-        f(out, [tl, tl + c, tl + row, tl + row + c]);
+    /// In a 2x2 tiling, the element offsets of output pixel `p`'s four inputs (top-left,
+    /// top-right, bottom-left, bottom-right), both counted from the same image.
+    fn taps_2x2(&self, p: usize) -> [usize; 4] {
+        let (img, oy, ox) = (p / (self.oh * self.ow), p / self.ow % self.oh, p % self.ow);
+        let tl = ((img * self.h + 2 * oy) * self.w + 2 * ox) * self.c;
+        let row = self.w * self.c;
+        [tl, tl + self.c, tl + row, tl + row + self.c]
     }
 }
 
@@ -106,8 +97,9 @@ pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
     let c = win.c;
     if win.is_2x2_tiling() {
         return par_images(win, y, win.pool_out_len(), |i0, yc| {
-            for_each_2x2(win, i0, yc, |out, taps| {
-                let [a, b, d, e] = taps.map(|o| &x[o..o + c]);
+            for (p, out) in yc.chunks_exact_mut(c).enumerate() {
+                let base = i0 * win.in_len();
+                let [a, b, d, e] = win.taps_2x2(p).map(|o| &x[base + o..base + o + c]);
                 for k in 0..c {
                     // The first of equal values wins, and NaN only if it comes first, as in
                     // the general path.
@@ -117,7 +109,7 @@ pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
                     }
                     out[k] = m;
                 }
-            });
+            }
         });
     }
     par_images(win, y, win.pool_out_len(), |i0, yc| {
@@ -153,9 +145,7 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
             let nb = dxc.len() / in_len;
             let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
             for (p, g) in dyc.chunks_exact(c).enumerate() {
-                let (img, oy, ox) = (p / (win.oh * win.ow), p / win.ow % win.oh, p % win.ow);
-                let tl = ((img * win.h + 2 * oy) * win.w + 2 * ox) * c;
-                let offs = [tl, tl + c, tl + win.w * c, tl + win.w * c + c];
+                let offs = win.taps_2x2(p);
                 let xs = offs.map(|o| &x[base + o..base + o + c]);
                 // Sixteen channels at a time through local arrays, which the compiler turns
                 // into vector code (the four outputs share one buffer, so writing them
