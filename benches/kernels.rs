@@ -88,6 +88,12 @@ fn kernels(c: &mut Criterion) {
     bench(c, "max_pool 50x28x28x32 k2 s2", &[&[50, 28, 28, 32]], |x| {
         nn::max_pool(&x[0], [1, 2, 2, 1], [1, 2, 2, 1], same)
     });
+    bench(
+        c,
+        "max_pool grad 50x28x28x32 k2 s2",
+        &[&[50, 28, 28, 32], &[50, 14, 14, 32]],
+        |x| nn::max_pool_grad(&x[0], &x[1], [1, 2, 2, 1], [1, 2, 2, 1], same),
+    );
 }
 
 criterion_group! {

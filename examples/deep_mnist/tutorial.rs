@@ -4,6 +4,7 @@
 use rustflow::nn::{self, Padding};
 use rustflow::prelude::*;
 use rustflow::{argmax, cast, equal, reduce_mean, reshape, truncated_normal};
+use rustflow::{RunMetadata, RunOptions};
 
 /// What the example's and tests' functions return.
 pub type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -113,6 +114,18 @@ pub fn build_cnn(seed: u64) -> Result<Cnn> {
 
 /// Accuracy over the whole test set, evaluated `chunk` images at a time.
 pub fn test_accuracy(net: &Cnn, sess: &Session, test: &mnist::DataSet, chunk: usize) -> Res<f32> {
+    test_accuracy_with(net, sess, test, chunk, &RunOptions::default(), |_| {})
+}
+
+/// [`test_accuracy`] with run options; `seen` receives each chunk's run metadata.
+pub fn test_accuracy_with(
+    net: &Cnn,
+    sess: &Session,
+    test: &mnist::DataSet,
+    chunk: usize,
+    options: &RunOptions,
+    mut seen: impl FnMut(&RunMetadata),
+) -> Res<f32> {
     let n = test.num_examples();
     let labels = test.labels();
     let mut correct = 0.0f64;
@@ -120,7 +133,9 @@ pub fn test_accuracy(net: &Cnn, sess: &Session, test: &mnist::DataSet, chunk: us
         let end = (start + chunk.max(1)).min(n);
         let ys = labels.slice(ndarray::s![start..end, ..]).to_owned();
         let feeds = feed! { &net.x => test.images_rows(start..end), &net.y_ => ys, &net.keep_prob => 1.0f32 };
-        let acc = sess.eval(&net.accuracy, &feeds)?.scalar_value::<f32>()?;
+        let (mut out, meta) = sess.run_with(&fetches![&net.accuracy], &feeds, options)?;
+        seen(&meta);
+        let acc = out.take(0)?.scalar_value::<f32>()?;
         correct += acc as f64 * (end - start) as f64;
     }
     Ok((correct / n as f64) as f32)

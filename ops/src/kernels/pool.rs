@@ -92,6 +92,43 @@ impl Window {
     }
 }
 
+/// The first `LANES` elements of `s`.
+fn lanes(s: &[f32]) -> [f32; LANES] {
+    let mut a = [0.0; LANES];
+    a.copy_from_slice(&s[..LANES]);
+    a
+}
+
+/// For `L` channels of one 2x2 window with inputs `[a, b, d, e]` (row-major) and upstream
+/// gradient `g`: the gradient of each input, `g` at the first maximal input and 0 elsewhere
+/// (TensorFlow's rule), written as selects so that the loop vectorizes.
+#[inline(always)]
+fn route_2x2<const L: usize>(v: [[f32; L]; 4], g: [f32; L]) -> [[f32; L]; 4] {
+    let [a, b, d, e] = v;
+    let mut out = [[0f32; L]; 4];
+    for l in 0..L {
+        let over_a = b[l] > a[l];
+        let m = if over_a { b[l] } else { a[l] };
+        let over_ab = d[l] > m;
+        let m = if over_ab { d[l] } else { m };
+        let over_abd = e[l] > m;
+        let (g, z) = (g[l], 0.0);
+        out[3][l] = if over_abd { g } else { z };
+        out[2][l] = if over_ab && !over_abd { g } else { z };
+        out[1][l] = if over_a && !over_ab && !over_abd {
+            g
+        } else {
+            z
+        };
+        out[0][l] = if !over_a && !over_ab && !over_abd {
+            g
+        } else {
+            z
+        };
+    }
+    out
+}
+
 /// Max pooling of `x` into `y` (`[n, oh, ow, c]`); padding never wins (it acts as −inf).
 pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
     let c = win.c;
@@ -147,46 +184,22 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
             for (p, g) in dyc.chunks_exact(c).enumerate() {
                 let offs = win.taps_2x2(p);
                 let xs = offs.map(|o| &x[base + o..base + o + c]);
-                // Sixteen channels at a time through local arrays, which the compiler turns
-                // into vector code (the four outputs share one buffer, so writing them
-                // directly would need alias checks).
-                let mut k0 = 0;
-                while k0 < c {
-                    let n = LANES.min(c - k0);
-                    let mut v = [[f32::NEG_INFINITY; LANES]; 4];
-                    for (vt, xt) in v.iter_mut().zip(&xs) {
-                        vt[..n].copy_from_slice(&xt[k0..k0 + n]);
-                    }
-                    let mut gl = [0f32; LANES];
-                    gl[..n].copy_from_slice(&g[k0..k0 + n]);
-                    let mut out = [[0f32; LANES]; 4];
-                    let [a, b, d, e] = v;
-                    for l in 0..LANES {
-                        // The first maximal tap in row-major order gets the gradient: as
-                        // selects, so that the loop vectorizes.
-                        let over_a = b[l] > a[l];
-                        let m = if over_a { b[l] } else { a[l] };
-                        let over_ab = d[l] > m;
-                        let m = if over_ab { d[l] } else { m };
-                        let over_abd = e[l] > m;
-                        let (g, z) = (gl[l], 0.0);
-                        out[3][l] = if over_abd { g } else { z };
-                        out[2][l] = if over_ab && !over_abd { g } else { z };
-                        out[1][l] = if over_a && !over_ab && !over_abd {
-                            g
-                        } else {
-                            z
-                        };
-                        out[0][l] = if !over_a && !over_ab && !over_abd {
-                            g
-                        } else {
-                            z
-                        };
-                    }
+                // Sixteen channels at a time through fixed-size local arrays, which the
+                // compiler turns into vector code (the four outputs share one buffer, so
+                // writing them directly would need alias checks); the rest one by one.
+                let full = c - c % LANES;
+                for k0 in (0..full).step_by(LANES) {
+                    let v = xs.map(|xt| lanes(&xt[k0..]));
+                    let out = route_2x2(v, lanes(&g[k0..]));
                     for (ot, &o) in out.iter().zip(&offs) {
-                        dxc[o + k0..o + k0 + n].copy_from_slice(&ot[..n]);
+                        dxc[o + k0..][..LANES].copy_from_slice(ot);
                     }
-                    k0 += n;
+                }
+                for k in full..c {
+                    let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
+                    for (ot, &o) in out.iter().zip(&offs) {
+                        dxc[o + k] = ot[0];
+                    }
                 }
             }
         });
@@ -261,4 +274,46 @@ pub(crate) fn avg_pool_grad(dy: &[f32], win: &Window, dx: &mut [f32]) {
             }
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::reference::data;
+    use crate::nn::padding::Padding;
+
+    /// The 2x2 fast path against the definition, with channels past a multiple of 16 and
+    /// many ties (values on a coarse grid, and all-equal windows).
+    #[test]
+    fn max_pool_grad_2x2_routes_to_the_first_maximum() {
+        let (n, h, w, c) = (2, 4, 6, 37);
+        let win = Window::new(&[n, h, w, c], (2, 2), (2, 2), Padding::Valid).unwrap();
+        assert!(win.is_2x2_tiling());
+        let mut x: Vec<f32> = data(n * h * w * c, 1)
+            .iter()
+            .map(|v| (v * 4.0).round())
+            .collect();
+        x[..2 * w * c].fill(1.0);
+        let dy = data(n * (h / 2) * (w / 2) * c, 2);
+        let mut dx = vec![f32::NAN; x.len()];
+        max_pool_grad(&x, &dy, &win, &mut dx);
+        let mut want = vec![0f32; x.len()];
+        let at = |i: usize, y: usize, xx: usize, k: usize| ((i * h + y) * w + xx) * c + k;
+        for i in 0..n {
+            for (oy, ox, k) in (0..h / 2)
+                .flat_map(|oy| (0..w / 2).flat_map(move |ox| (0..c).map(move |k| (oy, ox, k))))
+            {
+                let taps =
+                    [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(t, u)| at(i, 2 * oy + t, 2 * ox + u, k));
+                let mut best = taps[0];
+                for &t in &taps[1..] {
+                    if x[t] > x[best] {
+                        best = t;
+                    }
+                }
+                want[best] = dy[((i * (h / 2) + oy) * (w / 2) + ox) * c + k];
+            }
+        }
+        assert_eq!(dx, want);
+    }
 }
