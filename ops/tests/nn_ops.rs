@@ -936,6 +936,29 @@ fn dropout_seeds_and_sessions() {
     assert_ne!(first_two(&c, &Session::new(&c.g)).0, a1);
 }
 
+/// A run at keep_prob 1.0 draws nothing, yet the next run's mask is the one it would have
+/// drawn after a run that did draw (keep_prob just under 1).
+#[test]
+fn dropout_keep_prob_one_keeps_the_random_sequence() {
+    let shape = [7usize, 33];
+    let xv = Value::filled(&shape, 1f32).unwrap();
+    let d = dropout_graph(&shape, Some(5));
+    let second = |first_keep: f32| {
+        let sess = Session::new(&d.g);
+        let feeds = |kp: f32| FeedDict::new().with(&d.x, xv.clone()).with(&d.kp, kp);
+        sess.eval(&d.y, &feeds(first_keep)).unwrap();
+        sess.eval(&d.y, &feeds(0.5)).unwrap()
+    };
+    assert_eq!(second(1.0), second(0.999_999));
+    let first = Session::new(&d.g)
+        .eval(
+            &d.y,
+            &FeedDict::new().with(&d.x, xv.clone()).with(&d.kp, 0.5f32),
+        )
+        .unwrap();
+    assert_ne!(second(1.0), first, "the generator moved on");
+}
+
 #[test]
 fn dropout_noise_shape_shares_decisions() {
     let g = Graph::new();

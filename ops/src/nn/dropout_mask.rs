@@ -53,6 +53,12 @@ impl Op for DropoutMask {
         };
         let n: usize = shape.iter().product();
         let mask = with_rng(ctx, self.seed, |rng| {
+            if kp == 1.0 {
+                // Every element is kept: skip the draws, but move the generator past them
+                // (one word each), so that later runs draw what they would have.
+                rng.set_word_pos(rng.get_word_pos() + n as u128);
+                return vec![1.0; n];
+            }
             (0..n)
                 .map(|_| {
                     // u in [0, 1) with 23 random bits (as TensorFlow draws floats), so that
