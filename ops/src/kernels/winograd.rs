@@ -1,12 +1,15 @@
-//! Winograd F(2x2, 5x5) convolution for 5x5 windows at stride 1: the tutorial's second
-//! convolution and its input gradient, in 36 multiplications per 2x2 output tile instead
-//! of 100 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
+//! Winograd F(4x4, 5x5) convolution for 5x5 windows at stride 1: the tutorial's second
+//! convolution and both its gradients, in 64 multiplications per 4x4 output tile instead of
+//! 400 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
 //!
-//! With the interpolation points 0, ±1, ±2 and ∞, a 2x2 output tile `Y` of the correlation of
-//! a 6x6 input tile `d` with a 5x5 filter `g` is `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Per block of
-//! tiles the kernel transforms the inputs (`V`, 36 vectors of input channels per tile), then
-//! multiplies, for each of the 36 points, the tiles' `V` rows by the transformed filter `U`
-//! (`in_channels x out_channels`), then transforms the products back.
+//! With the interpolation points 0, ±1, ±2, ±1/2 and ∞, a 4x4 output tile `Y` of the
+//! correlation of an 8x8 input tile `d` with a 5x5 filter `g` is
+//! `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Per block of tiles the kernel transforms the inputs
+//! (`V`, 64 vectors of input channels per tile), then multiplies, for each of the 64 points,
+//! the tiles' `V` rows by the transformed filter `U` (`in_channels x out_channels`), then
+//! transforms the products back. The halves ±1/2 keep the transforms' coefficients small:
+//! in f32 the result stays within 2x of F(2x2, 5x5)'s rounding error, which is itself within
+//! 2x of a direct sum's.
 //!
 //! Layouts, tile-major so that each tile's data is contiguous: `V[tile][point][ci]`,
 //! `U[point][ci][co]`, `M[tile][point][co]`.
@@ -16,20 +19,77 @@ use std::cell::RefCell;
 
 use crate::nn::padding::Window;
 
-/// Output tiles per block: the block's `V` and `M` stay in a core's L2 cache.
-const TILE_BLOCK: usize = 64;
+/// Output tiles per block of the forward correlation: the block's `V` and `M` stay in a
+/// core's L2 cache.
+const TILE_BLOCK: usize = 16;
 
-/// Points of the 6x6 transform.
-const P: usize = 36;
+/// Output tiles per block of the filter gradient, whose products add over the tiles (longer
+/// blocks make longer sums per product).
+const GRAD_TILE_BLOCK: usize = 48;
 
-/// `G` (6x5), the filter transform.
-const G: [[f32; 5]; 6] = [
+/// Outputs per tile side.
+const OUT: usize = 4;
+
+/// Input tile side: `OUT` outputs of a 5-wide window.
+const TILE: usize = OUT + 4;
+
+/// Points of the 8x8 transform.
+const P: usize = TILE * TILE;
+
+/// `Bᵀ` (8x8), the input transform.
+const BT: [[f32; 8]; 8] = [
+    [4.0, 0.0, -21.0, 0.0, 21.0, 0.0, -4.0, 0.0],
+    [0.0, -4.0, -4.0, 17.0, 17.0, -4.0, -4.0, 0.0],
+    [0.0, 4.0, -4.0, -17.0, 17.0, 4.0, -4.0, 0.0],
+    [0.0, 2.0, 1.0, -10.0, -5.0, 8.0, 4.0, 0.0],
+    [0.0, -2.0, 1.0, 10.0, -5.0, -8.0, 4.0, 0.0],
+    [0.0, 4.0, 8.0, -5.0, -10.0, 1.0, 2.0, 0.0],
+    [0.0, -4.0, 8.0, 5.0, -10.0, -1.0, 2.0, 0.0],
+    [0.0, -4.0, 0.0, 21.0, 0.0, -21.0, 0.0, 4.0],
+];
+
+/// `Aᵀ` (4x8), the output transform.
+const AT: [[f32; 8]; 4] = [
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+    [0.0, 1.0, -1.0, 2.0, -2.0, 1.0 / 2.0, -1.0 / 2.0, 0.0],
+    [0.0, 1.0, 1.0, 4.0, 4.0, 1.0 / 4.0, 1.0 / 4.0, 0.0],
+    [0.0, 1.0, -1.0, 8.0, -8.0, 1.0 / 8.0, -1.0 / 8.0, 1.0],
+];
+
+/// `A` (8x4), which spreads an output-gradient tile over the points.
+const A: [[f32; 4]; 8] = [
+    [1.0, 0.0, 0.0, 0.0],
+    [1.0, 1.0, 1.0, 1.0],
+    [1.0, -1.0, 1.0, -1.0],
+    [1.0, 2.0, 4.0, 8.0],
+    [1.0, -2.0, 4.0, -8.0],
+    [1.0, 1.0 / 2.0, 1.0 / 4.0, 1.0 / 8.0],
+    [1.0, -1.0 / 2.0, 1.0 / 4.0, -1.0 / 8.0],
+    [0.0, 0.0, 0.0, 1.0],
+];
+
+/// `G` (8x5), the filter transform.
+const G: [[f32; 5]; 8] = [
     [1.0 / 4.0, 0.0, 0.0, 0.0, 0.0],
-    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
-    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
-    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0, 1.0 / 3.0, 2.0 / 3.0],
-    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0, -1.0 / 3.0, 2.0 / 3.0],
-    [0.0, 0.0, 0.0, 0.0, 1.0],
+    [1.0 / 18.0, 1.0 / 18.0, 1.0 / 18.0, 1.0 / 18.0, 1.0 / 18.0],
+    [1.0 / 18.0, -1.0 / 18.0, 1.0 / 18.0, -1.0 / 18.0, 1.0 / 18.0],
+    [1.0 / 360.0, 1.0 / 180.0, 1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0],
+    [
+        1.0 / 360.0,
+        -1.0 / 180.0,
+        1.0 / 90.0,
+        -1.0 / 45.0,
+        2.0 / 45.0,
+    ],
+    [16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0, 1.0 / 45.0],
+    [
+        16.0 / 45.0,
+        -8.0 / 45.0,
+        4.0 / 45.0,
+        -2.0 / 45.0,
+        1.0 / 45.0,
+    ],
+    [0.0, 0.0, 0.0, 0.0, 1.0 / 4.0],
 ];
 
 thread_local! {
@@ -72,10 +132,16 @@ impl Geometry {
     }
 
     fn tiles_h(&self) -> usize {
-        self.ho.div_ceil(2)
+        self.ho.div_ceil(OUT)
     }
     fn tiles_w(&self) -> usize {
-        self.wo.div_ceil(2)
+        self.wo.div_ceil(OUT)
+    }
+
+    /// The image and tile row and column of tile number `tile`.
+    fn locate(&self, tile: usize) -> (usize, usize, usize) {
+        let (th, tw) = (self.tiles_h(), self.tiles_w());
+        (tile / (th * tw), tile / tw % th, tile % tw)
     }
 }
 
@@ -159,13 +225,13 @@ fn filter_gradient<A: Arith>(
     if tiles == 0 || len == 0 {
         return;
     }
-    let groups = GRAD_GROUPS.min(tiles.div_ceil(TILE_BLOCK));
+    let groups = GRAD_GROUPS.min(tiles.div_ceil(GRAD_TILE_BLOCK));
     let partials: Vec<Vec<f32>> = (0..groups)
         .into_par_iter()
         .map(|gi| {
             let range = tiles * gi / groups..tiles * (gi + 1) / groups;
             let mut du = vec![0f32; P * len];
-            let tb = TILE_BLOCK.min(range.len());
+            let tb = GRAD_TILE_BLOCK.min(range.len());
             let (v_len, w_len) = (tb * P * geo.ci, tb * P * geo.co);
             let t_len = P * geo.ci.max(geo.co);
             SCRATCH.with(|cell| {
@@ -191,13 +257,13 @@ fn filter_gradient<A: Arith>(
         du.iter_mut().zip(p).for_each(|(a, &b)| *a += b);
     }
     // df[a][b] = Σ_{xi,nu} G[xi][a] dU[xi][nu] G[nu][b].
-    let mut tmp = vec![0f32; 30 * len]; // tmp[a][nu] = Σ_xi G[xi][a] dU[xi][nu]
+    let mut tmp = vec![0f32; 5 * TILE * len]; // tmp[a][nu] = Σ_xi G[xi][a] dU[xi][nu]
     for a in 0..5 {
-        for nu in 0..6 {
-            let dst = &mut tmp[(a * 6 + nu) * len..(a * 6 + nu + 1) * len];
+        for nu in 0..TILE {
+            let dst = &mut tmp[(a * TILE + nu) * len..(a * TILE + nu + 1) * len];
             for (xi, grow) in G.iter().enumerate() {
                 if grow[a] != 0.0 {
-                    let src = &du[(xi * 6 + nu) * len..(xi * 6 + nu + 1) * len];
+                    let src = &du[(xi * TILE + nu) * len..(xi * TILE + nu + 1) * len];
                     dst.iter_mut()
                         .zip(src)
                         .for_each(|(d, &s)| *d += grow[a] * s);
@@ -210,7 +276,7 @@ fn filter_gradient<A: Arith>(
             let dst = &mut df[(a * 5 + b) * len..(a * 5 + b + 1) * len];
             for (nu, grow) in G.iter().enumerate() {
                 if grow[b] != 0.0 {
-                    let src = &tmp[(a * 6 + nu) * len..(a * 6 + nu + 1) * len];
+                    let src = &tmp[(a * TILE + nu) * len..(a * TILE + nu + 1) * len];
                     dst.iter_mut()
                         .zip(src)
                         .for_each(|(d, &s)| *d += grow[b] * s);
@@ -220,8 +286,8 @@ fn filter_gradient<A: Arith>(
     }
 }
 
-/// `W[t] = A dY Aᵀ` for each output tile `t` of `tiles`: the 2x2 output-gradient tile
-/// (zeros past the output's edge) spread over the 36 points, into `w` (`[tile][36][co]`).
+/// `W[t] = A dY Aᵀ` for each output tile `t` of `tiles`: the 4x4 output-gradient tile
+/// (zeros past the output's edge) spread over the 64 points, into `w` (`[tile][64][co]`).
 fn transform_output_grads<A: Arith>(
     arith: &A,
     geo: &Geometry,
@@ -231,18 +297,17 @@ fn transform_output_grads<A: Arith>(
     tmp: &mut [f32],
 ) {
     let co = geo.co;
-    let (th, tw) = (geo.tiles_h(), geo.tiles_w());
     let out_img = geo.ho * geo.wo * co;
     for (t, tile) in tiles.enumerate() {
-        let (img, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-        // g[i][j]: the tile's 2x2 gradient; then columns tmp[j][xi] = (A g)[xi][j] and rows
-        // W[xi][nu] = Σ_j tmp[j][xi] A[nu][j].
-        let (g, rest) = tmp.split_at_mut(4 * co);
-        let (cols, _) = rest.split_at_mut(12 * co);
-        for i in 0..2 {
-            for j in 0..2 {
-                let (oy, ox) = (2 * ty + i, 2 * tx + j);
-                let dst = &mut g[(i * 2 + j) * co..(i * 2 + j + 1) * co];
+        let (img, ty, tx) = geo.locate(tile);
+        // g[i][j]: the tile's 4x4 gradient; then columns cols[j][xi] = (A g)[xi][j] and rows
+        // W[xi][nu] = Σ_j cols[j][xi] A[nu][j].
+        let (g, rest) = tmp.split_at_mut(OUT * OUT * co);
+        let (cols, _) = rest.split_at_mut(OUT * TILE * co);
+        for i in 0..OUT {
+            for j in 0..OUT {
+                let (oy, ox) = (OUT * ty + i, OUT * tx + j);
+                let dst = &mut g[(i * OUT + j) * co..(i * OUT + j + 1) * co];
                 if oy < geo.ho && ox < geo.wo {
                     let o = img * out_img + (oy * geo.wo + ox) * co;
                     dst.copy_from_slice(&dy[o..o + co]);
@@ -251,17 +316,14 @@ fn transform_output_grads<A: Arith>(
                 }
             }
         }
-        for j in 0..2 {
-            let s = [&g[j * co..(j + 1) * co], &g[(2 + j) * co..(3 + j) * co]];
-            arith.a2(s, &mut cols[j * 6 * co..(j + 1) * 6 * co]);
+        for j in 0..OUT {
+            let s = std::array::from_fn(|i| &g[(i * OUT + j) * co..(i * OUT + j + 1) * co]);
+            arith.a4(s, &mut cols[j * TILE * co..(j + 1) * TILE * co]);
         }
         let wt = &mut w[t * P * co..(t + 1) * P * co];
-        for xi in 0..6 {
-            let s = [
-                &cols[xi * co..(xi + 1) * co],
-                &cols[(6 + xi) * co..(7 + xi) * co],
-            ];
-            arith.a2(s, &mut wt[xi * 6 * co..(xi + 1) * 6 * co]);
+        for xi in 0..TILE {
+            let s = std::array::from_fn(|j| &cols[(j * TILE + xi) * co..(j * TILE + xi + 1) * co]);
+            arith.a4(s, &mut wt[xi * TILE * co..(xi + 1) * TILE * co]);
         }
     }
 }
@@ -269,7 +331,7 @@ fn transform_output_grads<A: Arith>(
 /// `U[p] = (G g Gᵀ)[p]` for each of the `len = ci * co` filters of the HWIO `f`.
 fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
     // tmp[xi][b] = Σ_a G[xi][a] f[a][b]
-    let mut tmp = vec![0f32; 30 * len];
+    let mut tmp = vec![0f32; TILE * 5 * len];
     for (xi, grow) in G.iter().enumerate() {
         for b in 0..5 {
             let dst = &mut tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
@@ -283,9 +345,9 @@ fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
     }
     // U[xi][nu] = Σ_b tmp[xi][b] G[nu][b]
     let mut u = vec![0f32; P * len];
-    for xi in 0..6 {
+    for xi in 0..TILE {
         for (nu, grow) in G.iter().enumerate() {
-            let dst = &mut u[(xi * 6 + nu) * len..(xi * 6 + nu + 1) * len];
+            let dst = &mut u[(xi * TILE + nu) * len..(xi * TILE + nu + 1) * len];
             for (b, &g) in grow.iter().enumerate() {
                 if g != 0.0 {
                     let src = &tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
@@ -313,7 +375,7 @@ fn correlate<A: Arith>(arith: A, geo: &Geometry, x: &[f32], u: &[f32], y: &mut [
             let tiles = yg.len() / out_img * tiles_img;
             let tb = TILE_BLOCK.min(tiles);
             let (v_len, m_len) = (tb * P * geo.ci, tb * P * geo.co);
-            let t_len = (P * geo.ci).max(16 * geo.co);
+            let t_len = (P * geo.ci).max((OUT * TILE + OUT * OUT) * geo.co);
             SCRATCH.with(|cell| {
                 let mut buf = cell.borrow_mut();
                 if buf.len() < v_len + m_len + 2 * t_len {
@@ -341,19 +403,21 @@ fn correlate_fastest(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
     correlate(Portable, geo, x, u, y)
 }
 
-/// The arithmetic of a block: the 1-D transforms over vectors of channels, and the 36
+/// The arithmetic of a block: the 1-D transforms over vectors of channels, and the 64
 /// products.
 trait Arith: Sync + Send {
-    /// `Bᵀ` applied to six equally long vectors `s`, into the six consecutive pieces of `out`.
-    fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]);
-    /// `Aᵀ` applied to six equally long vectors `s`, into the two consecutive pieces of `out`.
-    fn at6(&self, s: [&[f32]; 6], out: &mut [f32]);
-    /// `A` (6x2) applied to two equally long vectors `s`, into the six consecutive pieces of
+    /// `Bᵀ` applied to eight equally long vectors `s`, into the eight consecutive pieces of
     /// `out`.
-    fn a2(&self, s: [&[f32]; 2], out: &mut [f32]);
-    /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and the 36 points.
+    fn bt8(&self, s: [&[f32]; TILE], out: &mut [f32]);
+    /// `Aᵀ` applied to eight equally long vectors `s`, into the four consecutive pieces of
+    /// `out`.
+    fn at8(&self, s: [&[f32]; TILE], out: &mut [f32]);
+    /// `A` applied to four equally long vectors `s`, into the eight consecutive pieces of
+    /// `out`.
+    fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]);
+    /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and the 64 points.
     fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]);
-    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]` for the `n_t` tiles of a block and the 36 points.
+    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]` for the `n_t` tiles of a block and the 64 points.
     fn grad_products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], w: &[f32], du: &mut [f32]);
 }
 
@@ -361,40 +425,31 @@ trait Arith: Sync + Send {
 #[derive(Clone, Copy)]
 struct Portable;
 
+/// `out[o] = Σ_i m[o][i] · s[i]` over vectors `s[i]` of equal length, into the `O`
+/// consecutive pieces of `out`.
+fn apply<const I: usize, const O: usize>(m: &[[f32; I]; O], s: [&[f32]; I], out: &mut [f32]) {
+    let len = s[0].len();
+    for (row, dst) in m.iter().zip(out.chunks_exact_mut(len)) {
+        dst.fill(0.0);
+        for (&c, src) in row.iter().zip(s) {
+            if c != 0.0 {
+                dst.iter_mut().zip(src).for_each(|(d, &v)| *d += c * v);
+            }
+        }
+    }
+}
+
 impl Arith for Portable {
-    fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]) {
-        let len = s[0].len();
-        for c in 0..len {
-            let [d0, d1, d2, d3, d4, d5] = s.map(|v| v[c]);
-            out[c] = 4.0 * d0 - 5.0 * d2 + d4;
-            out[len + c] = -4.0 * (d1 + d2) + d3 + d4;
-            out[2 * len + c] = 4.0 * (d1 - d2) - d3 + d4;
-            out[3 * len + c] = 2.0 * (d3 - d1) - d2 + d4;
-            out[4 * len + c] = 2.0 * (d1 - d3) - d2 + d4;
-            out[5 * len + c] = 4.0 * d1 - 5.0 * d3 + d5;
-        }
+    fn bt8(&self, s: [&[f32]; TILE], out: &mut [f32]) {
+        apply(&BT, s, out);
     }
 
-    fn at6(&self, s: [&[f32]; 6], out: &mut [f32]) {
-        let len = s[0].len();
-        for c in 0..len {
-            let [m0, m1, m2, m3, m4, m5] = s.map(|v| v[c]);
-            out[c] = m0 + m1 + m2 + m3 + m4;
-            out[len + c] = m1 - m2 + 2.0 * (m3 - m4) + m5;
-        }
+    fn at8(&self, s: [&[f32]; TILE], out: &mut [f32]) {
+        apply(&AT, s, out);
     }
 
-    fn a2(&self, s: [&[f32]; 2], out: &mut [f32]) {
-        let len = s[0].len();
-        for c in 0..len {
-            let (g0, g1) = (s[0][c], s[1][c]);
-            out[c] = g0;
-            out[len + c] = g0 + g1;
-            out[2 * len + c] = g0 - g1;
-            out[3 * len + c] = g0 + 2.0 * g1;
-            out[4 * len + c] = g0 - 2.0 * g1;
-            out[5 * len + c] = g1;
-        }
+    fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]) {
+        apply(&A, s, out);
     }
 
     fn grad_products(
@@ -450,31 +505,29 @@ fn block<A: Arith>(
     img0: usize,
 ) {
     let (ci, co) = (geo.ci, geo.co);
-    let (th, tw) = (geo.tiles_h(), geo.tiles_w());
-    let locate = |tile: usize| (tile / (th * tw), tile / tw % th, tile % tw);
     transform_inputs(arith, geo, x, tiles.clone(), v, d, tmp);
     arith.products(ci, co, tiles.len(), v, u, m);
     let out_img = geo.ho * geo.wo * co;
     for (t, tile) in tiles.enumerate() {
-        let (img, ty, tx) = locate(tile);
+        let (img, ty, tx) = geo.locate(tile);
         let mt = &m[t * P * co..(t + 1) * P * co];
-        // Columns: tmp[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; rows: Y[i][j] = Σ_nu tmp[nu][i] Aᵀ[j][nu].
-        let (cols, res) = tmp[..16 * co].split_at_mut(12 * co);
-        for nu in 0..6 {
-            let s = std::array::from_fn(|xi| &mt[(xi * 6 + nu) * co..(xi * 6 + nu + 1) * co]);
-            arith.at6(s, &mut cols[nu * 2 * co..(nu + 1) * 2 * co]);
+        // Columns: cols[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; rows: Y[i][j] = Σ_nu cols[nu][i] Aᵀ[j][nu].
+        let (cols, res) = tmp[..(OUT * TILE + OUT * OUT) * co].split_at_mut(OUT * TILE * co);
+        for nu in 0..TILE {
+            let s = std::array::from_fn(|xi| &mt[(xi * TILE + nu) * co..(xi * TILE + nu + 1) * co]);
+            arith.at8(s, &mut cols[nu * OUT * co..(nu + 1) * OUT * co]);
         }
-        for i in 0..2 {
-            let s = std::array::from_fn(|nu| &cols[(nu * 2 + i) * co..(nu * 2 + i + 1) * co]);
-            arith.at6(s, &mut res[i * 2 * co..(i + 1) * 2 * co]);
+        for i in 0..OUT {
+            let s = std::array::from_fn(|nu| &cols[(nu * OUT + i) * co..(nu * OUT + i + 1) * co]);
+            arith.at8(s, &mut res[i * OUT * co..(i + 1) * OUT * co]);
         }
         let yi = &mut yg[(img - img0) * out_img..(img - img0 + 1) * out_img];
-        for i in 0..2 {
-            let oy = 2 * ty + i;
-            for j in 0..2 {
-                let ox = 2 * tx + j;
+        for i in 0..OUT {
+            let oy = OUT * ty + i;
+            for j in 0..OUT {
+                let ox = OUT * tx + j;
                 if oy < geo.ho && ox < geo.wo {
-                    let src = &res[(i * 2 + j) * co..(i * 2 + j + 1) * co];
+                    let src = &res[(i * OUT + j) * co..(i * OUT + j + 1) * co];
                     yi[(oy * geo.wo + ox) * co..(oy * geo.wo + ox + 1) * co].copy_from_slice(src);
                 }
             }
@@ -482,7 +535,7 @@ fn block<A: Arith>(
     }
 }
 
-/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles`, into `v` (`[tile][36][ci]`).
+/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles`, into `v` (`[tile][64][ci]`).
 fn transform_inputs<A: Arith>(
     arith: &A,
     geo: &Geometry,
@@ -493,37 +546,36 @@ fn transform_inputs<A: Arith>(
     tmp: &mut [f32],
 ) {
     let ci = geo.ci;
-    let (th, tw) = (geo.tiles_h(), geo.tiles_w());
     for (t, tile) in tiles.enumerate() {
-        let (img, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+        let (img, ty, tx) = geo.locate(tile);
         let d = &mut d[..P * ci];
         gather(geo, x, img, ty, tx, d);
         // Columns: tmp[j][i] = Σ_l Bᵀ[i][l] d[l][j]; rows: V[i][j] = Σ_l tmp[l][i] Bᵀ[j][l].
         let tmp = &mut tmp[..P * ci];
-        for j in 0..6 {
-            let s = std::array::from_fn(|l| &d[(l * 6 + j) * ci..(l * 6 + j + 1) * ci]);
-            arith.bt6(s, &mut tmp[j * 6 * ci..(j + 1) * 6 * ci]);
+        for j in 0..TILE {
+            let s = std::array::from_fn(|l| &d[(l * TILE + j) * ci..(l * TILE + j + 1) * ci]);
+            arith.bt8(s, &mut tmp[j * TILE * ci..(j + 1) * TILE * ci]);
         }
         let vt = &mut v[t * P * ci..(t + 1) * P * ci];
-        for i in 0..6 {
-            let s = std::array::from_fn(|l| &tmp[(l * 6 + i) * ci..(l * 6 + i + 1) * ci]);
-            arith.bt6(s, &mut vt[i * 6 * ci..(i + 1) * 6 * ci]);
+        for i in 0..TILE {
+            let s = std::array::from_fn(|l| &tmp[(l * TILE + i) * ci..(l * TILE + i + 1) * ci]);
+            arith.bt8(s, &mut vt[i * TILE * ci..(i + 1) * TILE * ci]);
         }
     }
 }
 
-/// Copies the 6x6 input tile of output tile (ty, tx) of image `img` into `d` (`[36][ci]`),
+/// Copies the 8x8 input tile of output tile (ty, tx) of image `img` into `d` (`[64][ci]`),
 /// with zeros outside the input.
 fn gather(geo: &Geometry, x: &[f32], img: usize, ty: usize, tx: usize, d: &mut [f32]) {
     let ci = geo.ci;
     let base = img * geo.hi * geo.wi * ci;
-    let y0 = 2 * ty as isize - geo.pt;
-    let x0 = 2 * tx as isize - geo.pl;
-    let lo = (-x0).clamp(0, 6) as usize;
-    let hi = (geo.wi as isize - x0).clamp(lo as isize, 6) as usize;
-    for r in 0..6 {
+    let y0 = (OUT * ty) as isize - geo.pt;
+    let x0 = (OUT * tx) as isize - geo.pl;
+    let lo = (-x0).clamp(0, TILE as isize) as usize;
+    let hi = (geo.wi as isize - x0).clamp(lo as isize, TILE as isize) as usize;
+    for r in 0..TILE {
         let iy = y0 + r as isize;
-        let row = &mut d[r * 6 * ci..(r + 1) * 6 * ci];
+        let row = &mut d[r * TILE * ci..(r + 1) * TILE * ci];
         if iy < 0 || iy >= geo.hi as isize {
             row.fill(0.0);
             continue;
@@ -539,7 +591,7 @@ fn gather(geo: &Geometry, x: &[f32], img: usize, ty: usize, tx: usize, d: &mut [
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Arith, P};
+    use super::{Arith, A, AT, BT, OUT, P, TILE};
     use crate::kernels::bcast::avx512::{block, lanes};
     use std::arch::x86_64::*;
 
@@ -554,17 +606,17 @@ mod avx512 {
     }
 
     impl Arith for Avx512 {
-        fn bt6(&self, s: [&[f32]; 6], out: &mut [f32]) {
+        fn bt8(&self, s: [&[f32]; TILE], out: &mut [f32]) {
             // SAFETY: the CPU has AVX-512F (an `Avx512` exists).
-            unsafe { bt6(s, out) }
+            unsafe { bt8(s, out) }
         }
-        fn at6(&self, s: [&[f32]; 6], out: &mut [f32]) {
+        fn at8(&self, s: [&[f32]; TILE], out: &mut [f32]) {
             // SAFETY: as above.
-            unsafe { at6(s, out) }
+            unsafe { at8(s, out) }
         }
-        fn a2(&self, s: [&[f32]; 2], out: &mut [f32]) {
+        fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]) {
             // SAFETY: as above.
-            unsafe { a2(s, out) }
+            unsafe { a4(s, out) }
         }
         fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
             // SAFETY: as above.
@@ -584,83 +636,48 @@ mod avx512 {
         }
     }
 
+    /// `out[o] = Σ_i m[o][i] · s[i]`, sixteen channels at a time. Inlined into a function
+    /// per matrix, whose constant coefficients then fold (zeros vanish).
     #[target_feature(enable = "avx512f")]
-    unsafe fn bt6(s: [&[f32]; 6], out: &mut [f32]) {
+    #[inline]
+    unsafe fn apply<const I: usize, const O: usize>(
+        m: &[[f32; I]; O],
+        s: [&[f32]; I],
+        out: &mut [f32],
+    ) {
         let len = s[0].len();
-        assert!(s.iter().all(|v| v.len() == len) && out.len() >= 6 * len);
-        let (four, five, two) = (
-            _mm512_set1_ps(4.0),
-            _mm512_set1_ps(5.0),
-            _mm512_set1_ps(2.0),
-        );
+        assert!(s.iter().all(|v| v.len() == len) && out.len() >= O * len);
         let o = out.as_mut_ptr();
         let mut c = 0;
         while c < len {
             let k = lanes(len - c);
-            let [d0, d1, d2, d3, d4, d5] = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
-            let r = [
-                _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4)),
-                _mm512_fnmadd_ps(four, _mm512_add_ps(d1, d2), _mm512_add_ps(d3, d4)),
-                _mm512_fmadd_ps(four, _mm512_sub_ps(d1, d2), _mm512_sub_ps(d4, d3)),
-                _mm512_fmadd_ps(two, _mm512_sub_ps(d3, d1), _mm512_sub_ps(d4, d2)),
-                _mm512_fmadd_ps(two, _mm512_sub_ps(d1, d3), _mm512_sub_ps(d4, d2)),
-                _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5)),
-            ];
-            for (i, r) in r.into_iter().enumerate() {
-                _mm512_mask_storeu_ps(o.add(i * len + c), k, r);
+            let v = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
+            for (r, row) in m.iter().enumerate() {
+                let mut acc = _mm512_setzero_ps();
+                for (&coef, &vi) in row.iter().zip(&v) {
+                    if coef != 0.0 {
+                        acc = _mm512_fmadd_ps(_mm512_set1_ps(coef), vi, acc);
+                    }
+                }
+                _mm512_mask_storeu_ps(o.add(r * len + c), k, acc);
             }
             c += 16;
         }
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn at6(s: [&[f32]; 6], out: &mut [f32]) {
-        let len = s[0].len();
-        assert!(s.iter().all(|v| v.len() == len) && out.len() >= 2 * len);
-        let two = _mm512_set1_ps(2.0);
-        let o = out.as_mut_ptr();
-        let mut c = 0;
-        while c < len {
-            let k = lanes(len - c);
-            let [m0, m1, m2, m3, m4, m5] = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
-            let sum = _mm512_add_ps(
-                _mm512_add_ps(m0, m1),
-                _mm512_add_ps(m2, _mm512_add_ps(m3, m4)),
-            );
-            let diff = _mm512_fmadd_ps(
-                two,
-                _mm512_sub_ps(m3, m4),
-                _mm512_add_ps(_mm512_sub_ps(m1, m2), m5),
-            );
-            _mm512_mask_storeu_ps(o.add(c), k, sum);
-            _mm512_mask_storeu_ps(o.add(len + c), k, diff);
-            c += 16;
-        }
+    unsafe fn bt8(s: [&[f32]; TILE], out: &mut [f32]) {
+        apply(&BT, s, out)
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn a2(s: [&[f32]; 2], out: &mut [f32]) {
-        let len = s[0].len();
-        assert!(s[1].len() == len && out.len() >= 6 * len);
-        let two = _mm512_set1_ps(2.0);
-        let o = out.as_mut_ptr();
-        let mut c = 0;
-        while c < len {
-            let k = lanes(len - c);
-            let [g0, g1] = s.map(|v| _mm512_maskz_loadu_ps(k, v.as_ptr().add(c)));
-            let r = [
-                g0,
-                _mm512_add_ps(g0, g1),
-                _mm512_sub_ps(g0, g1),
-                _mm512_fmadd_ps(two, g1, g0),
-                _mm512_fnmadd_ps(two, g1, g0),
-                g1,
-            ];
-            for (i, r) in r.into_iter().enumerate() {
-                _mm512_mask_storeu_ps(o.add(i * len + c), k, r);
-            }
-            c += 16;
-        }
+    unsafe fn at8(s: [&[f32]; TILE], out: &mut [f32]) {
+        apply(&AT, s, out)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn a4(s: [&[f32]; OUT], out: &mut [f32]) {
+        apply(&A, s, out)
     }
 
     /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]`, per point a product with K = the block's tiles.
