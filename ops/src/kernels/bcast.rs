@@ -50,9 +50,11 @@ impl SharedOut {
 }
 
 /// `c = a · b` (or `c += a · b` with `accumulate`) for `m x k` a (any strides), `k x n` b with
-/// contiguous rows, and row-major `m x n` c, in panels of 64 columns on the rayon pool.
+/// contiguous rows, and row-major `m x n` c, in panels of 64 columns: on the rayon pool when
+/// `parallel`, else on the calling thread.
 ///
 /// Panics unless [`applies`] holds and the slices fit their shapes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm(
     m: usize,
     n: usize,
@@ -61,6 +63,7 @@ pub(crate) fn gemm(
     b: MatRef<'_>,
     c: &mut [f32],
     accumulate: bool,
+    parallel: bool,
 ) {
     assert!(
         applies(m, n, k, &b),
@@ -70,7 +73,7 @@ pub(crate) fn gemm(
     assert!(m > 0 && k > 0 && (m - 1) * a.rs + (k - 1) * a.cs < a.data.len());
     assert!(b.data.len() >= k * n, "bcast::gemm: rhs too short");
     let out = SharedOut(c.as_mut_ptr());
-    (0..n.div_ceil(PANEL)).into_par_iter().for_each(|p| {
+    let panel = |p: usize| {
         let j0 = p * PANEL;
         let width = PANEL.min(n - j0);
         for k0 in (0..k).step_by(K_BLOCK) {
@@ -93,7 +96,12 @@ pub(crate) fn gemm(
                 );
             }
         }
-    });
+    };
+    if parallel {
+        (0..n.div_ceil(PANEL)).into_par_iter().for_each(panel);
+    } else {
+        (0..n.div_ceil(PANEL)).for_each(panel);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -264,7 +272,16 @@ mod tests {
                 MatRef::new(&a, k, false)
             };
             assert!(applies(m, n, k, &MatRef::new(&b, n, false)));
-            gemm(m, n, k, am, MatRef::new(&b, n, false), &mut c, acc);
+            gemm(
+                m,
+                n,
+                k,
+                am,
+                MatRef::new(&b, n, false),
+                &mut c,
+                acc,
+                m % 2 == 0,
+            );
             let mut want: Vec<f64> = if acc {
                 c0.iter().map(|&v| v as f64).collect()
             } else {

@@ -85,10 +85,10 @@ fn sgemm_with(
     }
     assert!(a.max_index(m, k) < a.data.len(), "gemm: lhs too short");
     assert!(b.max_index(k, n) < b.data.len(), "gemm: rhs too short");
-    if parallel && super::bcast::applies(m, n, k, &b) {
+    if super::bcast::applies(m, n, k, &b) {
         // One short side (the fully-connected layer at batch 50): the register-blocked
         // kernel is faster.
-        super::bcast::gemm(m, n, k, a, b, c, accumulate);
+        super::bcast::gemm(m, n, k, a, b, c, accumulate, parallel);
         return;
     }
     if a.cs == 1 && a.rs == k && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 {

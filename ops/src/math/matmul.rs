@@ -14,6 +14,13 @@ pub struct MatMul {
     transpose_b: bool,
 }
 
+impl MatMul {
+    /// `(transpose_a, transpose_b)`.
+    pub(crate) fn transposes(&self) -> (bool, bool) {
+        (self.transpose_a, self.transpose_b)
+    }
+}
+
 impl Op for MatMul {
     fn op_type(&self) -> &'static str {
         "MatMul"

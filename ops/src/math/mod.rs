@@ -41,6 +41,7 @@ pub use div::div;
 pub use equal::equal;
 pub use exp::exp;
 pub use log::log;
+pub(crate) use matmul::MatMul;
 pub use matmul::{matmul, matmul_t};
 pub use maximum::maximum;
 pub use minimum::minimum;
