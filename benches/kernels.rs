@@ -14,10 +14,22 @@ fn value(shape: &[usize], seed: u32) -> Value {
     Value::new(shape, data.collect()).expect("shape and data agree")
 }
 
-/// Benchmarks `build`'s output on fed placeholders of the given shapes.
+/// Benchmarks `build`'s output on fed placeholders of the given shapes, in a session with
+/// the default options.
 fn bench(
     c: &mut Criterion,
     name: &str,
+    shapes: &[&[usize]],
+    build: impl Fn(&[Tensor]) -> Result<Tensor>,
+) {
+    bench_with(c, name, SessionOptions::default(), shapes, build)
+}
+
+/// [`bench`] in a session with `options`.
+fn bench_with(
+    c: &mut Criterion,
+    name: &str,
+    options: SessionOptions,
     shapes: &[&[usize]],
     build: impl Fn(&[Tensor]) -> Result<Tensor>,
 ) {
@@ -27,7 +39,7 @@ fn bench(
         .map(|s| g.placeholder(F32, Shape::known(s)))
         .collect();
     let y = build(&xs).expect("build");
-    let sess = Session::new(&g);
+    let sess = Session::with_options(&g, options);
     let mut feeds = FeedDict::new();
     for (i, (x, s)) in xs.iter().zip(shapes).enumerate() {
         feeds.insert(x, value(s, i as u32));
@@ -45,28 +57,35 @@ fn kernels(c: &mut Criterion) {
     );
     bench(
         c,
-        "conv2 forward 50x14x14x32 * 5x5x32x64",
-        &[&[50, 14, 14, 32], &[5, 5, 32, 64]],
-        |x| nn::conv2d(&x[0], &x[1], [1; 4], same),
-    );
-    bench(
-        c,
         "conv1 filter grad",
         &[&[50, 28, 28, 1], &[5, 5, 1, 32], &[50, 28, 28, 32]],
         |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
     );
-    bench(
-        c,
-        "conv2 filter grad",
-        &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
-        |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
-    );
-    bench(
-        c,
-        "conv2 input grad",
-        &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
-        |x| nn::conv2d_backprop_input(&x[0], &x[1], &x[2], [1; 4], same),
-    );
+    // The second convolution both ways: direct sums (the default) and Winograd.
+    let winograd = SessionOptions { winograd: true };
+    for (how, options) in [("", SessionOptions::default()), (" winograd", winograd)] {
+        bench_with(
+            c,
+            &format!("conv2 forward 50x14x14x32 * 5x5x32x64{how}"),
+            options,
+            &[&[50, 14, 14, 32], &[5, 5, 32, 64]],
+            |x| nn::conv2d(&x[0], &x[1], [1; 4], same),
+        );
+        bench_with(
+            c,
+            &format!("conv2 filter grad{how}"),
+            options,
+            &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
+            |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
+        );
+        bench_with(
+            c,
+            &format!("conv2 input grad{how}"),
+            options,
+            &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
+            |x| nn::conv2d_backprop_input(&x[0], &x[1], &x[2], [1; 4], same),
+        );
+    }
     bench(
         c,
         "fc1 forward 50x3136 * 3136x1024",

@@ -16,7 +16,7 @@ fn step(c: &mut Criterion) {
         .map_or_else(|| root.join("../shared/mnist"), |d| root.join(d));
     let mut mnist = mnist::read_data_sets(dir, true).expect("MNIST files");
     let net = tutorial::build_cnn(0).expect("the network");
-    let sess = Session::new(&net.g);
+    let sess = Session::with_options(&net.g, tutorial::FAST);
     sess.run_op(
         &net.g.global_variables_initializer().expect("init"),
         &feed! {},

@@ -51,7 +51,7 @@ fn main() -> tutorial::Res<()> {
         .unwrap_or_else(|| PathBuf::from("MNIST_data"));
     let mut mnist = mnist::read_data_sets(dir, true)?;
     let net = tutorial::build_cnn(0)?;
-    let sess = Session::new(&net.g);
+    let sess = Session::with_options(&net.g, tutorial::FAST);
     sess.run_op(&net.g.global_variables_initializer()?, &feed! {})?;
     for i in 1..=args.steps {
         let (xs, ys) = mnist.train.next_batch(50);

@@ -24,7 +24,8 @@
 //! ```
 
 pub use rustflow_graph::{
-    fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, Shape, Tensor, TensorSpec, Value,
+    fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, SessionOptions, Shape, Tensor,
+    TensorSpec, Value,
 };
 pub use rustflow_mnist as mnist;
 pub use rustflow_ops::*;
@@ -47,6 +48,6 @@ pub mod prelude {
         DType,
         DType::{Bool, F32, I32, I64},
         Error, FeedDict, Fetch, Graph, GraphOps, InteractiveSession, Operation, OperationRun,
-        Result, Session, Shape, Tensor, TensorEval, TensorOps, Value, Variable,
+        Result, Session, SessionOptions, Shape, Tensor, TensorEval, TensorOps, Value, Variable,
     };
 }

@@ -8,7 +8,7 @@ mod tutorial;
 
 use rustflow::prelude::*;
 use std::path::PathBuf;
-use tutorial::{build_cnn, test_accuracy, Res};
+use tutorial::{build_cnn, test_accuracy, Res, FAST};
 
 fn data(seed: u64) -> Res<mnist::Datasets> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -46,7 +46,7 @@ fn a_short_training_run_reaches_95_percent() -> Res<()> {
     let seed = 0;
     let mut mnist = data(seed)?;
     let net = build_cnn(seed)?;
-    let sess = Session::new(&net.g);
+    let sess = Session::with_options(&net.g, FAST);
     sess.run_op(&net.g.global_variables_initializer()?, &feed! {})?;
     let losses = train(&net, &sess, &mut mnist, 2000)?;
     assert!(losses.iter().all(|l| l.is_finite()));
@@ -58,15 +58,18 @@ fn a_short_training_run_reaches_95_percent() -> Res<()> {
 
 #[test]
 fn the_same_seed_gives_the_same_losses_twice() -> Res<()> {
-    let run = |seed: u64| -> Res<Vec<f32>> {
-        let mut mnist = data(seed)?;
-        let net = build_cnn(seed)?;
-        let sess = Session::new(&net.g);
-        sess.run_op(&net.g.global_variables_initializer()?, &feed! {})?;
-        train(&net, &sess, &mut mnist, 20)
-    };
-    let (a, b, c) = (run(7)?, run(7)?, run(8)?);
-    assert_eq!(a, b, "same seed, same losses, bit for bit");
-    assert_ne!(a, c, "another seed draws other weights, masks and batches");
+    // With TensorFlow's convolutions and with Winograd's.
+    for options in [SessionOptions::default(), FAST] {
+        let run = |seed: u64| -> Res<Vec<f32>> {
+            let mut mnist = data(seed)?;
+            let net = build_cnn(seed)?;
+            let sess = Session::with_options(&net.g, options);
+            sess.run_op(&net.g.global_variables_initializer()?, &feed! {})?;
+            train(&net, &sess, &mut mnist, 20)
+        };
+        let (a, b, c) = (run(7)?, run(7)?, run(8)?);
+        assert_eq!(a, b, "same seed, same losses, bit for bit");
+        assert_ne!(a, c, "another seed draws other weights, masks and batches");
+    }
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tutorial::{build_cnn, softmax_regression, test_accuracy, test_accuracy_with, Cnn, Res};
+use tutorial::{build_cnn, softmax_regression, test_accuracy, test_accuracy_with, Cnn, Res, FAST};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Model {
@@ -72,6 +72,10 @@ struct Args {
     /// With `--bench`: write a Chrome trace (Perfetto, chrome://tracing) of one step here.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Compute every convolution by direct sums, with TensorFlow's rounding, instead of
+    /// Winograd's F(4x4, 5x5) for the second one (slower; see `SessionOptions::winograd`).
+    #[arg(long)]
+    exact_conv: bool,
     /// Test images per evaluation run: memory grows with it (250 keeps a whole training run
     /// near 210 MB and is also the fastest measured; 1000 peaks at about 310 MB).
     #[arg(long, default_value_t = 250)]
@@ -133,7 +137,12 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
         accuracy,
         ..
     } = &net;
-    let sess = InteractiveSession::new(g);
+    let options = if args.exact_conv {
+        SessionOptions::default()
+    } else {
+        FAST
+    };
+    let sess = InteractiveSession::with_options(g, options);
     g.global_variables_initializer()?.run(&feed! {})?;
     let saver = Saver::new(g).max_to_keep(3);
     let mut start = 0;

@@ -3,7 +3,7 @@
 use crate::executor::{execute, RunMetadata, RunOptions};
 use crate::plan::{Plan, PlanKey};
 use crate::{FeedDict, Fetch, Outputs};
-use rustflow_graph::{Error, Graph, Operation, Resources, Result, Tensor, Value};
+use rustflow_graph::{Error, Graph, Operation, Resources, Result, SessionOptions, Tensor, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -55,10 +55,24 @@ impl PartialEq for Session {
 impl Session {
     /// A session over `graph`, with every variable uninitialized.
     pub fn new(graph: &Graph) -> Session {
+        Session::with_options(graph, SessionOptions::default())
+    }
+
+    /// A session over `graph` whose kernels compute as `options` allow
+    /// (`tf.Session(config=...)`).
+    ///
+    /// ```
+    /// use rustflow_graph::{Graph, SessionOptions};
+    /// use rustflow_runtime::Session;
+    /// let g = Graph::new();
+    /// let sess = Session::with_options(&g, SessionOptions { winograd: true });
+    /// assert!(sess.options().winograd);
+    /// ```
+    pub fn with_options(graph: &Graph, options: SessionOptions) -> Session {
         Session {
             inner: Arc::new(Inner {
                 graph: graph.clone(),
-                resources: Resources::default(),
+                resources: Resources::with_options(options),
                 plans: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
             }),
@@ -68,6 +82,11 @@ impl Session {
     /// The graph this session runs.
     pub fn graph(&self) -> &Graph {
         &self.inner.graph
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> SessionOptions {
+        self.inner.resources.options
     }
 
     /// Runs what `fetches` need and returns their values in fetch order (`None` for an
@@ -238,7 +257,12 @@ pub struct InteractiveSession {
 impl InteractiveSession {
     /// Opens a session over `graph` and makes it the default.
     pub fn new(graph: &Graph) -> InteractiveSession {
-        let session = Session::new(graph);
+        InteractiveSession::with_options(graph, SessionOptions::default())
+    }
+
+    /// [`InteractiveSession::new`] with options (`tf.InteractiveSession(config=...)`).
+    pub fn with_options(graph: &Graph, options: SessionOptions) -> InteractiveSession {
+        let session = Session::with_options(graph, options);
         *DEFAULT.lock().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
         InteractiveSession { session }
     }

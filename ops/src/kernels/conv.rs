@@ -136,9 +136,16 @@ pub(crate) fn col2im_add(col: &[f32], win: &Window, nb: usize, dx: &mut [f32]) {
 
 /// The convolution `y[n, oh, ow, co] = Σ x[n, ih, iw, ci] · f[kh, kw, ci, co]` of `x`
 /// (`[n, h, w, c]` per `win`) with `f` (`[kh, kw, c, co]`), into `y` (`[n, oh, ow, co]`,
-/// overwritten).
-pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
-    if winograd::applies(win, co) {
+/// overwritten). `winograd` allows [`winograd`]'s faster, less exact kernel.
+pub(crate) fn conv2d_forward(
+    x: &[f32],
+    f: &[f32],
+    win: &Window,
+    co: usize,
+    y: &mut [f32],
+    winograd: bool,
+) {
+    if winograd && winograd::applies(win, co) {
         return winograd::conv2d_forward(x, f, win, co, y);
     }
     if direct::applies(win) {
@@ -199,8 +206,9 @@ pub(crate) fn conv2d_backprop_input(
     win: &Window,
     co: usize,
     dx: &mut [f32],
+    winograd: bool,
 ) {
-    if winograd::applies(win, co) {
+    if winograd && winograd::applies(win, co) {
         return winograd::conv2d_backprop_input(dy, f, win, co, dx);
     }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
@@ -259,8 +267,9 @@ pub(crate) fn conv2d_backprop_filter(
     win: &Window,
     co: usize,
     df: &mut [f32],
+    winograd: bool,
 ) {
-    if winograd::applies(win, co) {
+    if winograd && winograd::applies(win, co) {
         return winograd::conv2d_backprop_filter(x, dy, win, co, df);
     }
     if direct::applies(win) {
@@ -310,5 +319,61 @@ pub(crate) fn conv2d_backprop_filter(
         for (d, &v) in df.iter_mut().zip(p) {
             *d += v;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::reference::{data, each_product};
+    use crate::nn::padding::Padding;
+
+    /// Without Winograd, a convolution and both its gradients stay within TensorFlow's
+    /// float32 golden tolerance (1e-4 absolute + 1e-4 relative) on unit-scale data with many
+    /// channels, where Winograd's F(4x4, 5x5) does not (hence `SessionOptions::winograd`).
+    #[test]
+    fn direct_sums_meet_the_golden_tolerance_at_scale() {
+        let (n, h, w, c, co) = (2, 14, 14, 32, 64);
+        let win = Window::new(&[n, h, w, c], (5, 5), (1, 1), Padding::Same).unwrap();
+        // Standard deviations 1 (inputs, gradients) and 0.31 (filter), as in the golden cases.
+        let x: Vec<f32> = data(n * h * w * c, 1).iter().map(|v| v * 3.46).collect();
+        let f: Vec<f32> = data(25 * c * co, 2).iter().map(|v| v * 1.07).collect();
+        let dy: Vec<f32> = data(n * h * w * co, 3).iter().map(|v| v * 3.46).collect();
+        let (mut yw, mut dxw, mut dfw) = (
+            vec![0f64; dy.len()],
+            vec![0f64; x.len()],
+            vec![0f64; f.len()],
+        );
+        each_product(&win, co, |o, i, t| {
+            yw[o] += x[i] as f64 * f[t] as f64;
+            dxw[i] += dy[o] as f64 * f[t] as f64;
+            dfw[t] += x[i] as f64 * dy[o] as f64;
+        });
+        // The largest share of the tolerance any element uses.
+        let used = |got: &[f32], want: &[f64]| {
+            got.iter()
+                .zip(want)
+                .map(|(&g, &w)| (g as f64 - w).abs() / (1e-4 + 1e-4 * w.abs()))
+                .fold(0.0, f64::max)
+        };
+        let run = |winograd: bool| {
+            let mut y = vec![f32::NAN; dy.len()];
+            conv2d_forward(&x, &f, &win, co, &mut y, winograd);
+            let mut dx = vec![f32::NAN; x.len()];
+            conv2d_backprop_input(&dy, &f, &win, co, &mut dx, winograd);
+            let mut df = vec![f32::NAN; f.len()];
+            conv2d_backprop_filter(&x, &dy, &win, co, &mut df, winograd);
+            [used(&y, &yw), used(&dx, &dxw), used(&df, &dfw)]
+        };
+        let exact = run(false);
+        assert!(
+            exact.iter().all(|&u| u < 0.25),
+            "direct sums used {exact:?} of the tolerance"
+        );
+        let fast = run(true);
+        assert!(
+            fast.iter().any(|&u| u > 1.0),
+            "Winograd used only {fast:?} of the tolerance"
+        );
     }
 }

@@ -99,7 +99,8 @@ impl Op for Conv2D {
         let (win, co) = conv_window(x.shape(), f.shape(), self.strides, self.padding)?;
         let shape = [win.n, win.oh, win.ow, co];
         let mut y = ctx.output_f32(out_len(&shape)?);
-        conv2d_forward(x.as_slice()?, f.as_slice()?, &win, co, &mut y);
+        let winograd = ctx.options().winograd;
+        conv2d_forward(x.as_slice()?, f.as_slice()?, &win, co, &mut y, winograd);
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {

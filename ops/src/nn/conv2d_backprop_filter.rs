@@ -23,7 +23,14 @@ impl Op for Conv2DBackpropFilter {
         let (win, co) =
             backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
         let mut df = ctx.output_f32(f.len());
-        kernel(x.as_slice()?, dy.as_slice()?, &win, co, &mut df);
+        kernel(
+            x.as_slice()?,
+            dy.as_slice()?,
+            &win,
+            co,
+            &mut df,
+            ctx.options().winograd,
+        );
         Ok(vec![Value::new(f.shape(), df)?])
     }
     fn attrs(&self) -> String {

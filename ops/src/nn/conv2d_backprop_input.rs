@@ -23,7 +23,14 @@ impl Op for Conv2DBackpropInput {
         let (win, co) =
             backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
         let mut dx = ctx.output_f32(x.len());
-        kernel(dy.as_slice()?, f.as_slice()?, &win, co, &mut dx);
+        kernel(
+            dy.as_slice()?,
+            f.as_slice()?,
+            &win,
+            co,
+            &mut dx,
+            ctx.options().winograd,
+        );
         Ok(vec![Value::new(x.shape(), dx)?])
     }
     fn attrs(&self) -> String {
