@@ -147,8 +147,12 @@ impl Op for ApplyAdam {
         Ok(vec![])
     }
     fn attrs(&self) -> String {
+        let grad = match self.grad {
+            GradSource::Tensor => "",
+            GradSource::Product => ", gradient=transpose(input 0) x input 1",
+        };
         format!(
-            "var={}, learning_rate={}, beta1={}, beta2={}, epsilon={}",
+            "var={}, learning_rate={}, beta1={}, beta2={}, epsilon={}{grad}",
             self.var.1, self.learning_rate, self.beta1, self.beta2, self.epsilon
         )
     }
