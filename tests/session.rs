@@ -364,3 +364,57 @@ fn a_numerics_checked_run_names_the_first_node_with_nan() -> Result<()> {
         .is_nan());
     Ok(())
 }
+
+/// A plan runs `relu(a + b)` as one `AddRelu` step when nothing else needs the sum, and as
+/// the two ops when the sum is fetched, read elsewhere or fed; the values are the same.
+#[test]
+fn add_then_relu_runs_fused_only_where_the_sum_is_private() -> Result<()> {
+    let g = Graph::new();
+    let x = g.placeholder(F32, shape![?, 3]);
+    let b = g.placeholder(F32, shape![3]);
+    let sum = x.add(&b)?;
+    let h = sum.relu()?;
+    let other = sum.neg()?;
+    // The bias first too: the sum then cannot reuse x's buffer (another kernel path).
+    let h2 = b.add(&x)?.relu()?;
+    let sess = Session::new(&g);
+    let opts = RunOptions {
+        trace: true,
+        ..RunOptions::default()
+    };
+    let xv = ndarray::array![[1.0f32, -3.0, f32::NAN], [0.25, -0.5, 2.0]];
+    let feeds = feed! { &x => xv.clone(), &b => ndarray::array![0.5f32, 1.0, -1.0] };
+    let want = [1.5, 0.0, f32::NAN, 0.75, 0.5, 1.0];
+    let same = |got: Vec<f32>| {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!(g == w || (g.is_nan() && w.is_nan()), "{got:?} vs {want:?}");
+        }
+    };
+    let ops = |meta: &rustflow::RunMetadata| -> Vec<&'static str> {
+        let mut v: Vec<_> = meta.by_op_type().into_iter().map(|(op, _, _)| op).collect();
+        v.sort();
+        v
+    };
+
+    let (out, meta) = sess.run_with(&fetches![&h], &feeds, &opts)?;
+    same(f32s(out.value(0)?));
+    assert!(ops(&meta).contains(&"AddRelu") && !ops(&meta).contains(&"Relu"));
+    let (out, meta) = sess.run_with(&fetches![&h2], &feeds, &opts)?;
+    same(f32s(out.value(0)?));
+    assert!(ops(&meta).contains(&"AddRelu"));
+    // The sum fetched, or read by another node: two steps.
+    for fetch in [fetches![&h, &sum], fetches![&h, &other]] {
+        let (out, meta) = sess.run_with(&fetch, &feeds, &opts)?;
+        same(f32s(out.value(0)?));
+        assert!(ops(&meta).contains(&"Add") && ops(&meta).contains(&"Relu"));
+    }
+    // The sum fed: the Relu reads the feed.
+    let (out, _) = sess.run_with(
+        &fetches![&h],
+        &feed! { &sum => ndarray::array![[-1.0f32, 2.0, 0.0]] },
+        &opts,
+    )?;
+    assert_eq!(f32s(out.value(0)?), vec![0.0, 2.0, 0.0]);
+    Ok(())
+}

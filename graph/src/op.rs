@@ -54,6 +54,14 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
 
     /// The op as `Any`, for callers that need the concrete type.
     fn as_any(&self) -> &dyn Any;
+
+    /// One op that computes `next` applied to this op's output, in one pass: a plan runs it
+    /// in place of the two nodes when `next` has this op's only output as its only input and
+    /// nothing else in the plan reads or fetches that output (a remapping like Grappler's).
+    /// `None`, the default, when the pair has no fused kernel.
+    fn fuse(&self, _next: &dyn Op) -> Option<Arc<dyn Op>> {
+        None
+    }
 }
 
 /// The float buffers a session's runs have freed, by length, for kernels to write their

@@ -1,7 +1,7 @@
 //! A plan: the pruned, ordered subgraph for one (fetches, feeds) signature, computed once.
 
 use crate::Fetch;
-use rustflow_graph::{Error, Graph, NodeId, Op, OpKind, Result};
+use rustflow_graph::{Error, Graph, NodeData, NodeId, Op, OpKind, Result};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -40,6 +40,63 @@ impl PlanKey {
         feeds.sort();
         PlanKey { fetches, feeds }
     }
+}
+
+/// Runs each pair that an op can fuse with its reader ([`Op::fuse`]) as one step: when node
+/// `n`'s only input is node `m`'s only output, which nothing else in the plan reads, fetches
+/// or feeds, and no node waits for `m`, then `n` takes the fused op, `m`'s inputs and both
+/// nodes' control inputs, and `m` leaves the plan. The step keeps `n`'s name.
+fn fuse_pairs(
+    order: Vec<NodeId>,
+    mut nodes: Vec<NodeData>,
+    key: &PlanKey,
+    fed: &HashSet<(NodeId, usize)>,
+) -> (Vec<NodeId>, Vec<NodeData>) {
+    let mut reads: HashMap<(NodeId, usize), usize> = HashMap::new();
+    let mut waited: HashSet<NodeId> = HashSet::new();
+    for d in &nodes {
+        for &x in &d.inputs {
+            *reads.entry(x).or_default() += 1;
+        }
+        waited.extend(d.control_inputs.iter().copied());
+    }
+    let fetched: HashSet<NodeId> = key.fetches.iter().map(|(n, _)| *n).collect();
+    let index: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let mut gone = vec![false; order.len()];
+    for k in 0..nodes.len() {
+        let &[src] = &nodes[k].inputs[..] else {
+            continue;
+        };
+        let Some(&j) = index.get(&src.0) else {
+            continue;
+        };
+        if gone[j]
+            || src.1 != 0
+            || nodes[j].outputs.len() != 1
+            || reads.get(&src) != Some(&1)
+            || fetched.contains(&src.0)
+            || fed.contains(&src)
+            || waited.contains(&src.0)
+        {
+            continue;
+        }
+        let Some(op) = nodes[j].op.fuse(&*nodes[k].op) else {
+            continue;
+        };
+        let (inputs, controls) = (nodes[j].inputs.clone(), nodes[j].control_inputs.clone());
+        let d = &mut nodes[k];
+        d.op = op;
+        d.inputs = inputs;
+        d.control_inputs.extend(controls);
+        gone[j] = true;
+    }
+    order
+        .into_iter()
+        .zip(nodes)
+        .zip(gone)
+        .filter(|(_, gone)| !gone)
+        .map(|(pair, _)| pair)
+        .unzip()
 }
 
 /// The pruned subgraph in topological order, with its value slots.
@@ -96,6 +153,8 @@ impl Plan {
                 });
             }
         }
+
+        let (order, nodes) = fuse_pairs(order, nodes, key, &fed);
 
         let mut slot_of: HashMap<(NodeId, usize), usize> = HashMap::new();
         let mut n_slots = 0;

@@ -2,7 +2,9 @@
 
 use crate::broadcast_grad;
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
+use crate::nn::AddRelu;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
+use std::sync::Arc;
 
 /// The `Add` op.
 #[derive(Debug)]
@@ -26,6 +28,10 @@ impl Op for Add {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    /// `relu(a + b)` in one pass ([`AddRelu`]): the bias add and activation of a layer.
+    fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
+        (next.op_type() == "Relu").then(|| Arc::new(AddRelu) as Arc<dyn Op>)
     }
 }
 

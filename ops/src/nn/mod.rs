@@ -35,8 +35,10 @@ mod dropout;
 mod dropout_mask;
 pub use dropout::{dropout, dropout_const, dropout_with};
 
+mod add_relu;
 mod relu;
 mod relu_grad;
+pub use add_relu::AddRelu;
 pub use relu::relu;
 pub use relu_grad::relu_grad;
 
