@@ -418,3 +418,52 @@ fn add_then_relu_runs_fused_only_where_the_sum_is_private() -> Result<()> {
     assert_eq!(f32s(out.value(0)?), vec![0.0, 2.0, 0.0]);
     Ok(())
 }
+
+/// `max_pool(relu(x + b))` with nothing else reading the activation runs as one
+/// `AddReluMaxPool` step, which pools before adding a per-channel `b`: bit for bit what the
+/// three ops give (fetched together, so that they run one by one), for per-channel, scalar
+/// and other broadcast shapes of `b`, odd sizes (SAME padding), ties and NaN.
+#[test]
+fn add_relu_max_pool_fused_equals_the_three_ops() -> Result<()> {
+    let (n, h, w, c) = (2usize, 5usize, 3usize, 4usize);
+    let xs: Vec<f32> = (0..n * h * w * c)
+        .map(|i| match i % 17 {
+            3 => f32::NAN,
+            5 | 6 => 0.5,
+            k => (k as f32 - 8.0) * 0.37,
+        })
+        .collect();
+    let xv = Value::new(&[n, h, w, c], xs)?;
+    for b_shape in [vec![c], vec![], vec![w, 1], vec![1, 1, 1, c]] {
+        let len: usize = b_shape.iter().product();
+        let bv = Value::new(&b_shape, (0..len).map(|i| i as f32 * 0.3 - 0.4).collect())?;
+        let g = Graph::new();
+        let x = g.placeholder(F32, shape![?, 5, 3, 4]);
+        let b = g.placeholder(F32, Shape::known(&b_shape));
+        let act = x.add(&b)?.relu()?;
+        let pooled = rustflow::nn::max_pool(
+            &act,
+            [1, 2, 2, 1],
+            [1, 2, 2, 1],
+            rustflow::nn::Padding::Same,
+        )?;
+        let sess = Session::new(&g);
+        let opts = RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        };
+        let feeds = feed! { &x => xv.clone(), &b => bv.clone() };
+        let (fused, meta) = sess.run_with(&fetches![&pooled], &feeds, &opts)?;
+        let ops: Vec<_> = meta.by_op_type().into_iter().map(|(op, _, _)| op).collect();
+        assert!(ops.contains(&"AddReluMaxPool"), "{b_shape:?}: {ops:?}");
+        let (three, meta) = sess.run_with(&fetches![&pooled, &act], &feeds, &opts)?;
+        let ops: Vec<_> = meta.by_op_type().into_iter().map(|(op, _, _)| op).collect();
+        assert!(ops.contains(&"MaxPool"), "{b_shape:?}: {ops:?}");
+        let (f, t) = (f32s(fused.value(0)?), f32s(three.value(0)?));
+        assert_eq!(f.len(), t.len());
+        for (a, b) in f.iter().zip(&t) {
+            assert!(a.to_bits() == b.to_bits(), "{b_shape:?}: {f:?} vs {t:?}");
+        }
+    }
+    Ok(())
+}

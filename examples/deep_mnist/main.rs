@@ -84,6 +84,7 @@ struct Args {
 
 fn main() -> Res<()> {
     one_malloc_arena();
+    quiet_broken_pipe();
     let args = Args::parse();
     let dir = args
         .data_dir
@@ -302,6 +303,16 @@ fn one_malloc_arena() {
     // SAFETY: mallopt only sets an allocator parameter; no thread has allocated yet.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// Ends the program quietly when its output's reader goes away (`deep_mnist ... | head -1`),
+/// as command-line tools do, instead of panicking in `println!`.
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -3,11 +3,14 @@
 
 use crate::math::binary::{binary_kernel, BinaryKind};
 use crate::math::kernels::{binary_inplace, unary_inplace};
+use crate::nn::add_relu_max_pool::AddReluMaxPool;
+use crate::nn::max_pool::MaxPool;
 use crate::util::broadcast_dims;
 use rustflow_graph::{DType, KernelContext, Op, Result, Value};
+use std::sync::Arc;
 
 /// `max(x, 0)`, NaN kept (as `Relu`).
-fn relu(x: f32) -> f32 {
+pub(crate) fn relu(x: f32) -> f32 {
     if x < 0.0 {
         0.0
     } else {
@@ -56,5 +59,13 @@ impl Op for AddRelu {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    /// Max pooling of `relu(a + b)` ([`AddReluMaxPool`]): a layer's output when only the
+    /// pool reads it (evaluation).
+    fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
+        let pool = next.as_any().downcast_ref::<MaxPool>()?;
+        Some(Arc::new(AddReluMaxPool {
+            attrs: pool.pool_attrs(),
+        }))
     }
 }

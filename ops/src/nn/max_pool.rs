@@ -12,6 +12,13 @@ pub struct MaxPool {
     attrs: PoolAttrs,
 }
 
+impl MaxPool {
+    /// Its window, strides and padding.
+    pub(crate) fn pool_attrs(&self) -> PoolAttrs {
+        self.attrs
+    }
+}
+
 impl Op for MaxPool {
     fn op_type(&self) -> &'static str {
         "MaxPool"
