@@ -77,7 +77,7 @@ struct Args {
     #[arg(long)]
     exact_conv: bool,
     /// Test images per evaluation run: memory grows with it (250 keeps a whole training run
-    /// near 210 MB and is also the fastest measured; 1000 peaks at about 310 MB).
+    /// near 175 MB and is also the fastest measured; 1000 peaks at about 285 MB).
     #[arg(long, default_value_t = 250)]
     eval_chunk: usize,
 }

@@ -70,8 +70,15 @@ pub(crate) fn gemm(
         "bcast::gemm: shapes it does not serve"
     );
     assert!(c.len() >= m * n, "bcast::gemm: output too short");
-    assert!(m > 0 && k > 0 && (m - 1) * a.rs + (k - 1) * a.cs < a.data.len());
-    assert!(b.data.len() >= k * n, "bcast::gemm: rhs too short");
+    assert!(m > 0 && k > 0, "bcast::gemm: empty product");
+    assert!(
+        a.max_index(m, k) < a.data.len(),
+        "bcast::gemm: lhs too short"
+    );
+    assert!(
+        b.max_index(k, n) < b.data.len(),
+        "bcast::gemm: rhs too short"
+    );
     let out = SharedOut(c.as_mut_ptr());
     let panel = |p: usize| {
         let j0 = p * PANEL;

@@ -21,7 +21,8 @@ impl<'a> MatRef<'a> {
         MatRef { data, rs, cs }
     }
 
-    fn max_index(&self, rows: usize, cols: usize) -> usize {
+    /// The offset of element (rows - 1, cols - 1): every element's is at most this.
+    pub(crate) fn max_index(&self, rows: usize, cols: usize) -> usize {
         if rows == 0 || cols == 0 {
             0
         } else {

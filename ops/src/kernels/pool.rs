@@ -83,7 +83,8 @@ impl Window {
     }
 
     /// In a 2x2 tiling, the element offsets of output pixel `p`'s four inputs (top-left,
-    /// top-right, bottom-left, bottom-right), both counted from the same image.
+    /// top-right, bottom-left, bottom-right): `p` counts output pixels and the offsets count
+    /// input elements, both from the same first image.
     fn taps_2x2(&self, p: usize) -> [usize; 4] {
         let (img, oy, ox) = (p / (self.oh * self.ow), p / self.ow % self.oh, p % self.ow);
         let tl = ((img * self.h + 2 * oy) * self.w + 2 * ox) * self.c;
@@ -134,8 +135,8 @@ pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
     let c = win.c;
     if win.is_2x2_tiling() {
         return par_images(win, y, win.pool_out_len(), |i0, yc| {
+            let base = i0 * win.in_len();
             for (p, out) in yc.chunks_exact_mut(c).enumerate() {
-                let base = i0 * win.in_len();
                 let [a, b, d, e] = win.taps_2x2(p).map(|o| &x[base + o..base + o + c]);
                 for k in 0..c {
                     // The first of equal values wins, and NaN only if it comes first, as in

@@ -5,18 +5,10 @@ use crate::math::binary::{binary_kernel, BinaryKind};
 use crate::math::kernels::{binary_inplace, unary_inplace};
 use crate::nn::add_relu_max_pool::AddReluMaxPool;
 use crate::nn::max_pool::MaxPool;
+use crate::nn::relu::rectify;
 use crate::util::broadcast_dims;
 use rustflow_graph::{DType, KernelContext, Op, Result, Value};
 use std::sync::Arc;
-
-/// `max(x, 0)`, NaN kept (as `Relu`).
-pub(crate) fn relu(x: f32) -> f32 {
-    if x < 0.0 {
-        0.0
-    } else {
-        x
-    }
-}
 
 /// The fused op: inputs (a, b) of the `Add`; output the `Relu`'s.
 ///
@@ -51,11 +43,11 @@ impl Op for AddRelu {
         {
             // Into the first input's buffer, which nothing else holds.
             let mut out = ctx.take_input(0);
-            binary_inplace(&mut out, ctx.input(1), |x, y| relu(x + y))?;
+            binary_inplace(&mut out, ctx.input(1), |x, y| rectify(x + y))?;
             return Ok(vec![out]);
         }
         let sum = binary_kernel(ctx, BinaryKind::Add)?.remove(0);
-        Ok(vec![unary_inplace(sum, relu)?])
+        Ok(vec![unary_inplace(sum, rectify)?])
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

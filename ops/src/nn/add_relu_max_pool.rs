@@ -3,8 +3,9 @@
 //! gradients read it too). It is never a graph node.
 
 use crate::kernels::pool::max_pool;
-use crate::nn::add_relu::{relu, AddRelu};
+use crate::nn::add_relu::AddRelu;
 use crate::nn::pool::PoolAttrs;
+use crate::nn::relu::rectify;
 use rustflow_graph::{DType, KernelContext, Op, Result, Value};
 
 /// The fused op: inputs (a, b) of the `Add`; output the `MaxPool`'s.
@@ -41,7 +42,7 @@ impl Op for AddReluMaxPool {
         let mut out = self.attrs.pool(ctx, max_pool)?;
         for pixel in out[0].data_mut::<f32>()?.chunks_exact_mut(channels) {
             for (v, &b) in pixel.iter_mut().zip(&bias) {
-                *v = relu(*v + b);
+                *v = rectify(*v + b);
             }
         }
         Ok(out)

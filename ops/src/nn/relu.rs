@@ -5,6 +5,15 @@ use crate::math::unary::unary_builder;
 use crate::nn::relu_grad::relu_grad;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
+/// `max(x, 0)` of one element; NaN stays NaN (a `max` would hide it from `check_numerics`).
+pub(crate) fn rectify(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// The `Relu` op.
 #[derive(Debug)]
 pub struct Relu;
@@ -14,14 +23,7 @@ impl Op for Relu {
         "Relu"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        // NaN stays NaN (a `max` would hide it from `check_numerics`).
-        Ok(vec![unary_inplace(ctx.take_input(0), |x| {
-            if x < 0.0 {
-                0.0
-            } else {
-                x
-            }
-        })?])
+        Ok(vec![unary_inplace(ctx.take_input(0), rectify)?])
     }
     /// `ReluGrad(dy, y)`: the upstream passes only where the input was strictly positive.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
