@@ -104,6 +104,31 @@ fn kernels(c: &mut Criterion) {
         &[&[50, 1024], &[3136, 1024]],
         |x| rustflow::matmul_t(&x[0], &x[1], false, true),
     );
+    // Evaluation's layers, on a chunk of 250 test images: each convolutional layer runs as
+    // one fused step (Conv2DAddReluMaxPool), as `deep_mnist` runs them (Winograd for conv2).
+    let layer = |x: &[Tensor]| {
+        let h = nn::conv2d(&x[0], &x[1], [1; 4], same)?.add(&x[2])?.relu()?;
+        nn::max_pool(&h, [1, 2, 2, 1], [1, 2, 2, 1], same)
+    };
+    bench(
+        c,
+        "eval layer1 250x28x28x1 conv+bias+relu+pool",
+        &[&[250, 28, 28, 1], &[5, 5, 1, 32], &[32]],
+        layer,
+    );
+    bench_with(
+        c,
+        "eval layer2 250x14x14x32 conv+bias+relu+pool winograd",
+        winograd,
+        &[&[250, 14, 14, 32], &[5, 5, 32, 64], &[64]],
+        layer,
+    );
+    bench(
+        c,
+        "eval fc1 250x3136 * 3136x1024",
+        &[&[250, 3136], &[3136, 1024]],
+        |x| x[0].matmul(&x[1]),
+    );
     bench(c, "max_pool 50x28x28x32 k2 s2", &[&[50, 28, 28, 32]], |x| {
         nn::max_pool(&x[0], [1, 2, 2, 1], [1, 2, 2, 1], same)
     });

@@ -467,3 +467,70 @@ fn add_relu_max_pool_fused_equals_the_three_ops() -> Result<()> {
     }
     Ok(())
 }
+
+/// A whole layer `max_pool(relu(conv2d(x, f) + b))` with nothing else reading the
+/// convolution or the activation runs as one `Conv2DAddReluMaxPool` step, which convolves a
+/// few images at a time and pools them while in cache: bit for bit what the four ops give
+/// (fetched together, so that they run one by one). It covers each convolution kernel
+/// (direct sums for one channel, im2col + GEMM, and Winograd when the session allows it),
+/// batches of several image groups, a pool with overlapping windows, and a bias of another
+/// shape (which takes the long way).
+#[test]
+fn conv_add_relu_max_pool_fused_equals_the_four_ops() -> Result<()> {
+    let data = |len: usize, seed: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 7919 + seed * 104729) % 1013) as f32 / 1013.0 - 0.5)
+            .collect()
+    };
+    // (input [n, h, w, c], filter [kh, kw, c, co], pool window and stride, winograd)
+    type Case = ([usize; 4], [usize; 4], usize, usize, bool);
+    let cases: [Case; 5] = [
+        ([5, 12, 10, 1], [5, 5, 1, 20], 2, 2, false),
+        ([3, 9, 7, 3], [3, 3, 3, 5], 3, 2, false),
+        ([130, 4, 4, 2], [1, 1, 2, 3], 2, 2, false),
+        ([3, 10, 9, 8], [5, 5, 8, 16], 2, 2, true),
+        ([4, 6, 6, 9], [5, 5, 9, 8], 3, 1, true),
+    ];
+    for (xd, fd, k, s, winograd) in cases {
+        let co = fd[3];
+        for b_shape in [vec![co], vec![], vec![xd[2], 1]] {
+            let g = Graph::new();
+            let x = g.placeholder(F32, Shape::known(&xd));
+            let f = g.placeholder(F32, Shape::known(&fd));
+            let b = g.placeholder(F32, Shape::known(&b_shape));
+            let conv = rustflow::nn::conv2d(&x, &f, [1; 4], rustflow::nn::Padding::Same)?;
+            let act = conv.add(&b)?.relu()?;
+            let pooled = rustflow::nn::max_pool(
+                &act,
+                [1, k, k, 1],
+                [1, s, s, 1],
+                rustflow::nn::Padding::Same,
+            )?;
+            let sess = Session::with_options(&g, SessionOptions { winograd });
+            let opts = RunOptions {
+                trace: true,
+                ..RunOptions::default()
+            };
+            let blen: usize = b_shape.iter().product();
+            let feeds = feed! {
+                &x => Value::new(&xd, data(xd.iter().product(), 1))?,
+                &f => Value::new(&fd, data(fd.iter().product(), 2))?,
+                &b => Value::new(&b_shape, data(blen, 3).iter().map(|v| v * 0.1).collect())?,
+            };
+            let (fused, meta) = sess.run_with(&fetches![&pooled], &feeds, &opts)?;
+            let ops: Vec<_> = meta.by_op_type().into_iter().map(|(op, _, _)| op).collect();
+            assert_eq!(ops, ["Conv2DAddReluMaxPool"], "{xd:?} {b_shape:?}");
+            let (four, meta) = sess.run_with(&fetches![&pooled, &act, &conv], &feeds, &opts)?;
+            let ops: Vec<_> = meta.by_op_type().into_iter().map(|(op, _, _)| op).collect();
+            assert!(ops.contains(&"Conv2D"), "{xd:?} {b_shape:?}: {ops:?}");
+            let (a, b) = (f32s(fused.value(0)?), f32s(four.value(0)?));
+            assert_eq!(a.len(), b.len());
+            let case = format!("{xd:?} {fd:?} pool {k}/{s} bias {b_shape:?}");
+            assert!(a.iter().any(|&v| v > 0.0), "{case}: all zero");
+            for (u, v) in a.iter().zip(&b) {
+                assert!(u.to_bits() == v.to_bits(), "{case}: {u} vs {v}");
+            }
+        }
+    }
+    Ok(())
+}

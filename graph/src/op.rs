@@ -56,9 +56,10 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
     fn as_any(&self) -> &dyn Any;
 
     /// One op that computes `next` applied to this op's output, in one pass: a plan runs it
-    /// in place of the two nodes when `next` has this op's only output as its only input and
+    /// in place of the two nodes when `next` has this op's only output as its first input and
     /// nothing else in the plan reads or fetches that output (a remapping like Grappler's).
-    /// `None`, the default, when the pair has no fused kernel.
+    /// The fused op's inputs are this op's, then `next`'s other inputs. `None`, the default,
+    /// when the pair has no fused kernel.
     fn fuse(&self, _next: &dyn Op) -> Option<Arc<dyn Op>> {
         None
     }

@@ -43,9 +43,11 @@ impl PlanKey {
 }
 
 /// Runs each pair that an op can fuse with its reader ([`Op::fuse`]) as one step: when node
-/// `n`'s only input is node `m`'s only output, which nothing else in the plan reads, fetches
-/// or feeds, and no node waits for `m`, then `n` takes the fused op, `m`'s inputs and both
-/// nodes' control inputs, and `m` leaves the plan. The step keeps `n`'s name.
+/// `n`'s first input is node `m`'s only output, which nothing else in the plan reads, fetches
+/// or feeds, and no node waits for `m`, then `n` takes the fused op, `m`'s inputs followed by
+/// its own other inputs, and both nodes' control inputs, and `m` leaves the plan. The step
+/// keeps `n`'s name. A fused step can fuse again with its new first input (a chain such as
+/// Conv2D, Add, Relu, MaxPool becomes one step).
 fn fuse_pairs(
     order: Vec<NodeId>,
     mut nodes: Vec<NodeData>,
@@ -64,31 +66,32 @@ fn fuse_pairs(
     let index: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let mut gone = vec![false; order.len()];
     for k in 0..nodes.len() {
-        let &[src] = &nodes[k].inputs[..] else {
-            continue;
-        };
-        let Some(&j) = index.get(&src.0) else {
-            continue;
-        };
-        if gone[j]
-            || src.1 != 0
-            || nodes[j].outputs.len() != 1
-            || reads.get(&src) != Some(&1)
-            || fetched.contains(&src.0)
-            || fed.contains(&src)
-            || waited.contains(&src.0)
-        {
-            continue;
+        while let Some(&src) = nodes[k].inputs.first() {
+            let Some(&j) = index.get(&src.0) else {
+                break;
+            };
+            if gone[j]
+                || src.1 != 0
+                || nodes[j].outputs.len() != 1
+                || reads.get(&src) != Some(&1)
+                || fetched.contains(&src.0)
+                || fed.contains(&src)
+                || waited.contains(&src.0)
+            {
+                break;
+            }
+            let Some(op) = nodes[j].op.fuse(&*nodes[k].op) else {
+                break;
+            };
+            let mut inputs = nodes[j].inputs.clone();
+            let controls = nodes[j].control_inputs.clone();
+            let d = &mut nodes[k];
+            inputs.extend_from_slice(&d.inputs[1..]);
+            d.op = op;
+            d.inputs = inputs;
+            d.control_inputs.extend(controls);
+            gone[j] = true;
         }
-        let Some(op) = nodes[j].op.fuse(&*nodes[k].op) else {
-            continue;
-        };
-        let (inputs, controls) = (nodes[j].inputs.clone(), nodes[j].control_inputs.clone());
-        let d = &mut nodes[k];
-        d.op = op;
-        d.inputs = inputs;
-        d.control_inputs.extend(controls);
-        gone[j] = true;
     }
     order
         .into_iter()

@@ -145,25 +145,125 @@ pub(crate) fn conv2d_forward(
     y: &mut [f32],
     winograd: bool,
 ) {
-    if winograd && winograd::applies(win, co) {
-        return winograd::conv2d_forward(x, f, win, co, y);
+    let out_img = win.out_pixels() * co;
+    if y.is_empty() || out_img == 0 {
+        return;
     }
-    if direct::applies(win) {
-        return direct::conv2d_forward(x, f, win, co, y);
+    let conv = Forward::new(f, win, co, winograd);
+    if let Forward::Gemm { .. } = conv {
+        if win.chunk_images() >= win.n {
+            // One chunk: one GEMM on all cores.
+            return gemm_forward(x, f, win, co, y, true);
+        }
     }
-    let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
-    let out_img = pix * co;
-    if y.is_empty() || k_len == 0 {
+    let (group, in_len) = (conv.group(), win.in_len());
+    y.par_chunks_mut(group * out_img)
+        .enumerate()
+        .for_each(|(i, yc)| conv.run(&x[i * group * in_len..], yc));
+}
+
+/// [`conv2d_forward`] followed by `finish`, group by group of images while their
+/// convolution is still in cache: `finish(conv, out)` turns the convolution of a group of
+/// images (`[images, oh, ow, co]`) into their part of `out` (`per_image` elements each),
+/// which it must overwrite (as a fused pooling layer does).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_forward_then(
+    x: &[f32],
+    f: &[f32],
+    win: &Window,
+    co: usize,
+    winograd: bool,
+    out: &mut [f32],
+    per_image: usize,
+    finish: impl Fn(&[f32], &mut [f32]) + Sync,
+) {
+    let out_img = win.out_pixels() * co;
+    if out.is_empty() || per_image == 0 {
+        return;
+    }
+    let conv = Forward::new(f, win, co, winograd);
+    let (group, in_len) = (conv.group(), win.in_len());
+    out.par_chunks_mut(group * per_image)
+        .enumerate()
+        .for_each(|(i, oc)| {
+            let images = oc.len() / per_image;
+            CONV.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                buf.resize(images * out_img, 0.0);
+                conv.run(&x[i * group * in_len..], &mut buf);
+                finish(&buf, oc);
+            });
+        });
+}
+
+thread_local! {
+    /// The convolution of a group of images in [`conv2d_forward_then`].
+    static CONV: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A forward convolution with its filter prepared once, to run over groups of whole images
+/// on one thread each: by [`winograd`] where allowed and it applies, else by [`direct`]
+/// sums for few input channels, else as im2col + GEMM.
+enum Forward<'a> {
+    Winograd(winograd::Forward),
+    Direct(direct::Forward<'a>),
+    Gemm {
+        f: &'a [f32],
+        win: &'a Window,
+        co: usize,
+    },
+}
+
+impl<'a> Forward<'a> {
+    fn new(f: &'a [f32], win: &'a Window, co: usize, winograd: bool) -> Forward<'a> {
+        if winograd && winograd::applies(win, co) {
+            Forward::Winograd(winograd::Forward::new(f, win, co))
+        } else if direct::applies(win) {
+            Forward::Direct(direct::Forward::new(f, win, co))
+        } else {
+            Forward::Gemm { f, win, co }
+        }
+    }
+
+    /// Images per parallel task.
+    fn group(&self) -> usize {
+        match self {
+            Forward::Winograd(w) => w.group(),
+            Forward::Direct(_) => 1,
+            Forward::Gemm { win, .. } => win.chunk_images(),
+        }
+    }
+
+    /// The convolution of the first images of `x` into `y` (as many as `y` holds).
+    fn run(&self, x: &[f32], y: &mut [f32]) {
+        match self {
+            Forward::Winograd(w) => w.run(x, y),
+            Forward::Direct(d) => d.run(x, y),
+            Forward::Gemm { f, win, co } => gemm_forward(x, f, win, *co, y, false),
+        }
+    }
+}
+
+/// The im2col + GEMM convolution of the first images of `x` into `y` (as many as `y`
+/// holds): one GEMM on all cores if `parallel`, else chunk by chunk on this thread.
+fn gemm_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32], parallel: bool) {
+    let (k_len, in_len) = (win.patch_len(), win.in_len());
+    let out_img = win.out_pixels() * co;
+    if k_len == 0 {
         y.fill(0.0);
         return;
     }
-    let b = win.chunk_images();
     let filter = MatRef::new(f, co, false);
-    let run = |i0: usize, yc: &mut [f32], parallel: bool| {
-        let nb = yc.len() / out_img.max(1);
-        let xs = &x[i0 * in_len..(i0 + nb) * in_len];
-        let m = nb * pix;
-        let gemm = if parallel { sgemm } else { sgemm_serial };
+    let gemm = if parallel { sgemm } else { sgemm_serial };
+    let b = if parallel {
+        usize::MAX
+    } else {
+        win.chunk_images()
+    };
+    for (i, yc) in y.chunks_mut(b.saturating_mul(out_img)).enumerate() {
+        let nb = yc.len() / out_img;
+        let xs = &x[i * b * in_len..(i * b + nb) * in_len];
+        let m = nb * win.out_pixels();
         if win.is_pointwise() {
             gemm(
                 m,
@@ -188,13 +288,6 @@ pub(crate) fn conv2d_forward(
                 );
             });
         }
-    };
-    if b >= win.n {
-        run(0, y, true);
-    } else {
-        y.par_chunks_mut(b * out_img)
-            .enumerate()
-            .for_each(|(i, yc)| run(i * b, yc, false));
     }
 }
 

@@ -10,9 +10,6 @@
 use crate::nn::padding::Window;
 use rayon::prelude::*;
 
-/// Output pixels per register block in the forward pass.
-const PX: usize = 4;
-
 /// Patch rows (tap x input channel) per register block in the filter gradient.
 const ROWS: usize = 6;
 
@@ -91,83 +88,121 @@ fn pad_cols(m: &[f32], co: usize, cop: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// The forward convolution, as [`crate::kernels::conv::conv2d_forward`] defines it.
-pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
-    let out_img = win.oh * win.ow * co;
-    if out_img == 0 || y.is_empty() {
-        return;
-    }
-    let cop = co.div_ceil(16) * 16;
-    let mut fp = Vec::new();
-    pad_cols(f, co, cop, &mut fp);
-    let pad = Padded::new(win);
-    y.par_chunks_mut(out_img)
-        .enumerate()
-        .for_each_init(Vec::new, |buf, (img, yi)| {
-            pad.fill(win, &x[img * win.in_len()..(img + 1) * win.in_len()], buf);
-            for oy in 0..win.oh {
-                for ox0 in (0..win.ow).step_by(PX) {
-                    let npx = PX.min(win.ow - ox0);
-                    // Pixels past the row's end repeat the last one; their sums are dropped.
-                    let pix: [usize; PX] =
-                        std::array::from_fn(|p| pad.pixel(win, oy, ox0 + p.min(npx - 1)));
-                    for kb in (0..cop).step_by(64) {
-                        let out = |p: usize| (oy * win.ow + ox0 + p) * co + kb;
-                        let n = (co - kb).min(64);
-                        let mut put = |p: usize, vals: &[f32]| {
-                            let o = out(p);
-                            yi[o..o + n].copy_from_slice(&vals[..n]);
-                        };
-                        match (cop - kb).min(64) / 16 {
-                            1 => forward_block::<1>(
-                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
-                            ),
-                            2 => forward_block::<2>(
-                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
-                            ),
-                            3 => forward_block::<3>(
-                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
-                            ),
-                            _ => forward_block::<4>(
-                                buf, &pix, npx, &fp, cop, kb, &pad.offs, &mut put,
-                            ),
-                        }
-                    }
-                }
-            }
-        });
+/// The forward convolution, as [`crate::kernels::conv::conv2d_forward`] defines it, with
+/// the filter padded once; it runs over any whole images.
+pub(crate) struct Forward<'a> {
+    win: &'a Window,
+    co: usize,
+    /// Output channels padded to a multiple of 16.
+    cop: usize,
+    /// The filter with `cop` columns.
+    fp: Vec<f32>,
+    pad: Padded,
 }
 
-/// `PX` pixels x `16 Q` output channels from channel `kb`: sums over the patch rows in
-/// registers, then hands each of the first `npx` pixels' sums to `put`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn forward_block<const Q: usize>(
-    xp: &[f32],
-    pix: &[usize; PX],
-    npx: usize,
-    fp: &[f32],
-    cop: usize,
-    kb: usize,
-    offs: &[usize],
-    put: &mut impl FnMut(usize, &[f32]),
-) {
-    let mut acc = [[[0f32; 16]; Q]; PX];
-    for (r, &o) in offs.iter().enumerate() {
-        let frow = &fp[r * cop + kb..r * cop + kb + 16 * Q];
-        let fv: [[f32; 16]; Q] =
-            std::array::from_fn(|q| frow[16 * q..16 * q + 16].try_into().expect("16 lanes"));
-        for (a, &p) in acc.iter_mut().zip(pix) {
-            let xv = xp[p + o];
-            for (aq, fq) in a.iter_mut().zip(&fv) {
-                for (s, &w) in aq.iter_mut().zip(fq) {
-                    *s = fmadd(xv, w, *s);
+impl<'a> Forward<'a> {
+    pub(crate) fn new(f: &[f32], win: &'a Window, co: usize) -> Forward<'a> {
+        let cop = co.div_ceil(16) * 16;
+        let mut fp = Vec::new();
+        pad_cols(f, co, cop, &mut fp);
+        Forward {
+            win,
+            co,
+            cop,
+            fp,
+            pad: Padded::new(win),
+        }
+    }
+
+    /// The convolution of the images of `x` into `y` (as many images as `y` holds), on this
+    /// thread.
+    pub(crate) fn run(&self, x: &[f32], y: &mut [f32]) {
+        let (win, co, cop, pad) = (self.win, self.co, self.cop, &self.pad);
+        let out_img = win.oh * win.ow * co;
+        if out_img == 0 {
+            return;
+        }
+        let mut buf = Vec::new();
+        for (xi, yi) in x
+            .chunks_exact(win.in_len())
+            .zip(y.chunks_exact_mut(out_img))
+        {
+            pad.fill(win, xi, &mut buf);
+            for oy in 0..win.oh {
+                for kb in (0..cop).step_by(64) {
+                    let args = Row {
+                        xp: &buf,
+                        fp: &self.fp,
+                        offs: &pad.offs,
+                        win,
+                        pad,
+                        oy,
+                        co,
+                        cop,
+                        kb,
+                    };
+                    match (cop - kb).min(64) / 16 {
+                        1 => args.run::<1, 8>(yi),
+                        2 => args.run::<2, 4>(yi),
+                        3 => args.run::<3, 6>(yi),
+                        _ => args.run::<4, 4>(yi),
+                    }
                 }
             }
         }
     }
-    for (p, a) in acc.iter().enumerate().take(npx) {
-        put(p, a.as_flattened());
+}
+
+/// One output row's pixels and one block of output channels (from `kb`) of the forward pass.
+struct Row<'a> {
+    xp: &'a [f32],
+    fp: &'a [f32],
+    offs: &'a [usize],
+    win: &'a Window,
+    pad: &'a Padded,
+    oy: usize,
+    co: usize,
+    cop: usize,
+    kb: usize,
+}
+
+impl Row<'_> {
+    /// The row's output channels `kb..kb + 16 Q` into the image's output `yi`, `PX` pixels at
+    /// a time: sums over the patch rows in registers.
+    #[inline(always)]
+    fn run<const Q: usize, const PX: usize>(&self, yi: &mut [f32]) {
+        let (win, co, cop, kb) = (self.win, self.co, self.cop, self.kb);
+        let n = (co - kb).min(16 * Q);
+        for ox0 in (0..win.ow).step_by(PX) {
+            let npx = PX.min(win.ow - ox0);
+            // Pixels past the row's end repeat the last one; their sums are dropped.
+            let pix: [usize; PX] =
+                std::array::from_fn(|p| self.pad.pixel(win, self.oy, ox0 + p.min(npx - 1)));
+            // Every tap of every pixel is inside the padded image (see `Padded`).
+            let last = self.offs.last().copied().unwrap_or(0);
+            assert!(pix.iter().all(|&p| p + last < self.xp.len()));
+            let mut acc = [[[0f32; 16]; Q]; PX];
+            for (frow, &o) in self.fp.chunks_exact(cop).zip(self.offs) {
+                let frow = &frow[kb..kb + 16 * Q];
+                let fv: [[f32; 16]; Q] = std::array::from_fn(|q| {
+                    frow[16 * q..16 * q + 16].try_into().expect("16 lanes")
+                });
+                for (a, &p) in acc.iter_mut().zip(&pix) {
+                    // SAFETY: `o ≤ last` (the offsets increase), so `p + o` is in bounds by
+                    // the assertion above.
+                    let xv = unsafe { *self.xp.get_unchecked(p + o) };
+                    for (aq, fq) in a.iter_mut().zip(&fv) {
+                        for (s, &w) in aq.iter_mut().zip(fq) {
+                            *s = fmadd(xv, w, *s);
+                        }
+                    }
+                }
+            }
+            for (p, a) in acc.iter().enumerate().take(npx) {
+                let o = (self.oy * win.ow + ox0 + p) * co + kb;
+                yi[o..o + n].copy_from_slice(&a.as_flattened()[..n]);
+            }
+        }
     }
 }
 
@@ -285,7 +320,7 @@ mod tests {
                 df_want[fi] += x[xi] as f64 * dy[o] as f64;
             });
             let mut y = vec![f32::NAN; out_len];
-            conv2d_forward(&x, &f, &win, co, &mut y);
+            Forward::new(&f, &win, co).run(&x, &mut y);
             let mut df = vec![f32::NAN; f.len()];
             conv2d_backprop_filter(&x, &dy, &win, co, &mut df);
             close(&y, &y_want, &format!("{dims:?} y"));

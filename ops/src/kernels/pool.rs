@@ -132,12 +132,23 @@ fn route_2x2<const L: usize>(v: [[f32; L]; 4], g: [f32; L]) -> [[f32; L]; 4] {
 
 /// Max pooling of `x` into `y` (`[n, oh, ow, c]`); padding never wins (it acts as −inf).
 pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
+    par_images(win, y, win.pool_out_len(), |i0, yc| {
+        max_pool_images(&x[i0 * win.in_len()..], win, yc)
+    });
+}
+
+/// [`max_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
+pub(crate) fn max_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
     let c = win.c;
     if win.is_2x2_tiling() {
-        return par_images(win, y, win.pool_out_len(), |i0, yc| {
-            let base = i0 * win.in_len();
-            for (p, out) in yc.chunks_exact_mut(c).enumerate() {
-                let [a, b, d, e] = win.taps_2x2(p).map(|o| &x[base + o..base + o + c]);
+        // Row by row: each output row reads two input rows, `2 c` elements per pixel.
+        let row = win.w * c;
+        for (out_row, rows) in y.chunks_exact_mut(win.ow * c).zip(x.chunks_exact(2 * row)) {
+            let (top, bottom) = rows.split_at(row);
+            let pairs = top.chunks_exact(2 * c).zip(bottom.chunks_exact(2 * c));
+            for (out, (t, u)) in out_row.chunks_exact_mut(c).zip(pairs) {
+                let (a, b) = t.split_at(c);
+                let (d, e) = u.split_at(c);
                 for k in 0..c {
                     // The first of equal values wins, and NaN only if it comes first, as in
                     // the general path.
@@ -148,24 +159,23 @@ pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
                     out[k] = m;
                 }
             }
-        });
+        }
+        return;
     }
-    par_images(win, y, win.pool_out_len(), |i0, yc| {
-        let nb = yc.len() / win.pool_out_len();
-        for_each_window(win, i0, nb, |o, taps| {
-            let out = &mut yc[o..o + c];
-            out.fill(f32::NEG_INFINITY);
-            if let Some(first) = taps.next() {
-                out.copy_from_slice(&x[first..first + c]);
-            }
-            for off in taps {
-                for (m, &v) in out.iter_mut().zip(&x[off..off + c]) {
-                    if v > *m {
-                        *m = v;
-                    }
+    let nb = y.len() / win.pool_out_len().max(1);
+    for_each_window(win, 0, nb, |o, taps| {
+        let out = &mut y[o..o + c];
+        out.fill(f32::NEG_INFINITY);
+        if let Some(first) = taps.next() {
+            out.copy_from_slice(&x[first..first + c]);
+        }
+        for off in taps {
+            for (m, &v) in out.iter_mut().zip(&x[off..off + c]) {
+                if v > *m {
+                    *m = v;
                 }
             }
-        });
+        }
     });
 }
 

@@ -146,10 +146,40 @@ impl Geometry {
 }
 
 /// The forward convolution of `x` with the HWIO filter `f`, as
-/// [`crate::kernels::conv::conv2d_forward`] defines it; `win` must satisfy [`applies`].
-pub(crate) fn conv2d_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32]) {
-    let u = filter_transform(f, win.c * co);
-    correlate_fastest(&Geometry::forward(win, co), x, &u, y);
+/// [`crate::kernels::conv::conv2d_forward`] defines it, with the filter transformed once;
+/// it runs over groups of whole images. `win` must satisfy [`applies`].
+pub(crate) struct Forward {
+    geo: Geometry,
+    u: Vec<f32>,
+}
+
+impl Forward {
+    pub(crate) fn new(f: &[f32], win: &Window, co: usize) -> Forward {
+        Forward {
+            geo: Geometry::forward(win, co),
+            u: filter_transform(f, win.c * co),
+        }
+    }
+
+    /// Images per parallel task: enough for one block of tiles.
+    pub(crate) fn group(&self) -> usize {
+        image_group(&self.geo)
+    }
+
+    /// The convolution of the images of `x` into `y` (as many images as `y` holds), on this
+    /// thread.
+    pub(crate) fn run(&self, x: &[f32], y: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(a) = avx512::Avx512::detect() {
+            return correlate_images(&a, &self.geo, x, &self.u, y);
+        }
+        correlate_images(&Portable, &self.geo, x, &self.u, y)
+    }
+}
+
+/// Images per parallel task of a correlation: enough for one block of tiles.
+fn image_group(geo: &Geometry) -> usize {
+    TILE_BLOCK.div_ceil(geo.tiles_h() * geo.tiles_w()).max(1)
 }
 
 /// The input gradient of the convolution, as
@@ -360,38 +390,42 @@ fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
 }
 
 /// Runs the correlation `geo` of `x` with the transformed filter `u` into `y` (overwritten):
-/// groups of whole images in parallel, each in blocks of [`TILE_BLOCK`] tiles.
+/// groups of whole images in parallel.
 fn correlate<A: Arith>(arith: A, geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
     let out_img = geo.ho * geo.wo * geo.co;
     if y.is_empty() || out_img == 0 {
         return;
     }
-    let tiles_img = geo.tiles_h() * geo.tiles_w();
-    let group = TILE_BLOCK.div_ceil(tiles_img).max(1);
+    let (group, in_img) = (image_group(geo), geo.hi * geo.wi * geo.ci);
     y.par_chunks_mut(group * out_img)
         .enumerate()
-        .for_each(|(gi, yg)| {
-            let img0 = gi * group;
-            let tiles = yg.len() / out_img * tiles_img;
-            let tb = TILE_BLOCK.min(tiles);
-            let (v_len, m_len) = (tb * P * geo.ci, tb * P * geo.co);
-            let t_len = (P * geo.ci).max((OUT * TILE + OUT * OUT) * geo.co);
-            SCRATCH.with(|cell| {
-                let mut buf = cell.borrow_mut();
-                if buf.len() < v_len + m_len + 2 * t_len {
-                    buf.resize(v_len + m_len + 2 * t_len, 0.0);
-                }
-                let (v, rest) = buf.split_at_mut(v_len);
-                let (m, rest) = rest.split_at_mut(m_len);
-                let (d, tmp) = rest.split_at_mut(t_len);
-                for t0 in (0..tiles).step_by(tb) {
-                    let n_t = tb.min(tiles - t0);
-                    let first = img0 * tiles_img + t0;
-                    let tiles = first..first + n_t;
-                    block(&arith, geo, x, u, tiles, v, m, d, tmp, yg, img0);
-                }
-            });
-        });
+        .for_each(|(gi, yg)| correlate_images(&arith, geo, &x[gi * group * in_img..], u, yg));
+}
+
+/// The correlation of the first images of `x` into `y` (as many as `y` holds), on this
+/// thread, in blocks of [`TILE_BLOCK`] tiles.
+fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+    let out_img = geo.ho * geo.wo * geo.co;
+    if y.is_empty() || out_img == 0 {
+        return;
+    }
+    let tiles = y.len() / out_img * geo.tiles_h() * geo.tiles_w();
+    let tb = TILE_BLOCK.min(tiles);
+    let (v_len, m_len) = (tb * P * geo.ci, tb * P * geo.co);
+    let t_len = (P * geo.ci).max((OUT * TILE + OUT * OUT) * geo.co);
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < v_len + m_len + 2 * t_len {
+            buf.resize(v_len + m_len + 2 * t_len, 0.0);
+        }
+        let (v, rest) = buf.split_at_mut(v_len);
+        let (m, rest) = rest.split_at_mut(m_len);
+        let (d, tmp) = rest.split_at_mut(t_len);
+        for t0 in (0..tiles).step_by(tb) {
+            let tiles = t0..(t0 + tb).min(tiles);
+            block(arith, geo, x, u, tiles, v, m, d, tmp, y);
+        }
+    });
 }
 
 /// Runs `correlate` with the fastest arithmetic this CPU has.
@@ -488,8 +522,8 @@ impl Arith for Portable {
     }
 }
 
-/// Input transform, products and output transform for the output tiles `tiles` (global
-/// indices); `yg` holds the outputs of the images from `img0`. `d` and `tmp` are scratch.
+/// Input transform, products and output transform for the output tiles `tiles` (numbered
+/// from the first image of `x`); `y` holds the outputs of the images of `x`. `d` and `tmp` are scratch.
 #[allow(clippy::too_many_arguments)]
 fn block<A: Arith>(
     arith: &A,
@@ -501,8 +535,7 @@ fn block<A: Arith>(
     m: &mut [f32],
     d: &mut [f32],
     tmp: &mut [f32],
-    yg: &mut [f32],
-    img0: usize,
+    y: &mut [f32],
 ) {
     let (ci, co) = (geo.ci, geo.co);
     transform_inputs(arith, geo, x, tiles.clone(), v, d, tmp);
@@ -521,7 +554,7 @@ fn block<A: Arith>(
             let s = std::array::from_fn(|nu| &cols[(nu * OUT + i) * co..(nu * OUT + i + 1) * co]);
             arith.at8(s, &mut res[i * OUT * co..(i + 1) * OUT * co]);
         }
-        let yi = &mut yg[(img - img0) * out_img..(img - img0 + 1) * out_img];
+        let yi = &mut y[img * out_img..(img + 1) * out_img];
         for i in 0..OUT {
             let oy = OUT * ty + i;
             for j in 0..OUT {
@@ -766,7 +799,7 @@ mod tests {
             });
 
             let mut y = vec![f32::NAN; out_len];
-            conv2d_forward(&x, &f, &win, co, &mut y);
+            Forward::new(&f, &win, co).run(&x, &mut y);
             close(&y, &y_want, "y");
             let mut dx = vec![f32::NAN; x.len()];
             conv2d_backprop_input(&dy, &f, &win, co, &mut dx);

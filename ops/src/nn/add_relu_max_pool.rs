@@ -24,27 +24,16 @@ impl Op for AddReluMaxPool {
         "AddReluMaxPool"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let (a, b) = (ctx.input(0), ctx.input(1));
-        let channels = a.shape().last().copied().unwrap_or(0);
-        let per_channel = a.dtype() == DType::F32
-            && b.dtype() == DType::F32
-            && a.shape().len() == 4
-            && channels > 0
-            && (b.shape() == [channels] || b.shape().is_empty());
-        if !per_channel {
+        let a = ctx.input(0);
+        let nhwc = a.dtype() == DType::F32 && a.shape().len() == 4;
+        let channels = if nhwc { a.shape()[3] } else { 0 };
+        let Some(bias) = per_channel_bias(channels, ctx.input(1))? else {
             let activation = AddRelu.compute(ctx)?.remove(0);
             ctx.inputs[0] = activation;
             return self.attrs.pool(ctx, max_pool);
-        }
-        // One bias per channel (a scalar repeated).
-        let b = b.as_slice::<f32>()?;
-        let bias: Vec<f32> = (0..channels).map(|k| b[k % b.len()]).collect();
+        };
         let mut out = self.attrs.pool(ctx, max_pool)?;
-        for pixel in out[0].data_mut::<f32>()?.chunks_exact_mut(channels) {
-            for (v, &b) in pixel.iter_mut().zip(&bias) {
-                *v = rectify(*v + b);
-            }
-        }
+        add_rectify(out[0].data_mut::<f32>()?, &bias);
         Ok(out)
     }
     fn attrs(&self) -> String {
@@ -52,5 +41,25 @@ impl Op for AddReluMaxPool {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// The float bias `b` as one value per channel of `channels` (`b` of shape `[channels]`, or
+/// a scalar repeated), or `None` if it is not one.
+pub(crate) fn per_channel_bias(channels: usize, b: &Value) -> Result<Option<Vec<f32>>> {
+    let per_channel = b.shape() == [channels] || b.shape().is_empty();
+    if b.dtype() != DType::F32 || channels == 0 || !per_channel {
+        return Ok(None);
+    }
+    let b = b.as_slice::<f32>()?;
+    Ok(Some((0..channels).map(|k| b[k % b.len()]).collect()))
+}
+
+/// `v ↦ relu(v + bias[channel])` over the pixels of `pooled`.
+pub(crate) fn add_rectify(pooled: &mut [f32], bias: &[f32]) {
+    for pixel in pooled.chunks_exact_mut(bias.len()) {
+        for (v, &b) in pixel.iter_mut().zip(bias) {
+            *v = rectify(*v + b);
+        }
     }
 }

@@ -2,12 +2,15 @@
 
 use crate::kernels::conv::conv2d_forward;
 use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
-use crate::nn::{conv2d_backprop_filter, conv2d_backprop_input};
+use crate::nn::{
+    conv2d_backprop_filter, conv2d_backprop_input, AddReluMaxPool, Conv2DAddReluMaxPool,
+};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
     fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
     Value,
 };
+use std::sync::Arc;
 
 /// The `Conv2D` op.
 #[derive(Debug)]
@@ -119,6 +122,16 @@ impl Op for Conv2D {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    /// The whole layer `max_pool(relu(conv2d(x, f) + b))` ([`Conv2DAddReluMaxPool`]) when
+    /// only the rest of the layer reads the convolution (evaluation).
+    fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
+        let rest = next.as_any().downcast_ref::<AddReluMaxPool>()?;
+        Some(Arc::new(Conv2DAddReluMaxPool {
+            strides: self.strides,
+            padding: self.padding,
+            pool: rest.attrs,
+        }))
     }
 }
 

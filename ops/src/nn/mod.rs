@@ -37,10 +37,12 @@ pub use dropout::{dropout, dropout_const, dropout_with};
 
 mod add_relu;
 mod add_relu_max_pool;
+mod conv2d_add_relu_max_pool;
 mod relu;
 mod relu_grad;
 pub use add_relu::AddRelu;
 pub use add_relu_max_pool::AddReluMaxPool;
+pub use conv2d_add_relu_max_pool::Conv2DAddReluMaxPool;
 pub use relu::relu;
 pub use relu_grad::relu_grad;
 
