@@ -1,10 +1,10 @@
 //! A register-blocked product for operands the `gemm` crate handles poorly: a short side of
-//! about 50 (the fully-connected layer at batch 50: `x · W` has M = 50, `xᵀ · dy` has K = 50)
-//! and the Winograd kernels' many small products.
+//! about 50 (the fully-connected layer at batch 50: `x · W` has M = 50, `xᵀ · dy` has K = 50),
+//! the Winograd kernels' many small products, and direct convolution's rows of patches.
 //!
-//! The kernel keeps a block of C (up to 24 rows x 16 columns, 6 x 64 in the common case) in
-//! AVX-512 registers; each step over K loads a row piece of B and broadcasts one element of A
-//! per row. A may have any strides; B and C have contiguous rows.
+//! The kernel keeps a block of C (6 rows x 64 columns, 8 x 32 or 24 x 16) in AVX-512
+//! registers; each step over K loads a row piece of B and broadcasts one element of A per
+//! row. A may have any strides (or gathered columns); B and C have contiguous rows.
 
 use rayon::prelude::*;
 
@@ -144,16 +144,61 @@ pub(crate) mod avx512 {
         let args = Args {
             width,
             k,
-            a_cs,
+            col: |kk: usize| kk * a_cs,
             b,
             b_rs,
             accumulate,
         };
+        rows(&args, m, a, a_rs, c, c_rs);
+    }
+
+    /// [`block`] with A's element (r, kk) at `a + r·a_rs + taps[kk]` (K = `taps.len()`):
+    /// each row of A is a patch gathered from an image, as in a direct convolution.
+    ///
+    /// # Safety
+    /// As for [`block`].
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn block_taps(
+        m: usize,
+        width: usize,
+        a: *const f32,
+        a_rs: usize,
+        taps: &[usize],
+        b: *const f32,
+        b_rs: usize,
+        c: *mut f32,
+        c_rs: usize,
+    ) {
+        let args = Args {
+            width,
+            k: taps.len(),
+            col: |kk: usize| *taps.get_unchecked(kk),
+            b,
+            b_rs,
+            accumulate: false,
+        };
+        rows(&args, m, a, a_rs, c, c_rs);
+    }
+
+    /// The `m` rows of a block, a register tile at a time.
+    #[inline(always)]
+    unsafe fn rows<F: Fn(usize) -> usize>(
+        args: &Args<F>,
+        m: usize,
+        a: *const f32,
+        a_rs: usize,
+        c: *mut f32,
+        c_rs: usize,
+    ) {
         // Fewer vectors of columns leave registers for more rows.
-        let q = width.div_ceil(16);
+        let q = args.width.div_ceil(16);
         let step = match q {
             3 | 4 => 6,
-            2 => 12,
+            // 14 or 16 sums (the last tile full where 7 divides m but 8 does not): with 24,
+            // the compiler spills some of them to the stack.
+            2 if !m.is_multiple_of(8) && m.is_multiple_of(7) => 7,
+            2 => 8,
             _ => 24,
         };
         let mut r0 = 0;
@@ -161,36 +206,49 @@ pub(crate) mod avx512 {
             let rows = step.min(m - r0);
             let (ap, cp) = (a.add(r0 * a_rs), c.add(r0 * c_rs));
             match (q, rows) {
-                (3 | 4, 6) => tile::<6, 4>(&args, ap, a_rs, cp, c_rs),
-                (2, 12) => tile::<12, 2>(&args, ap, a_rs, cp, c_rs),
-                (1, 24) => tile::<24, 1>(&args, ap, a_rs, cp, c_rs),
-                (_, r) => {
-                    // The last rows: six at a time, then the rest in one tile.
-                    let mut i = 0;
-                    while i + 6 <= r {
-                        tile::<6, 4>(&args, ap.add(i * a_rs), a_rs, cp.add(i * c_rs), c_rs);
-                        i += 6;
-                    }
-                    let (ap, cp) = (ap.add(i * a_rs), cp.add(i * c_rs));
-                    match r - i {
-                        5 => tile::<5, 4>(&args, ap, a_rs, cp, c_rs),
-                        4 => tile::<4, 4>(&args, ap, a_rs, cp, c_rs),
-                        3 => tile::<3, 4>(&args, ap, a_rs, cp, c_rs),
-                        2 => tile::<2, 4>(&args, ap, a_rs, cp, c_rs),
-                        1 => tile::<1, 4>(&args, ap, a_rs, cp, c_rs),
-                        _ => {}
-                    }
-                }
+                (3 | 4, 6) => tile::<6, 4, F>(args, ap, a_rs, cp, c_rs),
+                (2, 8) => tile::<8, 2, F>(args, ap, a_rs, cp, c_rs),
+                (2, 7) => tile::<7, 2, F>(args, ap, a_rs, cp, c_rs),
+                (1, 24) => tile::<24, 1, F>(args, ap, a_rs, cp, c_rs),
+                (1 | 2, r) => rest::<2, F>(args, r, ap, a_rs, cp, c_rs),
+                (_, r) => rest::<4, F>(args, r, ap, a_rs, cp, c_rs),
             }
             r0 += rows;
         }
     }
 
-    /// What every tile of one block shares.
-    struct Args {
+    /// The last `r` rows of a block (fewer than a full tile): six at a time, then the rest in
+    /// one tile, `16 Q` columns wide.
+    #[inline(always)]
+    unsafe fn rest<const Q: usize, F: Fn(usize) -> usize>(
+        args: &Args<F>,
+        r: usize,
+        ap: *const f32,
+        a_rs: usize,
+        cp: *mut f32,
+        c_rs: usize,
+    ) {
+        let mut i = 0;
+        while i + 6 <= r {
+            tile::<6, Q, F>(args, ap.add(i * a_rs), a_rs, cp.add(i * c_rs), c_rs);
+            i += 6;
+        }
+        let (ap, cp) = (ap.add(i * a_rs), cp.add(i * c_rs));
+        match r - i {
+            5 => tile::<5, Q, F>(args, ap, a_rs, cp, c_rs),
+            4 => tile::<4, Q, F>(args, ap, a_rs, cp, c_rs),
+            3 => tile::<3, Q, F>(args, ap, a_rs, cp, c_rs),
+            2 => tile::<2, Q, F>(args, ap, a_rs, cp, c_rs),
+            1 => tile::<1, Q, F>(args, ap, a_rs, cp, c_rs),
+            _ => {}
+        }
+    }
+
+    /// What every tile of one block shares: A's column offsets come from `col`.
+    struct Args<F> {
         width: usize,
         k: usize,
-        a_cs: usize,
+        col: F,
         b: *const f32,
         b_rs: usize,
         accumulate: bool,
@@ -198,8 +256,8 @@ pub(crate) mod avx512 {
 
     /// `ROWS` rows x `16 Q` columns (masked to `width`) of C in registers.
     #[inline(always)]
-    unsafe fn tile<const ROWS: usize, const Q: usize>(
-        g: &Args,
+    unsafe fn tile<const ROWS: usize, const Q: usize, F: Fn(usize) -> usize>(
+        g: &Args<F>,
         a: *const f32,
         a_rs: usize,
         c: *mut f32,
@@ -219,7 +277,7 @@ pub(crate) mod avx512 {
                 _mm512_maskz_loadu_ps(masks[q], g.b.add(kk * g.b_rs + 16 * q))
             });
             for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*a.add(r * a_rs + kk * g.a_cs));
+                let av = _mm512_set1_ps(*a.add(r * a_rs + (g.col)(kk)));
                 for q in 0..Q {
                     row[q] = _mm512_fmadd_ps(av, bv[q], row[q]);
                 }

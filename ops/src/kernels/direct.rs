@@ -7,6 +7,8 @@
 //! loops need no bounds checks. Output channels go in blocks of up to 64 (the filter and the
 //! output gradient are padded to a multiple of 16 channels).
 
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::bcast::{avx512, avx512::block_taps};
 use crate::nn::padding::Window;
 use rayon::prelude::*;
 
@@ -128,6 +130,11 @@ impl<'a> Forward<'a> {
             .zip(y.chunks_exact_mut(out_img))
         {
             pad.fill(win, xi, &mut buf);
+            #[cfg(target_arch = "x86_64")]
+            if avx512() {
+                self.image_avx512(&buf, yi);
+                continue;
+            }
             for oy in 0..win.oh {
                 for kb in (0..cop).step_by(64) {
                     let args = Row {
@@ -147,6 +154,39 @@ impl<'a> Forward<'a> {
                         3 => args.run::<3, 6>(yi),
                         _ => args.run::<4, 4>(yi),
                     }
+                }
+            }
+        }
+    }
+}
+
+impl Forward<'_> {
+    /// One padded image `xp` into its output `yi`, a row of output pixels and 64 output
+    /// channels at a time, with the register-blocked product of [`crate::kernels::bcast`]
+    /// (the patches gathered by their tap offsets).
+    #[cfg(target_arch = "x86_64")]
+    fn image_avx512(&self, xp: &[f32], yi: &mut [f32]) {
+        let (win, co, pad) = (self.win, self.co, &self.pad);
+        let last = pad.offs.last().copied().unwrap_or(0);
+        assert!(pad.pixel(win, win.oh - 1, win.ow - 1) + last < xp.len());
+        assert!(yi.len() >= win.oh * win.ow * co && self.fp.len() >= pad.offs.len() * self.cop);
+        for oy in 0..win.oh {
+            for kb in (0..co).step_by(64) {
+                // SAFETY: the CPU has AVX-512F; the asserts above bound every tap of every
+                // pixel, every filter row (`cop` wide, read to column `kb + 64` at most) and
+                // every output element written.
+                unsafe {
+                    block_taps(
+                        win.ow,
+                        (co - kb).min(64),
+                        xp.as_ptr().add(pad.pixel(win, oy, 0)),
+                        win.sw * win.c,
+                        &pad.offs,
+                        self.fp.as_ptr().add(kb),
+                        self.cop,
+                        yi.as_mut_ptr().add(oy * win.ow * co + kb),
+                        co,
+                    );
                 }
             }
         }
