@@ -128,6 +128,8 @@ fn at<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7]: [V; 8]) -> [V; 4] {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Padded input images ([`Geometry::pad`]).
+    static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether the Winograd kernels serve a convolution with this window and output channels:
@@ -170,6 +172,45 @@ impl Geometry {
     }
     fn tiles_w(&self) -> usize {
         self.wo.div_ceil(OUT)
+    }
+
+    /// The same correlation over its input padded with zeros so that every tile's 8x8 input
+    /// lies inside (see [`Geometry::pad`]).
+    fn padded(&self) -> Geometry {
+        Geometry {
+            hi: OUT * self.tiles_h() + 4,
+            wi: OUT * self.tiles_w() + 4,
+            pt: 0,
+            pl: 0,
+            ..*self
+        }
+    }
+
+    /// Images `images` of `x` into `out`, laid out as [`Geometry::padded`]'s input.
+    fn pad(&self, x: &[f32], images: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let (p, ci) = (self.padded(), self.ci);
+        let (img_in, img_out) = (self.hi * self.wi * ci, p.hi * p.wi * ci);
+        out.resize(images.len() * img_out, 0.0);
+        // Input columns from `ix0` land at padded column `px0`; those past the padded
+        // width are read by no tile. Every element is written once.
+        let px0 = (self.pl.max(0) as usize).min(p.wi);
+        let ix0 = (-self.pl).max(0) as usize;
+        let cols = self.wi.saturating_sub(ix0).min(p.wi - px0);
+        let rows = out.chunks_exact_mut(p.wi * ci);
+        for (r, row) in rows.enumerate() {
+            let (img, py) = (images.start + r / p.hi, r % p.hi);
+            let iy = py as isize - self.pt;
+            if cols == 0 || iy < 0 || iy >= self.hi as isize {
+                row.fill(0.0);
+                continue;
+            }
+            let src = img * img_in + (iy as usize * self.wi + ix0) * ci;
+            let (head, rest) = row.split_at_mut(px0 * ci);
+            let (mid, tail) = rest.split_at_mut(cols * ci);
+            head.fill(0.0);
+            mid.copy_from_slice(&x[src..src + cols * ci]);
+            tail.fill(0.0);
+        }
     }
 
     /// The image and tile row and column of tile number `tile`.
@@ -305,12 +346,21 @@ fn filter_gradient<A: Arith>(
                 }
                 let (v, rest) = buf.split_at_mut(v_len);
                 let (w, tmp) = rest.split_at_mut(w_len);
-                for t0 in range.clone().step_by(tb) {
-                    let tiles = t0..(t0 + tb).min(range.end);
-                    transform_inputs(&arith, geo, x, tiles.clone(), v);
-                    transform_output_grads(&arith, geo, dy, tiles.clone(), w, tmp);
-                    arith.grad_products(geo.ci, geo.co, tiles.len(), v, w, &mut du);
-                }
+                let tiles_img = geo.tiles_h() * geo.tiles_w();
+                let img0 = range.start / tiles_img;
+                let images = img0..(range.end - 1) / tiles_img + 1;
+                PADDED.with(|cell| {
+                    let padded = &mut cell.borrow_mut();
+                    geo.pad(x, images, padded);
+                    for t0 in range.clone().step_by(tb) {
+                        let tiles = t0..(t0 + tb).min(range.end);
+                        // Tiles numbered from the first padded image.
+                        let local = tiles.start - img0 * tiles_img..tiles.end - img0 * tiles_img;
+                        transform_inputs(&arith, &geo.padded(), padded, local, v);
+                        transform_output_grads(&arith, geo, dy, tiles.clone(), w, tmp);
+                        arith.grad_products(geo.ci, geo.co, tiles.len(), v, w, &mut du);
+                    }
+                });
             });
             du
         })
@@ -451,10 +501,14 @@ fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &[f32], y
             buf.resize(v_len + m_len, 0.0);
         }
         let (v, m) = buf.split_at_mut(v_len);
-        for t0 in (0..tiles).step_by(tb) {
-            let tiles = t0..(t0 + tb).min(tiles);
-            block(arith, geo, x, u, tiles, v, m, y);
-        }
+        PADDED.with(|cell| {
+            let padded = &mut cell.borrow_mut();
+            geo.pad(x, 0..y.len() / out_img, padded);
+            for t0 in (0..tiles).step_by(tb) {
+                let tiles = t0..(t0 + tb).min(tiles);
+                block(arith, geo, padded, u, tiles, v, m, y);
+            }
+        });
     });
 }
 
@@ -575,7 +629,8 @@ impl Arith for Portable {
 }
 
 /// Input transform, products and output transform for the output tiles `tiles` (numbered
-/// from the first image of `x`); `y` holds the outputs of the images of `x`.
+/// from the first image of `x`, padded as [`Geometry::pad`] makes it); `y` holds the outputs
+/// of the images of `x`.
 #[allow(clippy::too_many_arguments)]
 fn block<A: Arith>(
     arith: &A,
@@ -587,14 +642,15 @@ fn block<A: Arith>(
     m: &mut [f32],
     y: &mut [f32],
 ) {
-    transform_inputs(arith, geo, x, tiles.clone(), v);
+    transform_inputs(arith, &geo.padded(), x, tiles.clone(), v);
     arith.products(geo.ci, geo.co, tiles.len(), v, u, m);
     for (t, tile) in tiles.enumerate() {
         arith.output_tile(geo, &m[t * P * geo.co..(t + 1) * P * geo.co], tile, y);
     }
 }
 
-/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles`, into `v` (`[tile][64][ci]`).
+/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles`, into `v` (`[tile][64][ci]`); `geo`
+/// is [`Geometry::padded`] and `x` its input.
 fn transform_inputs<A: Arith>(
     arith: &A,
     geo: &Geometry,
@@ -608,36 +664,22 @@ fn transform_inputs<A: Arith>(
     }
 }
 
-/// `V = Bᵀ d B` for the 8x8 input tile `d` of output tile number `tile` (zeros outside the
-/// input), into `vt` (`[64][ci]`): per vector of channels, the columns' transforms stay in
-/// registers for the rows'.
+/// `V = Bᵀ d B` for the 8x8 input tile `d` of output tile number `tile`, into `vt`
+/// (`[64][ci]`); `geo` is [`Geometry::padded`] (the tile lies inside `x`). Per vector of
+/// channels, the columns' transforms stay in registers for the rows'.
 #[inline(always)]
 fn input_tile<V: Lanes>(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) {
     let ci = geo.ci;
     let (img, ty, tx) = geo.locate(tile);
-    let base = img * geo.hi * geo.wi * ci;
-    let y0 = (OUT * ty) as isize - geo.pt;
-    let x0 = (OUT * tx) as isize - geo.pl;
-    let inside = |v: isize, len: usize| (0..len as isize).contains(&v);
-    // Each point's offset in `x` and a mask of the channels to read: all inside the input,
-    // none (an empty read at offset 0, no branch) outside.
-    let offs: [[(usize, usize); TILE]; TILE] = std::array::from_fn(|l| {
-        std::array::from_fn(|j| {
-            let (iy, ix) = (y0 + l as isize, x0 + j as isize);
-            if inside(iy, geo.hi) && inside(ix, geo.wi) {
-                (base + (iy as usize * geo.wi + ix as usize) * ci, usize::MAX)
-            } else {
-                (0, 0)
-            }
-        })
-    });
+    let base = ((img * geo.hi + OUT * ty) * geo.wi + OUT * tx) * ci;
+    let d = &x[base..base + ((TILE - 1) * geo.wi + TILE) * ci];
     for c in (0..ci).step_by(16) {
         let n = (ci - c).min(16);
         // cols[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l cols[l][i] Bᵀ[j][l].
         let cols: [[V; TILE]; TILE] = std::array::from_fn(|j| {
             bt(std::array::from_fn(|l| {
-                let (o, keep) = offs[l][j];
-                V::load(&x[o + c..o + c + (n & keep)])
+                let o = (l * geo.wi + j) * ci + c;
+                V::load(&d[o..o + n])
             }))
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
