@@ -147,16 +147,16 @@ pub(crate) fn max_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
             let (top, bottom) = rows.split_at(row);
             let pairs = top.chunks_exact(2 * c).zip(bottom.chunks_exact(2 * c));
             for (out, (t, u)) in out_row.chunks_exact_mut(c).zip(pairs) {
-                let (a, b) = t.split_at(c);
-                let (d, e) = u.split_at(c);
-                for k in 0..c {
+                let ((a, b), (d, e)) = (t.split_at(c), u.split_at(c));
+                let taps = a.iter().zip(b).zip(d.iter().zip(e));
+                for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
                     // The first of equal values wins, and NaN only if it comes first, as in
                     // the general path.
-                    let mut m = a[k];
-                    for v in [b[k], d[k], e[k]] {
+                    let mut m = a;
+                    for v in [b, d, e] {
                         m = if v > m { v } else { m };
                     }
-                    out[k] = m;
+                    *o = m;
                 }
             }
         }
