@@ -75,10 +75,16 @@ const G: [[f32; 5]; 8] = [
 /// The vector arithmetic of the factored transforms: [`Portable`] works on arrays of 16
 /// floats, AVX-512 on registers.
 trait Lanes: Copy {
-    /// The elements of `s` (at most 16), zeros after them.
-    fn load(s: &[f32]) -> Self;
-    /// Writes the first `d.len()` (at most 16) elements into `d`.
-    fn store(self, d: &mut [f32]);
+    /// The `n` (at most 16) elements from `p`, zeros after them.
+    ///
+    /// # Safety
+    /// The `n` elements must be readable.
+    unsafe fn load(p: *const f32, n: usize) -> Self;
+    /// Writes the first `n` (at most 16) elements to `p`.
+    ///
+    /// # Safety
+    /// The `n` elements must be writable.
+    unsafe fn store(self, p: *mut f32, n: usize);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, c: f32) -> Self;
@@ -556,14 +562,13 @@ fn apply<const I: usize, const O: usize>(m: &[[f32; I]; O], s: [&[f32]; I], out:
 }
 
 impl Lanes for [f32; 16] {
-    fn load(s: &[f32]) -> Self {
+    unsafe fn load(p: *const f32, n: usize) -> Self {
         let mut a = [0.0; 16];
-        a[..s.len()].copy_from_slice(s);
+        a[..n].copy_from_slice(std::slice::from_raw_parts(p, n));
         a
     }
-    fn store(self, d: &mut [f32]) {
-        let n = d.len();
-        d.copy_from_slice(&self[..n]);
+    unsafe fn store(self, p: *mut f32, n: usize) {
+        std::slice::from_raw_parts_mut(p, n).copy_from_slice(&self[..n]);
     }
     fn add(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i] + o[i])
@@ -672,22 +677,25 @@ fn input_tile<V: Lanes>(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) 
     let ci = geo.ci;
     let (img, ty, tx) = geo.locate(tile);
     let base = ((img * geo.hi + OUT * ty) * geo.wi + OUT * tx) * ci;
+    // Every element read and written below is inside these bounds.
     let d = &x[base..base + ((TILE - 1) * geo.wi + TILE) * ci];
+    let vt = &mut vt[..P * ci];
+    let (src, dst) = (d.as_ptr(), vt.as_mut_ptr());
     for c in (0..ci).step_by(16) {
         let n = (ci - c).min(16);
         // cols[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l cols[l][i] Bᵀ[j][l].
         let cols: [[V; TILE]; TILE] = std::array::from_fn(|j| {
-            bt(std::array::from_fn(|l| {
-                let o = (l * geo.wi + j) * ci + c;
-                V::load(&d[o..o + n])
+            // SAFETY: (l, j) < (TILE, TILE) and c + n ≤ ci: inside `d`.
+            bt(std::array::from_fn(|l| unsafe {
+                V::load(src.add((l * geo.wi + j) * ci + c), n)
             }))
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..TILE {
             let row = bt(std::array::from_fn(|l| cols[l][i]));
             for (j, r) in row.into_iter().enumerate() {
-                let o = (i * TILE + j) * ci + c;
-                r.store(&mut vt[o..o + n]);
+                // SAFETY: i * TILE + j < P and c + n ≤ ci: inside `vt`.
+                unsafe { r.store(dst.add((i * TILE + j) * ci + c), n) };
             }
         }
     }
@@ -699,14 +707,17 @@ fn input_tile<V: Lanes>(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) 
 fn output_tile<V: Lanes>(geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32]) {
     let co = geo.co;
     let (img, ty, tx) = geo.locate(tile);
+    // Every element read and written below is inside these bounds.
     let yi = &mut y[img * geo.ho * geo.wo * co..(img + 1) * geo.ho * geo.wo * co];
+    let mt = &mt[..P * co];
+    let (src, dst) = (mt.as_ptr(), yi.as_mut_ptr());
     for c in (0..co).step_by(16) {
         let n = (co - c).min(16);
         // cols[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu cols[nu][i] Aᵀ[j][nu].
         let cols: [[V; OUT]; TILE] = std::array::from_fn(|nu| {
-            at(std::array::from_fn(|xi| {
-                let o = (xi * TILE + nu) * co + c;
-                V::load(&mt[o..o + n])
+            // SAFETY: xi * TILE + nu < P and c + n ≤ co: inside `mt`.
+            at(std::array::from_fn(|xi| unsafe {
+                V::load(src.add((xi * TILE + nu) * co + c), n)
             }))
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
@@ -714,8 +725,8 @@ fn output_tile<V: Lanes>(geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32])
             let row = at(std::array::from_fn(|nu| cols[nu][i]));
             let oy = OUT * ty + i;
             for (j, r) in row.into_iter().enumerate().take(geo.wo - OUT * tx) {
-                let o = (oy * geo.wo + OUT * tx + j) * co + c;
-                r.store(&mut yi[o..o + n]);
+                // SAFETY: (oy, OUT * tx + j) < (ho, wo) and c + n ≤ co: inside `yi`.
+                unsafe { r.store(dst.add((oy * geo.wo + OUT * tx + j) * co + c), n) };
             }
         }
     }
@@ -799,15 +810,15 @@ mod avx512 {
 
     impl Lanes for __m512 {
         #[inline(always)]
-        fn load(s: &[f32]) -> Self {
-            // SAFETY: only code behind an `Avx512` (a CPU with AVX-512F) makes these vectors;
-            // the mask reads `s.len()` (at most 16) elements.
-            unsafe { _mm512_maskz_loadu_ps(lanes(s.len()), s.as_ptr()) }
+        unsafe fn load(p: *const f32, n: usize) -> Self {
+            // The mask reads `n` elements; only code behind an `Avx512` (a CPU with
+            // AVX-512F) makes these vectors.
+            _mm512_maskz_loadu_ps(lanes(n), p)
         }
         #[inline(always)]
-        fn store(self, d: &mut [f32]) {
-            // SAFETY: as above; the mask writes `d.len()` (at most 16) elements.
-            unsafe { _mm512_mask_storeu_ps(d.as_mut_ptr(), lanes(d.len()), self) }
+        unsafe fn store(self, p: *mut f32, n: usize) {
+            // As above.
+            _mm512_mask_storeu_ps(p, lanes(n), self)
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
