@@ -17,6 +17,31 @@ use rustflow_graph::{KernelContext, Op, Result, Value};
 /// applies the relu while their convolution is still in cache, so the full-size activation
 /// is never stored: the result is [`AddReluMaxPool`]'s, bit for bit. Any other bias takes the
 /// long way (the convolution, then [`AddReluMaxPool`]).
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::{add, nn, placeholder};
+/// use rustflow_runtime::{feed, fetches, RunOptions, Session};
+/// let g = Graph::new();
+/// let x = placeholder(&g, DType::F32, shape![?, 4, 4, 1], "x");
+/// let f = placeholder(&g, DType::F32, shape![1, 1, 1, 2], "f");
+/// let b = placeholder(&g, DType::F32, shape![2], "b");
+/// let conv = nn::conv2d(&x, &f, [1; 4], nn::Padding::Same).unwrap();
+/// let h = nn::relu(&add(&conv, &b).unwrap()).unwrap();
+/// let pooled = nn::max_pool(&h, [1, 2, 2, 1], [1, 2, 2, 1], nn::Padding::Valid).unwrap();
+/// let sess = Session::new(&g);
+/// let opts = RunOptions { trace: true, ..RunOptions::default() };
+/// let xs = ndarray::Array::from_shape_vec((1, 4, 4, 1), (0..16).map(|v| v as f32).collect()).unwrap();
+/// let feeds = feed! { &x => xs, &f => ndarray::array![[[[1.0f32, -1.0]]]], &b => ndarray::array![0.5f32, 20.0] };
+/// let (out, meta) = sess.run_with(&fetches![&pooled], &feeds, &opts).unwrap();
+/// // Each 2x2 window's maximum: 5, 7, 13, 15 (+0.5); the second channel: -0, -2, -8, -10 (+20).
+/// assert_eq!(
+///     out.value(0).unwrap().as_slice::<f32>().unwrap(),
+///     &[5.5, 20.0, 7.5, 18.0, 13.5, 12.0, 15.5, 10.0]
+/// );
+/// let ops: Vec<_> = meta.by_op_type().into_iter().map(|(op, _, _)| op).collect();
+/// assert_eq!(ops, ["Conv2DAddReluMaxPool"]);
+/// ```
 #[derive(Debug)]
 pub struct Conv2DAddReluMaxPool {
     pub(crate) strides: (usize, usize),
