@@ -213,9 +213,10 @@ impl Geometry {
             let src = img * img_in + (iy as usize * self.wi + ix0) * ci;
             let (head, rest) = row.split_at_mut(px0 * ci);
             let (mid, tail) = rest.split_at_mut(cols * ci);
-            head.fill(0.0);
+            // Plain loops for the short borders: a call to memset costs more.
+            head.iter_mut().for_each(|v| *v = 0.0);
             mid.copy_from_slice(&x[src..src + cols * ci]);
-            tail.fill(0.0);
+            tail.iter_mut().for_each(|v| *v = 0.0);
         }
     }
 
