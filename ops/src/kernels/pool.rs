@@ -81,16 +81,6 @@ impl Window {
             && self.oh * 2 == self.h
             && self.ow * 2 == self.w
     }
-
-    /// In a 2x2 tiling, the element offsets of output pixel `p`'s four inputs (top-left,
-    /// top-right, bottom-left, bottom-right): `p` counts output pixels and the offsets count
-    /// input elements, both from the same first image.
-    fn taps_2x2(&self, p: usize) -> [usize; 4] {
-        let (img, oy, ox) = (p / (self.oh * self.ow), p / self.ow % self.oh, p % self.ow);
-        let tl = ((img * self.h + 2 * oy) * self.w + 2 * ox) * self.c;
-        let row = self.w * self.c;
-        [tl, tl + self.c, tl + row, tl + row + self.c]
-    }
 }
 
 /// The first `LANES` elements of `s`.
@@ -189,27 +179,38 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
     if win.is_2x2_tiling() {
         // Disjoint windows: every dx element is written once, by its window.
         return par_images(win, dx, in_len, |i0, dxc| {
-            let base = i0 * in_len;
             let nb = dxc.len() / in_len;
+            let xc = &x[i0 * in_len..(i0 + nb) * in_len];
             let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
-            for (p, g) in dyc.chunks_exact(c).enumerate() {
-                let offs = win.taps_2x2(p);
-                let xs = offs.map(|o| &x[base + o..base + o + c]);
-                // Sixteen channels at a time through fixed-size local arrays, which the
-                // compiler turns into vector code (the four outputs share one buffer, so
-                // writing them directly would need alias checks); the rest one by one.
-                let full = c - c % LANES;
-                for k0 in (0..full).step_by(LANES) {
-                    let v = xs.map(|xt| lanes(&xt[k0..]));
-                    let out = route_2x2(v, lanes(&g[k0..]));
-                    for (ot, &o) in out.iter().zip(&offs) {
-                        dxc[o + k0..][..LANES].copy_from_slice(ot);
+            // Row by row: each output row covers two input rows, `2 c` elements per pixel.
+            let row = win.w * c;
+            let rows = dxc.chunks_exact_mut(2 * row).zip(xc.chunks_exact(2 * row));
+            for ((dx2, x2), g_row) in rows.zip(dyc.chunks_exact(win.ow * c)) {
+                let (dtop, dbottom) = dx2.split_at_mut(row);
+                let (xtop, xbottom) = x2.split_at(row);
+                let douts = dtop
+                    .chunks_exact_mut(2 * c)
+                    .zip(dbottom.chunks_exact_mut(2 * c));
+                let xins = xtop.chunks_exact(2 * c).zip(xbottom.chunks_exact(2 * c));
+                for (((dt, db), (xt, xb)), g) in douts.zip(xins).zip(g_row.chunks_exact(c)) {
+                    let ((da, dbb), (dd, de)) = (dt.split_at_mut(c), db.split_at_mut(c));
+                    let mut ds = [da, dbb, dd, de];
+                    let ((a, b), (d, e)) = (xt.split_at(c), xb.split_at(c));
+                    let xs = [a, b, d, e];
+                    // Sixteen channels at a time through fixed-size local arrays, which the
+                    // compiler turns into vector code; the rest one by one.
+                    let full = c - c % LANES;
+                    for k0 in (0..full).step_by(LANES) {
+                        let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
+                        for (dt, ot) in ds.iter_mut().zip(&out) {
+                            dt[k0..k0 + LANES].copy_from_slice(ot);
+                        }
                     }
-                }
-                for k in full..c {
-                    let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
-                    for (ot, &o) in out.iter().zip(&offs) {
-                        dxc[o + k] = ot[0];
+                    for k in full..c {
+                        let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
+                        for (dt, ot) in ds.iter_mut().zip(&out) {
+                            dt[k] = ot[0];
+                        }
                     }
                 }
             }
