@@ -535,6 +535,16 @@ fn mismatched_conv_channels() -> Result<()> {
     	 [[{{node Conv2D}} = Conv2D]]
     ");
     p.check(&sess);
+    // The same mistake inside a whole layer, which runs as one fused step named after its
+    // last node.
+    let b = g.constant(Value::filled(&[4], 0.1f32)?);
+    let act = y1.add(&b)?.relu()?;
+    let layer = nn::max_pool(&act, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same)?;
+    insta::assert_snapshot!(err(sess.eval(&layer, &feed! { &u => one.clone() })), @r"
+    input depth must equal the filter's in_channels, but are 1 and 3: input [1,8,8,1], filter [3,3,3,4]
+    	 [[{{node MaxPool}} = Conv2DAddReluMaxPool]]
+    ");
+    p.check(&sess);
     let e = err(sess.eval(
         &y2,
         &feed! { &u => one.clone(), &fu => Value::filled(&[3, 3, 1], 1.0f32)? },
