@@ -49,9 +49,9 @@ pub trait TensorOps {
     fn tanh(&self) -> Result<Tensor>;
     /// `max(self, 0)` ([`crate::nn::relu`]).
     fn relu(&self) -> Result<Tensor>;
-    /// The softmax along the last axis ([`crate::nn::softmax`]).
+    /// The softmax along the last axis ([`crate::nn::softmax()`]).
     fn softmax(&self) -> Result<Tensor>;
-    /// The log-softmax along the last axis ([`crate::nn::log_softmax`]).
+    /// The log-softmax along the last axis ([`crate::nn::log_softmax()`]).
     fn log_softmax(&self) -> Result<Tensor>;
     /// `self · other` ([`crate::matmul`]).
     fn matmul(&self, other: &Tensor) -> Result<Tensor>;
@@ -71,7 +71,7 @@ pub trait TensorOps {
     fn argmax(&self, axis: i64) -> Result<Tensor>;
     /// `self == other` element-wise, as bool ([`crate::equal`]).
     fn equal(&self, other: &Tensor) -> Result<Tensor>;
-    /// Converted to `dtype` ([`crate::cast`]).
+    /// Converted to `dtype` ([`crate::cast()`]).
     fn cast(&self, dtype: DType) -> Result<Tensor>;
     /// Reshaped to `shape`, one entry may be -1 ([`crate::reshape`]).
     fn reshape(&self, shape: &[i64]) -> Result<Tensor>;

@@ -17,7 +17,7 @@ const PANEL: usize = 64;
 /// A goes by.
 const K_BLOCK: usize = 256;
 
-/// Whether [`gemm`] serves a product of these shapes: B's rows contiguous, one short side
+/// Whether [`gemm()`] serves a product of these shapes: B's rows contiguous, one short side
 /// (M or K at most 64) and enough work to be worth a kernel of its own.
 pub(crate) fn applies(m: usize, n: usize, k: usize, b: &MatRef<'_>) -> bool {
     b.cs == 1 && b.rs == n && (m <= 64 || k <= 64) && m * n * k >= 1 << 20 && n >= 64 && avx512()

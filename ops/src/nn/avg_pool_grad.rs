@@ -42,7 +42,7 @@ pub(crate) fn avg_pool_grad_op(x: &Tensor, dy: &Tensor, attrs: PoolAttrs) -> Res
     )
 }
 
-/// The gradient of [`crate::nn::avg_pool`]`(x, ksize, strides, padding)` with respect to `x`
+/// The gradient of [`crate::nn::avg_pool()`]`(x, ksize, strides, padding)` with respect to `x`
 /// (only `x`'s shape is used), given the upstream gradient `dy` of the pooled output: each
 /// window's `dy`, divided by its in-bounds count, is added to each of its inputs.
 ///

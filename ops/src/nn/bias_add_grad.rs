@@ -36,7 +36,7 @@ impl Op for BiasAddGrad {
     }
 }
 
-/// The bias gradient of [`crate::nn::bias_add`]: `dy` (rank at least 2) summed over every
+/// The bias gradient of [`crate::nn::bias_add()`]: `dy` (rank at least 2) summed over every
 /// dimension but the last (`tf.raw_ops.BiasAddGrad`, NHWC).
 ///
 /// ```

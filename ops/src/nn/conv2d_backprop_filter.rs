@@ -41,7 +41,7 @@ impl Op for Conv2DBackpropFilter {
     }
 }
 
-/// The gradient of [`crate::nn::conv2d`]`(input, filter, strides, padding)` with respect to
+/// The gradient of [`crate::nn::conv2d()`]`(input, filter, strides, padding)` with respect to
 /// `filter`, given the gradient `out_backprop` of its output (`tf.nn.conv2d_backprop_filter`,
 /// with `filter` standing for `filter_sizes`: only its shape is used). The result has
 /// `filter`'s shape: `im2col(input)ᵀ · out_backprop`.

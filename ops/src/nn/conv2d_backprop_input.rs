@@ -41,7 +41,7 @@ impl Op for Conv2DBackpropInput {
     }
 }
 
-/// The gradient of [`crate::nn::conv2d`]`(input, filter, strides, padding)` with respect to
+/// The gradient of [`crate::nn::conv2d()`]`(input, filter, strides, padding)` with respect to
 /// `input`, given the gradient `out_backprop` of its output (`tf.nn.conv2d_backprop_input`,
 /// with `input` standing for `input_sizes`: only its shape is used). The result has `input`'s
 /// shape: `col2im(out_backprop · filterᵀ)`.

@@ -42,7 +42,7 @@ pub(crate) fn max_pool_grad_op(x: &Tensor, dy: &Tensor, attrs: PoolAttrs) -> Res
     )
 }
 
-/// The gradient of [`crate::nn::max_pool`]`(x, ksize, strides, padding)` with respect to `x`,
+/// The gradient of [`crate::nn::max_pool()`]`(x, ksize, strides, padding)` with respect to `x`,
 /// given the upstream gradient `dy` of the pooled output: each window's `dy` goes entirely to
 /// the window's first maximal element of `x` in row-major (h, then w) order; overlapping
 /// windows add.

@@ -154,7 +154,7 @@ pub fn softmax_axis(logits: &Tensor, axis: i64) -> Result<Tensor> {
     along_axis(logits, axis, softmax)
 }
 
-/// [`crate::nn::log_softmax`] along `axis` (`tf.nn.log_softmax(logits, axis)`).
+/// [`crate::nn::log_softmax()`] along `axis` (`tf.nn.log_softmax(logits, axis)`).
 pub fn log_softmax_axis(logits: &Tensor, axis: i64) -> Result<Tensor> {
     along_axis(logits, axis, |x| softmax_builder(x, true))
 }
