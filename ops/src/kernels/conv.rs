@@ -249,18 +249,19 @@ impl<'a> Forward<'a> {
 fn gemm_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32], parallel: bool) {
     let (k_len, in_len) = (win.patch_len(), win.in_len());
     let out_img = win.out_pixels() * co;
-    if k_len == 0 {
+    if y.is_empty() || k_len == 0 {
         y.fill(0.0);
         return;
     }
     let filter = MatRef::new(f, co, false);
     let gemm = if parallel { sgemm } else { sgemm_serial };
+    // Images per GEMM: all of them on all cores, else a cache-sized chunk.
     let b = if parallel {
-        usize::MAX
+        y.len() / out_img
     } else {
         win.chunk_images()
     };
-    for (i, yc) in y.chunks_mut(b.saturating_mul(out_img)).enumerate() {
+    for (i, yc) in y.chunks_mut(b * out_img).enumerate() {
         let nb = yc.len() / out_img;
         let xs = &x[i * b * in_len..(i * b + nb) * in_len];
         let m = nb * win.out_pixels();

@@ -140,7 +140,6 @@ impl<'a> Forward<'a> {
                     let args = Row {
                         xp: &buf,
                         fp: &self.fp,
-                        offs: &pad.offs,
                         win,
                         pad,
                         oy,
@@ -197,7 +196,6 @@ impl Forward<'_> {
 struct Row<'a> {
     xp: &'a [f32],
     fp: &'a [f32],
-    offs: &'a [usize],
     win: &'a Window,
     pad: &'a Padded,
     oy: usize,
@@ -219,10 +217,11 @@ impl Row<'_> {
             let pix: [usize; PX] =
                 std::array::from_fn(|p| self.pad.pixel(win, self.oy, ox0 + p.min(npx - 1)));
             // Every tap of every pixel is inside the padded image (see `Padded`).
-            let last = self.offs.last().copied().unwrap_or(0);
+            let offs = &self.pad.offs;
+            let last = offs.last().copied().unwrap_or(0);
             assert!(pix.iter().all(|&p| p + last < self.xp.len()));
             let mut acc = [[[0f32; 16]; Q]; PX];
-            for (frow, &o) in self.fp.chunks_exact(cop).zip(self.offs) {
+            for (frow, &o) in self.fp.chunks_exact(cop).zip(offs) {
                 let frow = &frow[kb..kb + 16 * Q];
                 let fv: [[f32; 16]; Q] = std::array::from_fn(|q| {
                     frow[16 * q..16 * q + 16].try_into().expect("16 lanes")

@@ -83,6 +83,21 @@ impl Window {
     }
 }
 
+/// In a 2x2 tiling, each output pixel's four inputs (top-left, top-right, bottom-left,
+/// bottom-right; `c` channels each) for the images of `x`, in output order: each output row
+/// reads two input rows.
+fn quads_2x2<'a>(x: &'a [f32], win: &Window) -> impl Iterator<Item = [&'a [f32]; 4]> {
+    let (c, row) = (win.c, win.w * win.c);
+    x.chunks_exact(2 * row).flat_map(move |rows| {
+        let (top, bottom) = rows.split_at(row);
+        let pairs = top.chunks_exact(2 * c).zip(bottom.chunks_exact(2 * c));
+        pairs.map(move |(t, u)| {
+            let ((a, b), (d, e)) = (t.split_at(c), u.split_at(c));
+            [a, b, d, e]
+        })
+    })
+}
+
 /// The first `LANES` elements of `s`.
 fn lanes(s: &[f32]) -> [f32; LANES] {
     let mut a = [0.0; LANES];
@@ -131,23 +146,16 @@ pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
 pub(crate) fn max_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
     let c = win.c;
     if win.is_2x2_tiling() {
-        // Row by row: each output row reads two input rows, `2 c` elements per pixel.
-        let row = win.w * c;
-        for (out_row, rows) in y.chunks_exact_mut(win.ow * c).zip(x.chunks_exact(2 * row)) {
-            let (top, bottom) = rows.split_at(row);
-            let pairs = top.chunks_exact(2 * c).zip(bottom.chunks_exact(2 * c));
-            for (out, (t, u)) in out_row.chunks_exact_mut(c).zip(pairs) {
-                let ((a, b), (d, e)) = (t.split_at(c), u.split_at(c));
-                let taps = a.iter().zip(b).zip(d.iter().zip(e));
-                for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
-                    // The first of equal values wins, and NaN only if it comes first, as in
-                    // the general path.
-                    let mut m = a;
-                    for v in [b, d, e] {
-                        m = if v > m { v } else { m };
-                    }
-                    *o = m;
+        for (out, [a, b, d, e]) in y.chunks_exact_mut(c).zip(quads_2x2(x, win)) {
+            let taps = a.iter().zip(b).zip(d.iter().zip(e));
+            for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
+                // The first of equal values wins, and NaN only if it comes first, as in the
+                // general path.
+                let mut m = a;
+                for v in [b, d, e] {
+                    m = if v > m { v } else { m };
                 }
+                *o = m;
             }
         }
         return;
@@ -182,35 +190,34 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
             let nb = dxc.len() / in_len;
             let xc = &x[i0 * in_len..(i0 + nb) * in_len];
             let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
-            // Row by row: each output row covers two input rows, `2 c` elements per pixel.
+            // The input quads and, in the same order, the output quads: each output row
+            // writes two rows of dx.
             let row = win.w * c;
-            let rows = dxc.chunks_exact_mut(2 * row).zip(xc.chunks_exact(2 * row));
-            for ((dx2, x2), g_row) in rows.zip(dyc.chunks_exact(win.ow * c)) {
-                let (dtop, dbottom) = dx2.split_at_mut(row);
-                let (xtop, xbottom) = x2.split_at(row);
-                let douts = dtop
+            let douts = dxc.chunks_exact_mut(2 * row).flat_map(|rows| {
+                let (top, bottom) = rows.split_at_mut(row);
+                let pairs = top
                     .chunks_exact_mut(2 * c)
-                    .zip(dbottom.chunks_exact_mut(2 * c));
-                let xins = xtop.chunks_exact(2 * c).zip(xbottom.chunks_exact(2 * c));
-                for (((dt, db), (xt, xb)), g) in douts.zip(xins).zip(g_row.chunks_exact(c)) {
-                    let ((da, dbb), (dd, de)) = (dt.split_at_mut(c), db.split_at_mut(c));
-                    let mut ds = [da, dbb, dd, de];
-                    let ((a, b), (d, e)) = (xt.split_at(c), xb.split_at(c));
-                    let xs = [a, b, d, e];
-                    // Sixteen channels at a time through fixed-size local arrays, which the
-                    // compiler turns into vector code; the rest one by one.
-                    let full = c - c % LANES;
-                    for k0 in (0..full).step_by(LANES) {
-                        let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
-                        for (dt, ot) in ds.iter_mut().zip(&out) {
-                            dt[k0..k0 + LANES].copy_from_slice(ot);
-                        }
+                    .zip(bottom.chunks_exact_mut(2 * c));
+                pairs.map(move |(t, u)| {
+                    let ((a, b), (d, e)) = (t.split_at_mut(c), u.split_at_mut(c));
+                    [a, b, d, e]
+                })
+            });
+            let quads = quads_2x2(xc, win).zip(dyc.chunks_exact(c));
+            for (mut ds, (xs, g)) in douts.zip(quads) {
+                // Sixteen channels at a time through fixed-size local arrays, which the
+                // compiler turns into vector code; the rest one by one.
+                let full = c - c % LANES;
+                for k0 in (0..full).step_by(LANES) {
+                    let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
+                    for (dt, ot) in ds.iter_mut().zip(&out) {
+                        dt[k0..k0 + LANES].copy_from_slice(ot);
                     }
-                    for k in full..c {
-                        let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
-                        for (dt, ot) in ds.iter_mut().zip(&out) {
-                            dt[k] = ot[0];
-                        }
+                }
+                for k in full..c {
+                    let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
+                    for (dt, ot) in ds.iter_mut().zip(&out) {
+                        dt[k] = ot[0];
                     }
                 }
             }

@@ -2,6 +2,7 @@
 
 use crate::broadcast_grad;
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
+use crate::nn::relu::Relu;
 use crate::nn::AddRelu;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 use std::sync::Arc;
@@ -31,7 +32,9 @@ impl Op for Add {
     }
     /// `relu(a + b)` in one pass ([`AddRelu`]): the bias add and activation of a layer.
     fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
-        (next.op_type() == "Relu").then(|| Arc::new(AddRelu) as Arc<dyn Op>)
+        next.as_any()
+            .is::<Relu>()
+            .then(|| Arc::new(AddRelu) as Arc<dyn Op>)
     }
 }
 

@@ -38,7 +38,7 @@ pub use dropout::{dropout, dropout_const, dropout_with};
 mod add_relu;
 mod add_relu_max_pool;
 mod conv2d_add_relu_max_pool;
-mod relu;
+pub(crate) mod relu;
 mod relu_grad;
 pub use add_relu::AddRelu;
 pub use add_relu_max_pool::AddReluMaxPool;
