@@ -134,8 +134,6 @@ fn at<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7]: [V; 8]) -> [V; 4] {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    /// Padded input images ([`Geometry::pad`]).
-    static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether the Winograd kernels serve a convolution with this window and output channels:
@@ -178,46 +176,6 @@ impl Geometry {
     }
     fn tiles_w(&self) -> usize {
         self.wo.div_ceil(OUT)
-    }
-
-    /// The same correlation over its input padded with zeros so that every tile's 8x8 input
-    /// lies inside (see [`Geometry::pad`]).
-    fn padded(&self) -> Geometry {
-        Geometry {
-            hi: OUT * self.tiles_h() + 4,
-            wi: OUT * self.tiles_w() + 4,
-            pt: 0,
-            pl: 0,
-            ..*self
-        }
-    }
-
-    /// Images `images` of `x` into `out`, laid out as [`Geometry::padded`]'s input.
-    fn pad(&self, x: &[f32], images: std::ops::Range<usize>, out: &mut Vec<f32>) {
-        let (p, ci) = (self.padded(), self.ci);
-        let (img_in, img_out) = (self.hi * self.wi * ci, p.hi * p.wi * ci);
-        out.resize(images.len() * img_out, 0.0);
-        // Input columns from `ix0` land at padded column `px0`; those past the padded
-        // width are read by no tile. Every element is written once.
-        let px0 = (self.pl.max(0) as usize).min(p.wi);
-        let ix0 = (-self.pl).max(0) as usize;
-        let cols = self.wi.saturating_sub(ix0).min(p.wi - px0);
-        let rows = out.chunks_exact_mut(p.wi * ci);
-        for (r, row) in rows.enumerate() {
-            let (img, py) = (images.start + r / p.hi, r % p.hi);
-            let iy = py as isize - self.pt;
-            if cols == 0 || iy < 0 || iy >= self.hi as isize {
-                row.fill(0.0);
-                continue;
-            }
-            let src = img * img_in + (iy as usize * self.wi + ix0) * ci;
-            let (head, rest) = row.split_at_mut(px0 * ci);
-            let (mid, tail) = rest.split_at_mut(cols * ci);
-            // Plain loops for the short borders: a call to memset costs more.
-            head.iter_mut().for_each(|v| *v = 0.0);
-            mid.copy_from_slice(&x[src..src + cols * ci]);
-            tail.iter_mut().for_each(|v| *v = 0.0);
-        }
     }
 
     /// The image and tile row and column of tile number `tile`.
@@ -353,21 +311,12 @@ fn filter_gradient<A: Arith>(
                 }
                 let (v, rest) = buf.split_at_mut(v_len);
                 let (w, tmp) = rest.split_at_mut(w_len);
-                let tiles_img = geo.tiles_h() * geo.tiles_w();
-                let img0 = range.start / tiles_img;
-                let images = img0..(range.end - 1) / tiles_img + 1;
-                PADDED.with(|cell| {
-                    let padded = &mut cell.borrow_mut();
-                    geo.pad(x, images, padded);
-                    for t0 in range.clone().step_by(tb) {
-                        let tiles = t0..(t0 + tb).min(range.end);
-                        // Tiles numbered from the first padded image.
-                        let local = tiles.start - img0 * tiles_img..tiles.end - img0 * tiles_img;
-                        transform_inputs(&arith, &geo.padded(), padded, local, v);
-                        transform_output_grads(&arith, geo, dy, tiles.clone(), w, tmp);
-                        arith.grad_products(geo.ci, geo.co, tiles.len(), v, w, &mut du);
-                    }
-                });
+                for t0 in range.clone().step_by(tb) {
+                    let tiles = t0..(t0 + tb).min(range.end);
+                    transform_inputs(&arith, geo, x, tiles.clone(), v);
+                    transform_output_grads(&arith, geo, dy, tiles.clone(), w, tmp);
+                    arith.grad_products(geo.ci, geo.co, tiles.len(), v, w, &mut du);
+                }
             });
             du
         })
@@ -508,14 +457,10 @@ fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &[f32], y
             buf.resize(v_len + m_len, 0.0);
         }
         let (v, m) = buf.split_at_mut(v_len);
-        PADDED.with(|cell| {
-            let padded = &mut cell.borrow_mut();
-            geo.pad(x, 0..y.len() / out_img, padded);
-            for t0 in (0..tiles).step_by(tb) {
-                let tiles = t0..(t0 + tb).min(tiles);
-                block(arith, geo, padded, u, tiles, v, m, y);
-            }
-        });
+        for t0 in (0..tiles).step_by(tb) {
+            let tiles = t0..(t0 + tb).min(tiles);
+            block(arith, geo, x, u, tiles, v, m, y);
+        }
     });
 }
 
@@ -635,8 +580,7 @@ impl Arith for Portable {
 }
 
 /// Input transform, products and output transform for the output tiles `tiles` (numbered
-/// from the first image of `x`, padded as [`Geometry::pad`] makes it); `y` holds the outputs
-/// of the images of `x`.
+/// from the first image of `x`); `y` holds the outputs of the images of `x`.
 #[allow(clippy::too_many_arguments)]
 fn block<A: Arith>(
     arith: &A,
@@ -648,15 +592,15 @@ fn block<A: Arith>(
     m: &mut [f32],
     y: &mut [f32],
 ) {
-    transform_inputs(arith, &geo.padded(), x, tiles.clone(), v);
+    transform_inputs(arith, geo, x, tiles.clone(), v);
     arith.products(geo.ci, geo.co, tiles.len(), v, u, m);
     for (t, tile) in tiles.enumerate() {
         arith.output_tile(geo, &m[t * P * geo.co..(t + 1) * P * geo.co], tile, y);
     }
 }
 
-/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles`, into `v` (`[tile][64][ci]`); `geo`
-/// is [`Geometry::padded`] and `x` its input.
+/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles` of the input `x`, into `v`
+/// (`[tile][64][ci]`).
 fn transform_inputs<A: Arith>(
     arith: &A,
     geo: &Geometry,
@@ -671,29 +615,42 @@ fn transform_inputs<A: Arith>(
 }
 
 /// `V = Bᵀ d B` for the 8x8 input tile `d` of output tile number `tile`, into `vt`
-/// (`[64][ci]`); `geo` is [`Geometry::padded`] (the tile lies inside `x`). Per vector of
-/// channels, the columns' transforms stay in registers for the rows'.
+/// (`[64][ci]`); pixels of `d` outside the image are zeros. Per vector of channels, the
+/// columns' transforms stay in registers for the rows'.
 #[inline(always)]
 fn input_tile<V: Lanes>(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) {
     let ci = geo.ci;
     let (img, ty, tx) = geo.locate(tile);
-    let base = ((img * geo.hi + OUT * ty) * geo.wi + OUT * tx) * ci;
-    // Every element read and written below is inside these bounds.
-    let d = &x[base..base + ((TILE - 1) * geo.wi + TILE) * ci];
+    let len = geo.hi * geo.wi * ci;
+    // Every element read below is inside the image, every one written inside `vt`.
+    let image = &x[img * len..(img + 1) * len];
     let vt = &mut vt[..P * ci];
-    let (src, dst) = (d.as_ptr(), vt.as_mut_ptr());
+    // The offsets of the tile's rows and columns in the image, 0 for those outside, where
+    // the loads read no lanes (and so give zeros).
+    let inside = |first: isize, size: usize, stride: usize| -> [(usize, bool); TILE] {
+        std::array::from_fn(|l| {
+            let at = first + l as isize;
+            let ok = at >= 0 && (at as usize) < size;
+            (if ok { at as usize * stride } else { 0 }, ok)
+        })
+    };
+    let rows = inside((OUT * ty) as isize - geo.pt, geo.hi, geo.wi * ci);
+    let cols = inside((OUT * tx) as isize - geo.pl, geo.wi, ci);
+    let (src, dst) = (image.as_ptr(), vt.as_mut_ptr());
     for c in (0..ci).step_by(16) {
         let n = (ci - c).min(16);
-        // cols[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l cols[l][i] Bᵀ[j][l].
-        let cols: [[V; TILE]; TILE] = std::array::from_fn(|j| {
-            // SAFETY: (l, j) < (TILE, TILE) and c + n ≤ ci: inside `d`.
-            bt(std::array::from_fn(|l| unsafe {
-                V::load(src.add((l * geo.wi + j) * ci + c), n)
+        // t[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l t[l][i] Bᵀ[j][l].
+        let t: [[V; TILE]; TILE] = std::array::from_fn(|j| {
+            bt(std::array::from_fn(|l| {
+                let ((ro, r_ok), (co, c_ok)) = (rows[l], cols[j]);
+                // SAFETY: ro + co is a pixel of the image (or 0) and c + n ≤ ci: inside
+                // `image`; outside pixels read nothing.
+                unsafe { V::load(src.add(ro + co + c), if r_ok && c_ok { n } else { 0 }) }
             }))
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..TILE {
-            let row = bt(std::array::from_fn(|l| cols[l][i]));
+            let row = bt(std::array::from_fn(|l| t[l][i]));
             for (j, r) in row.into_iter().enumerate() {
                 // SAFETY: i * TILE + j < P and c + n ≤ ci: inside `vt`.
                 unsafe { r.store(dst.add((i * TILE + j) * ci + c), n) };
