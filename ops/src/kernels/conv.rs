@@ -156,7 +156,7 @@ pub(crate) fn conv2d_forward(
             return gemm_forward(x, f, win, co, y, true);
         }
     }
-    let (group, in_len) = (conv.group(), win.in_len());
+    let (group, in_len) = (conv.group(win.n), win.in_len());
     y.par_chunks_mut(group * out_img)
         .enumerate()
         .for_each(|(i, yc)| conv.run(&x[i * group * in_len..], yc));
@@ -182,7 +182,7 @@ pub(crate) fn conv2d_forward_then(
         return;
     }
     let conv = Forward::new(f, win, co, winograd);
-    let (group, in_len) = (conv.group(), win.in_len());
+    let (group, in_len) = (conv.group(win.n), win.in_len());
     out.par_chunks_mut(group * per_image)
         .enumerate()
         .for_each(|(i, oc)| {
@@ -225,10 +225,10 @@ impl<'a> Forward<'a> {
         }
     }
 
-    /// Images per parallel task.
-    fn group(&self) -> usize {
+    /// Images per parallel task when there are `n`.
+    fn group(&self, n: usize) -> usize {
         match self {
-            Forward::Winograd(w) => w.group(),
+            Forward::Winograd(w) => w.group(n),
             Forward::Direct(_) => 1,
             Forward::Gemm { win, .. } => win.chunk_images(),
         }

@@ -11,6 +11,11 @@
 //! in f32 the result stays within 2x of F(2x2, 5x5)'s rounding error, which is itself within
 //! 2x of a direct sum's.
 //!
+//! Where the output's height or width leaves one or two rows or columns after its 4x4
+//! tiles (14 = 3 x 4 + 2 in the tutorial), the forward correlation covers them with border
+//! tiles of 4x2 or 2x4 outputs, whose side is F(2, 5) with the points 0, ±1, ±2 and ∞ (6
+//! inputs): 912 products per 14x14 image instead of the 1024 of 4x4 tiles throughout.
+//!
 //! Layouts, tile-major so that each tile's data is contiguous: `V[tile][point][ci]`,
 //! `U[point][ci][co]`, `M[tile][point][co]`.
 
@@ -35,6 +40,12 @@ const TILE: usize = OUT + 4;
 
 /// Points of the 8x8 transform.
 const P: usize = TILE * TILE;
+
+/// Outputs along the short side of a border tile.
+const OUT_S: usize = 2;
+
+/// Inputs along the short side of a border tile.
+const TILE_S: usize = OUT_S + 4;
 
 /// `A` (8x4), which spreads an output-gradient tile over the points.
 const A: [[f32; 4]; 8] = [
@@ -70,6 +81,16 @@ const G: [[f32; 5]; 8] = [
         1.0 / 45.0,
     ],
     [0.0, 0.0, 0.0, 0.0, 1.0 / 4.0],
+];
+
+/// `G` for the six points 0, ±1, ±2 and ∞ (6x5): a border tile's short side.
+const G6: [[f32; 5]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0, 1.0 / 3.0, 2.0 / 3.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0, -1.0 / 3.0, 2.0 / 3.0],
+    [0.0, 0.0, 0.0, 0.0, 1.0],
 ];
 
 /// The vector arithmetic of the factored transforms: [`Portable`] works on arrays of 16
@@ -132,6 +153,59 @@ fn at<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7]: [V; 8]) -> [V; 4] {
     ]
 }
 
+/// `Bᵀ x` of six vectors for F(2, 5) (the matrix is in the tests): 14 operations.
+#[inline(always)]
+fn bt6<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 6] {
+    let (e1, o1) = (x2.mul_add(-4.0, x4), x1.mul_add(-4.0, x3));
+    let (e3, o3) = (x4.sub(x2), x3.sub(x1).mul(2.0));
+    [
+        x2.mul_add(-5.0, x0.mul_add(4.0, x4)),
+        e1.add(o1),
+        e1.sub(o1),
+        e3.add(o3),
+        e3.sub(o3),
+        x3.mul_add(-5.0, x1.mul_add(4.0, x5)),
+    ]
+}
+
+/// `Aᵀ x` of six vectors for F(2, 5) (the matrix is in the tests).
+#[inline(always)]
+fn at6<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 2] {
+    [
+        x0.add(x1).add(x2).add(x3).add(x4),
+        x3.sub(x4).mul_add(2.0, x1.sub(x2)).add(x5),
+    ]
+}
+
+/// The same array under its other name, for code generic over a tile side of `TILE` or
+/// `TILE_S` inputs (the lengths must be equal: checked when compiled, then free).
+#[inline(always)]
+fn same<V: Copy, const A: usize, const B: usize>(x: [V; A]) -> [V; B] {
+    assert!(A == B, "arrays of different lengths");
+    std::array::from_fn(|i| x[i])
+}
+
+/// `Bᵀ x` along a tile side of `N` (8 or 6) inputs.
+#[inline(always)]
+fn bt_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; N] {
+    if N == TILE {
+        same(bt(same(x)))
+    } else {
+        same(bt6(same(x)))
+    }
+}
+
+/// `Aᵀ x` along a tile side of `N` (8 or 6) inputs: its `N - 4` outputs first.
+#[inline(always)]
+fn at_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; OUT] {
+    if N == TILE {
+        at(same(x))
+    } else {
+        let [y0, y1] = at6(same(x));
+        [y0, y1, y0, y1]
+    }
+}
+
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
@@ -171,18 +245,94 @@ impl Geometry {
         }
     }
 
-    fn tiles_h(&self) -> usize {
-        self.ho.div_ceil(OUT)
-    }
-    fn tiles_w(&self) -> usize {
-        self.wo.div_ceil(OUT)
+    /// The 4x4 tiles that cover the whole output (the filter gradient's).
+    fn uniform(&self) -> Tiles {
+        Tiles {
+            rows: self.ho.div_ceil(OUT),
+            cols: self.wo.div_ceil(OUT),
+            oy0: 0,
+            ox0: 0,
+        }
     }
 
-    /// The image and tile row and column of tile number `tile`.
-    fn locate(&self, tile: usize) -> (usize, usize, usize) {
-        let (th, tw) = (self.tiles_h(), self.tiles_w());
-        (tile / (th * tw), tile / tw % th, tile % tw)
+    /// The forward correlation's tiles of `TH x TW` inputs. Without `border` tiles, the 4x4
+    /// tiles cover the whole output (and there are no others); with them, 8 x 8 gives the
+    /// 4x4 tiles, 8 x 6 the 4x2 tiles of the last columns (if the width leaves one or two
+    /// after the 4x4 tiles), 6 x 8 the 2x4 tiles of the last rows (likewise), corner
+    /// included.
+    fn tiles<const TH: usize, const TW: usize>(&self, border: bool) -> Tiles {
+        if !border {
+            let none = Tiles {
+                rows: 0,
+                cols: 1,
+                oy0: 0,
+                ox0: 0,
+            };
+            return if TH == TILE && TW == TILE {
+                self.uniform()
+            } else {
+                none
+            };
+        }
+        // Tiles of 4 along a side, and whether one of 2 ends it.
+        let side = |len: usize| match len % OUT {
+            1 | 2 => (len / OUT, 1),
+            _ => (len.div_ceil(OUT), 0),
+        };
+        let ((fh, sh), (fw, sw)) = (side(self.ho), side(self.wo));
+        match (TH == TILE, TW == TILE) {
+            (true, true) => Tiles {
+                rows: fh,
+                cols: fw,
+                oy0: 0,
+                ox0: 0,
+            },
+            (true, false) => Tiles {
+                rows: fh,
+                cols: sw,
+                oy0: 0,
+                ox0: OUT * fw,
+            },
+            _ => Tiles {
+                rows: sh,
+                cols: fw + sw,
+                oy0: OUT * fh,
+                ox0: 0,
+            },
+        }
     }
+}
+
+/// A grid of tiles in each image, `OUT` outputs apart, the first at output (`oy0`, `ox0`).
+struct Tiles {
+    rows: usize,
+    cols: usize,
+    oy0: usize,
+    ox0: usize,
+}
+
+impl Tiles {
+    fn per_image(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// The image and first output row and column of tile number `tile`.
+    fn locate(&self, tile: usize) -> Corner {
+        let (img, t) = (tile / self.per_image(), tile % self.per_image());
+        Corner {
+            img,
+            oy: self.oy0 + OUT * (t / self.cols),
+            ox: self.ox0 + OUT * (t % self.cols),
+        }
+    }
+}
+
+/// Where a tile is: its image and its first output's row and column.
+#[derive(Clone, Copy)]
+struct Corner {
+    img: usize,
+    oy: usize,
+    ox: usize,
 }
 
 /// The forward convolution of `x` with the HWIO filter `f`, as
@@ -190,20 +340,20 @@ impl Geometry {
 /// it runs over groups of whole images. `win` must satisfy [`applies`].
 pub(crate) struct Forward {
     geo: Geometry,
-    u: Vec<f32>,
+    u: Filters,
 }
 
 impl Forward {
     pub(crate) fn new(f: &[f32], win: &Window, co: usize) -> Forward {
         Forward {
             geo: Geometry::forward(win, co),
-            u: filter_transform(f, win.c * co),
+            u: Filters::new(f, win.c * co, border_tiles(win.n)),
         }
     }
 
-    /// Images per parallel task: enough for one block of tiles.
-    pub(crate) fn group(&self) -> usize {
-        image_group(&self.geo)
+    /// Images per parallel task when there are `n`.
+    pub(crate) fn group(&self, n: usize) -> usize {
+        image_group(n)
     }
 
     /// The convolution of the images of `x` into `y` (as many images as `y` holds), on this
@@ -217,9 +367,54 @@ impl Forward {
     }
 }
 
-/// Images per parallel task of a correlation: enough for one block of tiles.
-fn image_group(geo: &Geometry) -> usize {
-    TILE_BLOCK.div_ceil(geo.tiles_h() * geo.tiles_w()).max(1)
+/// Images per parallel task of a correlation with border tiles: their blocks then hold
+/// enough tiles for the products to run at full speed (a whole image's border holds 7 of
+/// 16 tiles at 14x14).
+const BORDER_GROUP: usize = 8;
+
+/// Whether a correlation of `n` images uses border tiles ([`Geometry::tiles`]): where there
+/// are enough images for 16 parallel tasks of [`BORDER_GROUP`] (a training batch of 50
+/// goes faster one image per task and 4x4 tiles throughout).
+fn border_tiles(n: usize) -> bool {
+    n >= 16 * BORDER_GROUP
+}
+
+/// Images per parallel task of a correlation of `n` images.
+fn image_group(n: usize) -> usize {
+    if border_tiles(n) {
+        BORDER_GROUP
+    } else {
+        1
+    }
+}
+
+/// A filter transformed for each kind of tile of [`Geometry::tiles`]: 8 x 8, 8 x 6 and 6 x 8
+/// points (the last two only with `border` tiles).
+struct Filters {
+    border: bool,
+    u88: Vec<f32>,
+    u86: Vec<f32>,
+    u68: Vec<f32>,
+}
+
+impl Filters {
+    /// The transforms of the `len = ci * co` filters of the HWIO `f`.
+    fn new(f: &[f32], len: usize, border: bool) -> Filters {
+        Filters {
+            border,
+            u88: filter_transform(f, len, &G, &G),
+            u86: if border {
+                filter_transform(f, len, &G, &G6)
+            } else {
+                Vec::new()
+            },
+            u68: if border {
+                filter_transform(f, len, &G6, &G)
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 /// The input gradient of the convolution, as
@@ -244,7 +439,7 @@ pub(crate) fn conv2d_backprop_input(
             }
         }
     }
-    let u = filter_transform(&rot, c * co);
+    let u = Filters::new(&rot, c * co, border_tiles(win.n));
     let geo = Geometry {
         hi: win.oh,
         wi: win.ow,
@@ -290,7 +485,8 @@ fn filter_gradient<A: Arith>(
     df: &mut [f32],
 ) {
     let len = geo.ci * geo.co;
-    let tiles = n * geo.tiles_h() * geo.tiles_w();
+    let grid = geo.uniform();
+    let tiles = n * grid.per_image();
     df.fill(0.0);
     if tiles == 0 || len == 0 {
         return;
@@ -313,8 +509,8 @@ fn filter_gradient<A: Arith>(
                 let (w, tmp) = rest.split_at_mut(w_len);
                 for t0 in range.clone().step_by(tb) {
                     let tiles = t0..(t0 + tb).min(range.end);
-                    transform_inputs(&arith, geo, x, tiles.clone(), v);
-                    transform_output_grads(&arith, geo, dy, tiles.clone(), w, tmp);
+                    transform_inputs::<A, TILE, TILE>(&arith, geo, x, &grid, tiles.clone(), v);
+                    transform_output_grads(&arith, geo, &grid, dy, tiles.clone(), w, tmp);
                     arith.grad_products(geo.ci, geo.co, tiles.len(), v, w, &mut du);
                 }
             });
@@ -355,11 +551,13 @@ fn filter_gradient<A: Arith>(
     }
 }
 
-/// `W[t] = A dY Aᵀ` for each output tile `t` of `tiles`: the 4x4 output-gradient tile
-/// (zeros past the output's edge) spread over the 64 points, into `w` (`[tile][64][co]`).
+/// `W[t] = A dY Aᵀ` for each output tile `t` of `tiles` (of `grid`): the 4x4
+/// output-gradient tile (zeros past the output's edge) spread over the 64 points, into `w`
+/// (`[tile][64][co]`).
 fn transform_output_grads<A: Arith>(
     arith: &A,
     geo: &Geometry,
+    grid: &Tiles,
     dy: &[f32],
     tiles: std::ops::Range<usize>,
     w: &mut [f32],
@@ -368,14 +566,14 @@ fn transform_output_grads<A: Arith>(
     let co = geo.co;
     let out_img = geo.ho * geo.wo * co;
     for (t, tile) in tiles.enumerate() {
-        let (img, ty, tx) = geo.locate(tile);
+        let Corner { img, oy, ox } = grid.locate(tile);
         // g[i][j]: the tile's 4x4 gradient; then columns cols[j][xi] = (A g)[xi][j] and rows
         // W[xi][nu] = Σ_j cols[j][xi] A[nu][j].
         let (g, rest) = tmp.split_at_mut(OUT * OUT * co);
         let (cols, _) = rest.split_at_mut(OUT * TILE * co);
         for i in 0..OUT {
             for j in 0..OUT {
-                let (oy, ox) = (OUT * ty + i, OUT * tx + j);
+                let (oy, ox) = (oy + i, ox + j);
                 let dst = &mut g[(i * OUT + j) * co..(i * OUT + j + 1) * co];
                 if oy < geo.ho && ox < geo.wo {
                     let o = img * out_img + (oy * geo.wo + ox) * co;
@@ -397,11 +595,17 @@ fn transform_output_grads<A: Arith>(
     }
 }
 
-/// `U[p] = (G g Gᵀ)[p]` for each of the `len = ci * co` filters of the HWIO `f`.
-fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
-    // tmp[xi][b] = Σ_a G[xi][a] f[a][b]
-    let mut tmp = vec![0f32; TILE * 5 * len];
-    for (xi, grow) in G.iter().enumerate() {
+/// `U[p] = (Gh g Gwᵀ)[p]` for each of the `len = ci * co` filters of the HWIO `f`, `p` over
+/// the `TH x TW` points (`gh` has `TH` rows, `gw` `TW`).
+fn filter_transform<const TH: usize, const TW: usize>(
+    f: &[f32],
+    len: usize,
+    gh: &[[f32; 5]; TH],
+    gw: &[[f32; 5]; TW],
+) -> Vec<f32> {
+    // tmp[xi][b] = Σ_a Gh[xi][a] f[a][b]
+    let mut tmp = vec![0f32; TH * 5 * len];
+    for (xi, grow) in gh.iter().enumerate() {
         for b in 0..5 {
             let dst = &mut tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
             for (a, &g) in grow.iter().enumerate() {
@@ -412,11 +616,11 @@ fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
             }
         }
     }
-    // U[xi][nu] = Σ_b tmp[xi][b] G[nu][b]
-    let mut u = vec![0f32; P * len];
-    for xi in 0..TILE {
-        for (nu, grow) in G.iter().enumerate() {
-            let dst = &mut u[(xi * TILE + nu) * len..(xi * TILE + nu + 1) * len];
+    // U[xi][nu] = Σ_b tmp[xi][b] Gw[nu][b]
+    let mut u = vec![0f32; TH * TW * len];
+    for xi in 0..TH {
+        for (nu, grow) in gw.iter().enumerate() {
+            let dst = &mut u[(xi * TW + nu) * len..(xi * TW + nu + 1) * len];
             for (b, &g) in grow.iter().enumerate() {
                 if g != 0.0 {
                     let src = &tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
@@ -430,42 +634,77 @@ fn filter_transform(f: &[f32], len: usize) -> Vec<f32> {
 
 /// Runs the correlation `geo` of `x` with the transformed filter `u` into `y` (overwritten):
 /// groups of whole images in parallel.
-fn correlate<A: Arith>(arith: A, geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+fn correlate<A: Arith>(arith: A, geo: &Geometry, x: &[f32], u: &Filters, y: &mut [f32]) {
     let out_img = geo.ho * geo.wo * geo.co;
     if y.is_empty() || out_img == 0 {
         return;
     }
-    let (group, in_img) = (image_group(geo), geo.hi * geo.wi * geo.ci);
+    let (group, in_img) = (image_group(y.len() / out_img), geo.hi * geo.wi * geo.ci);
     y.par_chunks_mut(group * out_img)
         .enumerate()
         .for_each(|(gi, yg)| correlate_images(&arith, geo, &x[gi * group * in_img..], u, yg));
 }
 
 /// The correlation of the first images of `x` into `y` (as many as `y` holds), on this
-/// thread, in blocks of [`TILE_BLOCK`] tiles.
-fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+/// thread: each kind of tile of [`Geometry::tiles`] in blocks of [`TILE_BLOCK`] tiles.
+fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &Filters, y: &mut [f32]) {
     let out_img = geo.ho * geo.wo * geo.co;
     if y.is_empty() || out_img == 0 {
         return;
     }
-    let tiles = y.len() / out_img * geo.tiles_h() * geo.tiles_w();
-    let tb = TILE_BLOCK.min(tiles);
-    let (v_len, m_len) = (tb * P * geo.ci, tb * P * geo.co);
+    let images = y.len() / out_img;
+    let (v_len, m_len) = (TILE_BLOCK * P * geo.ci, TILE_BLOCK * P * geo.co);
     SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < v_len + m_len {
             buf.resize(v_len + m_len, 0.0);
         }
         let (v, m) = buf.split_at_mut(v_len);
-        for t0 in (0..tiles).step_by(tb) {
-            let tiles = t0..(t0 + tb).min(tiles);
-            block(arith, geo, x, u, tiles, v, m, y);
-        }
+        let mut scratch = Block { v, m, y };
+        scratch.run::<A, TILE, TILE>(arith, geo, x, u, images);
+        scratch.run::<A, TILE, TILE_S>(arith, geo, x, u, images);
+        scratch.run::<A, TILE_S, TILE>(arith, geo, x, u, images);
     });
 }
 
+/// A block's transformed inputs `v` and products `m`, and the output `y` of its images.
+struct Block<'a> {
+    v: &'a mut [f32],
+    m: &'a mut [f32],
+    y: &'a mut [f32],
+}
+
+impl Block<'_> {
+    /// The tiles of `TH x TW` inputs of `images` images of `x` with the filter `u`: per
+    /// block of tiles, the input transforms, the products and the output transforms.
+    fn run<A: Arith, const TH: usize, const TW: usize>(
+        &mut self,
+        arith: &A,
+        geo: &Geometry,
+        x: &[f32],
+        u: &Filters,
+        images: usize,
+    ) {
+        let grid = geo.tiles::<TH, TW>(u.border);
+        let u = match (TH == TILE, TW == TILE) {
+            (true, true) => &u.u88,
+            (true, false) => &u.u86,
+            _ => &u.u68,
+        };
+        let (n, points) = (images * grid.per_image(), TH * TW);
+        for t0 in (0..n).step_by(TILE_BLOCK) {
+            let tiles = t0..(t0 + TILE_BLOCK).min(n);
+            transform_inputs::<A, TH, TW>(arith, geo, x, &grid, tiles.clone(), self.v);
+            arith.products(geo.ci, geo.co, tiles.len(), points, self.v, u, self.m);
+            for (mt, tile) in self.m.chunks_exact(points * geo.co).zip(tiles) {
+                arith.output_tile::<TH, TW>(geo, mt, grid.locate(tile), self.y);
+            }
+        }
+    }
+}
+
 /// Runs `correlate` with the fastest arithmetic this CPU has.
-fn correlate_fastest(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+fn correlate_fastest(geo: &Geometry, x: &[f32], u: &Filters, y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if let Some(a) = avx512::Avx512::detect() {
         return correlate(a, geo, x, u, y);
@@ -477,14 +716,36 @@ fn correlate_fastest(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
 /// products.
 trait Arith: Sync + Send {
     /// [`input_tile`].
-    fn input_tile(&self, geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]);
+    fn input_tile<const TH: usize, const TW: usize>(
+        &self,
+        geo: &Geometry,
+        x: &[f32],
+        at: Corner,
+        vt: &mut [f32],
+    );
     /// [`output_tile`].
-    fn output_tile(&self, geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32]);
+    fn output_tile<const TH: usize, const TW: usize>(
+        &self,
+        geo: &Geometry,
+        mt: &[f32],
+        at: Corner,
+        y: &mut [f32],
+    );
     /// `A` applied to four equally long vectors `s`, into the eight consecutive pieces of
     /// `out`.
     fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]);
-    /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and the 64 points.
-    fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]);
+    /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and their `np` points.
+    #[allow(clippy::too_many_arguments)]
+    fn products(
+        &self,
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        np: usize,
+        v: &[f32],
+        u: &[f32],
+        m: &mut [f32],
+    );
     /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]` for the `n_t` tiles of a block and the 64 points.
     fn grad_products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], w: &[f32], du: &mut [f32]);
 }
@@ -531,12 +792,24 @@ impl Lanes for [f32; 16] {
 }
 
 impl Arith for Portable {
-    fn input_tile(&self, geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) {
-        input_tile::<[f32; 16]>(geo, x, tile, vt);
+    fn input_tile<const TH: usize, const TW: usize>(
+        &self,
+        geo: &Geometry,
+        x: &[f32],
+        at: Corner,
+        vt: &mut [f32],
+    ) {
+        input_tile::<[f32; 16], TH, TW>(geo, x, at, vt);
     }
 
-    fn output_tile(&self, geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32]) {
-        output_tile::<[f32; 16]>(geo, mt, tile, y);
+    fn output_tile<const TH: usize, const TW: usize>(
+        &self,
+        geo: &Geometry,
+        mt: &[f32],
+        at: Corner,
+        y: &mut [f32],
+    ) {
+        output_tile::<[f32; 16], TH, TW>(geo, mt, at, y);
     }
 
     fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]) {
@@ -564,12 +837,21 @@ impl Arith for Portable {
         }
     }
 
-    fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
+    fn products(
+        &self,
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        np: usize,
+        v: &[f32],
+        u: &[f32],
+        m: &mut [f32],
+    ) {
         for t in 0..n_t {
-            for p in 0..P {
-                let out = &mut m[(t * P + p) * co..(t * P + p + 1) * co];
+            for p in 0..np {
+                let out = &mut m[(t * np + p) * co..(t * np + p + 1) * co];
                 out.fill(0.0);
-                let vrow = &v[(t * P + p) * ci..(t * P + p + 1) * ci];
+                let vrow = &v[(t * np + p) * ci..(t * np + p + 1) * ci];
                 for (c, &a) in vrow.iter().enumerate() {
                     let urow = &u[(p * ci + c) * co..(p * ci + c + 1) * co];
                     out.iter_mut().zip(urow).for_each(|(o, &b)| *o += a * b);
@@ -579,69 +861,53 @@ impl Arith for Portable {
     }
 }
 
-/// Input transform, products and output transform for the output tiles `tiles` (numbered
-/// from the first image of `x`); `y` holds the outputs of the images of `x`.
-#[allow(clippy::too_many_arguments)]
-fn block<A: Arith>(
+/// `V[t] = Bᵀ d B` for each tile `t` of `tiles` (of `grid`, with `TH x TW` inputs) of the
+/// input `x`, into `v` (`[tile][TH * TW][ci]`).
+fn transform_inputs<A: Arith, const TH: usize, const TW: usize>(
     arith: &A,
     geo: &Geometry,
     x: &[f32],
-    u: &[f32],
-    tiles: std::ops::Range<usize>,
-    v: &mut [f32],
-    m: &mut [f32],
-    y: &mut [f32],
-) {
-    transform_inputs(arith, geo, x, tiles.clone(), v);
-    arith.products(geo.ci, geo.co, tiles.len(), v, u, m);
-    for (t, tile) in tiles.enumerate() {
-        arith.output_tile(geo, &m[t * P * geo.co..(t + 1) * P * geo.co], tile, y);
-    }
-}
-
-/// `V[t] = Bᵀ d B` for each output tile `t` of `tiles` of the input `x`, into `v`
-/// (`[tile][64][ci]`).
-fn transform_inputs<A: Arith>(
-    arith: &A,
-    geo: &Geometry,
-    x: &[f32],
+    grid: &Tiles,
     tiles: std::ops::Range<usize>,
     v: &mut [f32],
 ) {
-    let len = P * geo.ci;
-    for (vt, tile) in v.chunks_exact_mut(len).zip(tiles) {
-        arith.input_tile(geo, x, tile, vt);
+    for (vt, tile) in v.chunks_exact_mut(TH * TW * geo.ci).zip(tiles) {
+        arith.input_tile::<TH, TW>(geo, x, grid.locate(tile), vt);
     }
 }
 
-/// `V = Bᵀ d B` for the 8x8 input tile `d` of output tile number `tile`, into `vt`
-/// (`[64][ci]`); pixels of `d` outside the image are zeros. Per vector of channels, the
+/// `V = Bᵀ d B` for the `TH x TW` input tile `d` of the output tile at `at`, into `vt`
+/// (`[TH * TW][ci]`); pixels of `d` outside the image are zeros. Per vector of channels, the
 /// columns' transforms stay in registers for the rows'.
 #[inline(always)]
-fn input_tile<V: Lanes>(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) {
+fn input_tile<V: Lanes, const TH: usize, const TW: usize>(
+    geo: &Geometry,
+    x: &[f32],
+    at: Corner,
+    vt: &mut [f32],
+) {
     let ci = geo.ci;
-    let (img, ty, tx) = geo.locate(tile);
     let len = geo.hi * geo.wi * ci;
     // Every element read below is inside the image, every one written inside `vt`.
-    let image = &x[img * len..(img + 1) * len];
-    let vt = &mut vt[..P * ci];
+    let image = &x[at.img * len..(at.img + 1) * len];
+    let vt = &mut vt[..TH * TW * ci];
     // The offsets of the tile's rows and columns in the image, 0 for those outside, where
     // the loads read no lanes (and so give zeros).
-    let inside = |first: isize, size: usize, stride: usize| -> [(usize, bool); TILE] {
+    fn inside<const N: usize>(first: isize, size: usize, stride: usize) -> [(usize, bool); N] {
         std::array::from_fn(|l| {
             let at = first + l as isize;
             let ok = at >= 0 && (at as usize) < size;
             (if ok { at as usize * stride } else { 0 }, ok)
         })
-    };
-    let rows = inside((OUT * ty) as isize - geo.pt, geo.hi, geo.wi * ci);
-    let cols = inside((OUT * tx) as isize - geo.pl, geo.wi, ci);
+    }
+    let rows = inside::<TH>(at.oy as isize - geo.pt, geo.hi, geo.wi * ci);
+    let cols = inside::<TW>(at.ox as isize - geo.pl, geo.wi, ci);
     let (src, dst) = (image.as_ptr(), vt.as_mut_ptr());
     for c in (0..ci).step_by(16) {
         let n = (ci - c).min(16);
         // t[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l t[l][i] Bᵀ[j][l].
-        let t: [[V; TILE]; TILE] = std::array::from_fn(|j| {
-            bt(std::array::from_fn(|l| {
+        let t: [[V; TH]; TW] = std::array::from_fn(|j| {
+            bt_side(std::array::from_fn(|l| {
                 let ((ro, r_ok), (co, c_ok)) = (rows[l], cols[j]);
                 // SAFETY: ro + co is a pixel of the image (or 0) and c + n ≤ ci: inside
                 // `image`; outside pixels read nothing.
@@ -649,42 +915,48 @@ fn input_tile<V: Lanes>(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) 
             }))
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
-        for i in 0..TILE {
-            let row = bt(std::array::from_fn(|l| t[l][i]));
+        for i in 0..TH {
+            let row: [V; TW] = bt_side(std::array::from_fn(|l| t[l][i]));
             for (j, r) in row.into_iter().enumerate() {
-                // SAFETY: i * TILE + j < P and c + n ≤ ci: inside `vt`.
-                unsafe { r.store(dst.add((i * TILE + j) * ci + c), n) };
+                // SAFETY: i * TW + j < TH * TW and c + n ≤ ci: inside `vt`.
+                unsafe { r.store(dst.add((i * TW + j) * ci + c), n) };
             }
         }
     }
 }
 
-/// `Y = Aᵀ M A` for the products `mt` (`[64][co]`) of output tile number `tile`, into the
-/// tile's pixels inside the output `y` (which holds whole images from the first one).
+/// `Y = Aᵀ M A` for the products `mt` (`[TH * TW][co]`) of the output tile at `at`, into
+/// the tile's pixels inside the output `y` (which holds whole images from the first one).
 #[inline(always)]
-fn output_tile<V: Lanes>(geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32]) {
+fn output_tile<V: Lanes, const TH: usize, const TW: usize>(
+    geo: &Geometry,
+    mt: &[f32],
+    at: Corner,
+    y: &mut [f32],
+) {
     let co = geo.co;
-    let (img, ty, tx) = geo.locate(tile);
+    let len = geo.ho * geo.wo * co;
     // Every element read and written below is inside these bounds.
-    let yi = &mut y[img * geo.ho * geo.wo * co..(img + 1) * geo.ho * geo.wo * co];
-    let mt = &mt[..P * co];
+    let yi = &mut y[at.img * len..(at.img + 1) * len];
+    let mt = &mt[..TH * TW * co];
     let (src, dst) = (mt.as_ptr(), yi.as_mut_ptr());
+    let (rows, cols) = ((TH - 4).min(geo.ho - at.oy), (TW - 4).min(geo.wo - at.ox));
     for c in (0..co).step_by(16) {
         let n = (co - c).min(16);
-        // cols[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu cols[nu][i] Aᵀ[j][nu].
-        let cols: [[V; OUT]; TILE] = std::array::from_fn(|nu| {
-            // SAFETY: xi * TILE + nu < P and c + n ≤ co: inside `mt`.
-            at(std::array::from_fn(|xi| unsafe {
-                V::load(src.add((xi * TILE + nu) * co + c), n)
+        // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu t[nu][i] Aᵀ[j][nu].
+        let t: [[V; OUT]; TW] = std::array::from_fn(|nu| {
+            // SAFETY: xi * TW + nu < TH * TW and c + n ≤ co: inside `mt`.
+            at_side::<V, TH>(std::array::from_fn(|xi| unsafe {
+                V::load(src.add((xi * TW + nu) * co + c), n)
             }))
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
-        for i in 0..OUT.min(geo.ho - OUT * ty) {
-            let row = at(std::array::from_fn(|nu| cols[nu][i]));
-            let oy = OUT * ty + i;
-            for (j, r) in row.into_iter().enumerate().take(geo.wo - OUT * tx) {
-                // SAFETY: (oy, OUT * tx + j) < (ho, wo) and c + n ≤ co: inside `yi`.
-                unsafe { r.store(dst.add((oy * geo.wo + OUT * tx + j) * co + c), n) };
+        for i in 0..rows {
+            let row = at_side::<V, TW>(std::array::from_fn(|nu| t[nu][i]));
+            let oy = at.oy + i;
+            for (j, r) in row.into_iter().enumerate().take(cols) {
+                // SAFETY: (oy, at.ox + j) < (ho, wo) and c + n ≤ co: inside `yi`.
+                unsafe { r.store(dst.add((oy * geo.wo + at.ox + j) * co + c), n) };
             }
         }
     }
@@ -692,7 +964,7 @@ fn output_tile<V: Lanes>(geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32])
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Arith, Geometry, Lanes, A, OUT, P};
+    use super::{Arith, Corner, Geometry, Lanes, A, OUT, P};
     use crate::kernels::bcast::avx512::{block, lanes};
     use std::arch::x86_64::*;
 
@@ -707,21 +979,42 @@ mod avx512 {
     }
 
     impl Arith for Avx512 {
-        fn input_tile(&self, geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) {
+        fn input_tile<const TH: usize, const TW: usize>(
+            &self,
+            geo: &Geometry,
+            x: &[f32],
+            at: Corner,
+            vt: &mut [f32],
+        ) {
             // SAFETY: the CPU has AVX-512F (an `Avx512` exists).
-            unsafe { input_tile(geo, x, tile, vt) }
+            unsafe { input_tile::<TH, TW>(geo, x, at, vt) }
         }
-        fn output_tile(&self, geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32]) {
+        fn output_tile<const TH: usize, const TW: usize>(
+            &self,
+            geo: &Geometry,
+            mt: &[f32],
+            at: Corner,
+            y: &mut [f32],
+        ) {
             // SAFETY: as above.
-            unsafe { output_tile(geo, mt, tile, y) }
+            unsafe { output_tile::<TH, TW>(geo, mt, at, y) }
         }
         fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]) {
             // SAFETY: as above.
             unsafe { a4(s, out) }
         }
-        fn products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
+        fn products(
+            &self,
+            ci: usize,
+            co: usize,
+            n_t: usize,
+            np: usize,
+            v: &[f32],
+            u: &[f32],
+            m: &mut [f32],
+        ) {
             // SAFETY: as above.
-            unsafe { products(ci, co, n_t, v, u, m) }
+            unsafe { products(ci, co, n_t, np, v, u, m) }
         }
         fn grad_products(
             &self,
@@ -801,13 +1094,23 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn input_tile(geo: &Geometry, x: &[f32], tile: usize, vt: &mut [f32]) {
-        super::input_tile::<__m512>(geo, x, tile, vt)
+    unsafe fn input_tile<const TH: usize, const TW: usize>(
+        geo: &Geometry,
+        x: &[f32],
+        at: Corner,
+        vt: &mut [f32],
+    ) {
+        super::input_tile::<__m512, TH, TW>(geo, x, at, vt)
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn output_tile(geo: &Geometry, mt: &[f32], tile: usize, y: &mut [f32]) {
-        super::output_tile::<__m512>(geo, mt, tile, y)
+    unsafe fn output_tile<const TH: usize, const TW: usize>(
+        geo: &Geometry,
+        mt: &[f32],
+        at: Corner,
+        y: &mut [f32],
+    ) {
+        super::output_tile::<__m512, TH, TW>(geo, mt, at, y)
     }
 
     #[target_feature(enable = "avx512f")]
@@ -845,11 +1148,20 @@ mod avx512 {
         }
     }
 
-    /// `M[t][p] = V[t][p] · U[p]`, per point a product with M = the block's tiles.
+    /// `M[t][p] = V[t][p] · U[p]` over `np` points, per point a product with M = the
+    /// block's tiles.
     #[target_feature(enable = "avx512f")]
-    unsafe fn products(ci: usize, co: usize, n_t: usize, v: &[f32], u: &[f32], m: &mut [f32]) {
-        assert!(v.len() >= n_t * P * ci && u.len() >= P * ci * co && m.len() >= n_t * P * co);
-        for p in 0..P {
+    unsafe fn products(
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        np: usize,
+        v: &[f32],
+        u: &[f32],
+        m: &mut [f32],
+    ) {
+        assert!(v.len() >= n_t * np * ci && u.len() >= np * ci * co && m.len() >= n_t * np * co);
+        for p in 0..np {
             for k0 in (0..co).step_by(64) {
                 // A[t][c] = V[t][p][c], B = U[p], C[t][k] = M[t][p][k].
                 block(
@@ -857,11 +1169,11 @@ mod avx512 {
                     (co - k0).min(64),
                     ci,
                     v.as_ptr().add(p * ci),
-                    (P * ci, 1),
+                    (np * ci, 1),
                     u.as_ptr().add(p * ci * co + k0),
                     co,
                     m.as_mut_ptr().add(p * co + k0),
-                    P * co,
+                    np * co,
                     false,
                 );
             }
@@ -895,21 +1207,87 @@ mod tests {
         [0.0, 1.0, -1.0, 8.0, -8.0, 1.0 / 8.0, -1.0 / 8.0, 1.0],
     ];
 
+    /// `Bᵀ` (6x6) of F(2, 5).
+    const BT6: [[f32; 6]; 6] = [
+        [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+        [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+        [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+        [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+        [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+        [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+    ];
+
+    /// `Aᵀ` (2x6) of F(2, 5).
+    const AT6: [[f32; 6]; 2] = [
+        [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+        [0.0, 1.0, -1.0, 2.0, -2.0, 1.0],
+    ];
+
+    /// `m · s` over vectors of 16 lanes, in f64.
+    fn times<const N: usize>(m: &[[f32; N]], s: &[[f32; 16]; N]) -> Vec<f64> {
+        m.iter()
+            .flat_map(|row| {
+                (0..16).map(move |c| (0..N).map(|i| row[i] as f64 * s[i][c] as f64).sum())
+            })
+            .collect()
+    }
+
     /// The factored transforms compute the matrices' products.
     #[test]
     fn factored_transforms_equal_the_matrices() {
         let x = data(8 * 16, 4);
         let s: [[f32; 16]; 8] =
             std::array::from_fn(|i| x[i * 16..(i + 1) * 16].try_into().unwrap());
-        let want = |m: &[[f32; 8]]| -> Vec<f64> {
-            m.iter()
-                .flat_map(|row| {
-                    (0..16).map(move |c| (0..8).map(|i| row[i] as f64 * s[i][c] as f64).sum())
-                })
-                .collect()
-        };
-        close(bt(s).as_flattened(), &want(&BT), "Bᵀ");
-        close(at(s).as_flattened(), &want(&AT), "Aᵀ");
+        close(bt(s).as_flattened(), &times(&BT, &s), "Bᵀ");
+        close(at(s).as_flattened(), &times(&AT, &s), "Aᵀ");
+        let s6: [[f32; 16]; 6] = std::array::from_fn(|i| s[i]);
+        close(bt6(s6).as_flattened(), &times(&BT6, &s6), "Bᵀ (6)");
+        close(at6(s6).as_flattened(), &times(&AT6, &s6), "Aᵀ (6)");
+    }
+
+    /// The tiles of the forward correlation cover each output pixel once, with 4x2 and 2x4
+    /// tiles where 4x4 ones would waste more than one row or column.
+    #[test]
+    fn tiles_cover_the_output_once() {
+        for ho in 1..14 {
+            for wo in 1..14 {
+                let geo = Geometry {
+                    hi: ho,
+                    wi: wo,
+                    ci: 1,
+                    ho,
+                    wo,
+                    co: 1,
+                    pt: 2,
+                    pl: 2,
+                };
+                let mut seen = vec![0; ho * wo];
+                let mut points = 0;
+                let kinds = [
+                    (geo.tiles::<TILE, TILE>(true), 4, 4),
+                    (geo.tiles::<TILE, TILE_S>(true), 4, 2),
+                    (geo.tiles::<TILE_S, TILE>(true), 2, 4),
+                ];
+                for (grid, th, tw) in kinds {
+                    for t in 0..grid.per_image() {
+                        let c = grid.locate(t);
+                        assert_eq!(c.img, 0);
+                        for oy in c.oy..(c.oy + th).min(ho) {
+                            for ox in c.ox..(c.ox + tw).min(wo) {
+                                seen[oy * wo + ox] += 1;
+                            }
+                        }
+                        points += (th + 4) * (tw + 4);
+                    }
+                }
+                assert!(seen.iter().all(|&s| s == 1), "{ho}x{wo}: {seen:?}");
+                let uniform = 64 * ho.div_ceil(4) * wo.div_ceil(4);
+                assert!(points <= uniform, "{ho}x{wo}: {points} > {uniform}");
+                if (ho, wo) == (14, 14) {
+                    assert_eq!(points, 912);
+                }
+            }
+        }
     }
 
     #[test]
@@ -920,6 +1298,8 @@ mod tests {
             (1, 11, 6, 9, 70, Padding::Valid),
             (2, 5, 5, 17, 8, Padding::Valid),
             (1, 1, 3, 8, 8, Padding::Same),
+            (2, 10, 6, 8, 16, Padding::Same),
+            (40, 13, 5, 8, 8, Padding::Same),
         ] {
             let win = Window::new(&[n, h, w, c], (5, 5), (1, 1), pad).unwrap();
             assert!(applies(&win, co));
@@ -947,11 +1327,18 @@ mod tests {
             conv2d_backprop_filter(&x, &dy, &win, co, &mut df);
             close(&df, &df_want, "df");
 
-            // The portable arithmetic too, whatever this CPU has.
+            // With border tiles or without (these batches are too small to choose them),
+            // and with the portable arithmetic too, whatever this CPU has.
             let geo = Geometry::forward(&win, co);
-            let mut y2 = vec![f32::NAN; out_len];
-            correlate(Portable, &geo, &x, &filter_transform(&f, c * co), &mut y2);
-            close(&y2, &y_want, "portable y");
+            for border in [false, true] {
+                let u = Filters::new(&f, c * co, border);
+                let mut y2 = vec![f32::NAN; out_len];
+                correlate(Portable, &geo, &x, &u, &mut y2);
+                close(&y2, &y_want, &format!("portable y, border tiles {border}"));
+                let mut y3 = vec![f32::NAN; out_len];
+                correlate_fastest(&geo, &x, &u, &mut y3);
+                close(&y3, &y_want, &format!("y, border tiles {border}"));
+            }
             let mut df2 = vec![f32::NAN; f.len()];
             filter_gradient(Portable, &geo, n, &x, &dy, &mut df2);
             close(&df2, &df_want, "portable df");
