@@ -484,12 +484,15 @@ fn conv_add_relu_max_pool_fused_equals_the_four_ops() -> Result<()> {
     };
     // (input [n, h, w, c], filter [kh, kw, c, co], pool window and stride, winograd)
     type Case = ([usize; 4], [usize; 4], usize, usize, bool);
-    let cases: [Case; 5] = [
+    // Winograd: 4x4 tiles only for a few images, border tiles too from 128 images on.
+    let cases: [Case; 7] = [
         ([5, 12, 10, 1], [5, 5, 1, 20], 2, 2, false),
         ([3, 9, 7, 3], [3, 3, 3, 5], 3, 2, false),
         ([130, 4, 4, 2], [1, 1, 2, 3], 2, 2, false),
         ([3, 10, 9, 8], [5, 5, 8, 16], 2, 2, true),
         ([4, 6, 6, 9], [5, 5, 9, 8], 3, 1, true),
+        ([3, 10, 8, 8], [5, 5, 8, 16], 2, 2, true),
+        ([130, 6, 10, 8], [5, 5, 8, 8], 2, 2, true),
     ];
     for (xd, fd, k, s, winograd) in cases {
         let co = fd[3];
