@@ -61,8 +61,16 @@ fn kernels(c: &mut Criterion) {
         &[&[50, 28, 28, 1], &[5, 5, 1, 32], &[50, 28, 28, 32]],
         |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
     );
-    // The second convolution both ways: direct sums (the default) and Winograd.
+    // The convolutions' forward passes and the second's gradients both ways: direct sums (the
+    // default) and Winograd.
     let winograd = SessionOptions { winograd: true };
+    bench_with(
+        c,
+        "conv1 forward 50x28x28x1 * 5x5x1x32 winograd",
+        winograd,
+        &[&[50, 28, 28, 1], &[5, 5, 1, 32]],
+        |x| nn::conv2d(&x[0], &x[1], [1; 4], same),
+    );
     for (how, options) in [("", SessionOptions::default()), (" winograd", winograd)] {
         bench_with(
             c,
@@ -110,12 +118,15 @@ fn kernels(c: &mut Criterion) {
         let h = nn::conv2d(&x[0], &x[1], [1; 4], same)?.add(&x[2])?.relu()?;
         nn::max_pool(&h, [1, 2, 2, 1], [1, 2, 2, 1], same)
     };
-    bench(
-        c,
-        "eval layer1 250x28x28x1 conv+bias+relu+pool",
-        &[&[250, 28, 28, 1], &[5, 5, 1, 32], &[32]],
-        layer,
-    );
+    for (how, options) in [("", SessionOptions::default()), (" winograd", winograd)] {
+        bench_with(
+            c,
+            &format!("eval layer1 250x28x28x1 conv+bias+relu+pool{how}"),
+            options,
+            &[&[250, 28, 28, 1], &[5, 5, 1, 32], &[32]],
+            layer,
+        );
+    }
     bench_with(
         c,
         "eval layer2 250x14x14x32 conv+bias+relu+pool winograd",

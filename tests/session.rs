@@ -485,7 +485,8 @@ fn conv_add_relu_max_pool_fused_equals_the_four_ops() -> Result<()> {
     // (input [n, h, w, c], filter [kh, kw, c, co], pool window and stride, winograd)
     type Case = ([usize; 4], [usize; 4], usize, usize, bool);
     // Winograd: 4x4 tiles only for a few images, border tiles too from 128 images on.
-    let cases: [Case; 7] = [
+    let cases: [Case; 8] = [
+        ([3, 12, 10, 1], [5, 5, 1, 20], 2, 2, true),
         ([5, 12, 10, 1], [5, 5, 1, 20], 2, 2, false),
         ([3, 9, 7, 3], [3, 3, 3, 5], 3, 2, false),
         ([130, 4, 4, 2], [1, 1, 2, 3], 2, 2, false),

@@ -7,8 +7,8 @@ use rustflow::{argmax, cast, equal, reduce_mean, reshape, truncated_normal};
 use rustflow::{RunMetadata, RunOptions};
 
 /// The session options of the tutorial's programs: Winograd's F(4x4, 5x5) for the second
-/// convolution and its gradients (4.8x fewer multiplications at its 14x14; see
-/// [`SessionOptions::winograd`] for its rounding).
+/// convolution and its gradients (4.8x fewer multiplications at its 14x14) and for the first
+/// one's forward pass (see [`SessionOptions::winograd`] for its rounding).
 pub const FAST: SessionOptions = SessionOptions { winograd: true };
 
 /// What the example's and tests' functions return.

@@ -162,7 +162,8 @@ pub type NodeState = Arc<Mutex<Box<dyn Any + Send>>>;
 pub struct SessionOptions {
     /// Lets 5x5 stride-1 convolutions with at least 8 channels each way, and both their
     /// gradients, use Winograd's F(4x4, 5x5): 64 multiplications per 4x4 outputs and input
-    /// channel instead of 400, at a price in rounding. Winograd's error scales with the
+    /// channel instead of 400, at a price in rounding; likewise the forward pass of those with
+    /// one input channel and at least 16 output channels. Winograd's error scales with the
     /// data's magnitude rather than each output's: on unit-scale data with 32 input and 64
     /// output channels it uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
     /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),

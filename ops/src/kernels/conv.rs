@@ -202,10 +202,11 @@ thread_local! {
 }
 
 /// A forward convolution with its filter prepared once, to run over groups of whole images
-/// on one thread each: by [`winograd`] where allowed and it applies, else by [`direct`]
-/// sums for few input channels, else as im2col + GEMM.
+/// on one thread each: by [`winograd`] where allowed and it applies (its single-channel
+/// kernel included), else by [`direct`] sums for few input channels, else as im2col + GEMM.
 enum Forward<'a> {
     Winograd(winograd::Forward),
+    WinogradSingle(winograd::Single),
     Direct(direct::Forward<'a>),
     Gemm {
         f: &'a [f32],
@@ -218,6 +219,8 @@ impl<'a> Forward<'a> {
     fn new(f: &'a [f32], win: &'a Window, co: usize, winograd: bool) -> Forward<'a> {
         if winograd && winograd::applies(win, co) {
             Forward::Winograd(winograd::Forward::new(f, win, co))
+        } else if winograd && winograd::applies_single(win, co) {
+            Forward::WinogradSingle(winograd::Single::new(f, win, co))
         } else if direct::applies(win) {
             Forward::Direct(direct::Forward::new(f, win, co))
         } else {
@@ -229,7 +232,7 @@ impl<'a> Forward<'a> {
     fn group(&self, n: usize) -> usize {
         match self {
             Forward::Winograd(w) => w.group(n),
-            Forward::Direct(_) => 1,
+            Forward::WinogradSingle(_) | Forward::Direct(_) => 1,
             Forward::Gemm { win, .. } => win.chunk_images(),
         }
     }
@@ -238,6 +241,7 @@ impl<'a> Forward<'a> {
     fn run(&self, x: &[f32], y: &mut [f32]) {
         match self {
             Forward::Winograd(w) => w.run(x, y),
+            Forward::WinogradSingle(s) => s.run(x, y),
             Forward::Direct(d) => d.run(x, y),
             Forward::Gemm { f, win, co } => gemm_forward(x, f, win, *co, y, false),
         }

@@ -16,6 +16,9 @@
 //! tiles of 4x2 or 2x4 outputs, whose side is F(2, 5) with the points 0, ±1, ±2 and ∞ (6
 //! inputs): 912 products per 14x14 image instead of the 1024 of 4x4 tiles throughout.
 //!
+//! A single input channel (the tutorial's first layer) has a forward kernel of its own,
+//! [`Single`]: its products are element-wise, so they are made inside the output transform.
+//!
 //! Layouts, tile-major so that each tile's data is contiguous: `V[tile][point][ci]`,
 //! `U[point][ci][co]`, `M[tile][point][co]`.
 
@@ -185,6 +188,17 @@ fn same<V: Copy, const A: usize, const B: usize>(x: [V; A]) -> [V; B] {
     std::array::from_fn(|i| x[i])
 }
 
+/// `[f(0), f(1), …, f(N - 1)]` for `N ≥ 1`, always inlined: `std::array::from_fn` leaves its
+/// calls out of line in some of the transforms, and these loops are hot.
+#[inline(always)]
+fn array<V: Copy, const N: usize>(mut f: impl FnMut(usize) -> V) -> [V; N] {
+    let mut a = [f(0); N];
+    for (i, v) in a.iter_mut().enumerate().skip(1) {
+        *v = f(i);
+    }
+    a
+}
+
 /// `Bᵀ x` along a tile side of `N` (8 or 6) inputs.
 #[inline(always)]
 fn bt_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; N] {
@@ -214,6 +228,12 @@ thread_local! {
 /// a 5x5 window at stride 1, with enough channels for the transforms to pay.
 pub(crate) fn applies(win: &Window, co: usize) -> bool {
     win.kh == 5 && win.kw == 5 && win.sh == 1 && win.sw == 1 && win.c >= 8 && co >= 8
+}
+
+/// Whether [`Single`] serves a forward convolution: a 5x5 window at stride 1 over one input
+/// channel (the tutorial's first layer).
+pub(crate) fn applies_single(win: &Window, co: usize) -> bool {
+    win.kh == 5 && win.kw == 5 && win.sh == 1 && win.sw == 1 && win.c == 1 && co >= 16
 }
 
 /// A stride-1 5x5 correlation: `y[n, oy, ox, :] = Σ_{t,u} x[n, oy + t - pt, ox + u - pl, :] ·
@@ -364,6 +384,147 @@ impl Forward {
             return correlate_images(&a, &self.geo, x, &self.u, y);
         }
         correlate_images(&Portable, &self.geo, x, &self.u, y)
+    }
+}
+
+/// The forward convolution of a single-channel input (see [`applies_single`]), 4x4 tiles
+/// throughout. With one input channel the products are element-wise, `M[p] = V[p] · U[p]`
+/// over the output channels, so they are made inside the output transform; the input
+/// transforms run 16 tiles at a time, a tile per lane.
+pub(crate) struct Single {
+    geo: Geometry,
+    /// `U[p][co]`.
+    u: Vec<f32>,
+}
+
+impl Single {
+    pub(crate) fn new(f: &[f32], win: &Window, co: usize) -> Single {
+        Single {
+            geo: Geometry::forward(win, co),
+            u: filter_transform(f, co, &G, &G),
+        }
+    }
+
+    /// The convolution of the images of `x` into `y` (as many images as `y` holds), on this
+    /// thread.
+    pub(crate) fn run(&self, x: &[f32], y: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if avx512::Avx512::detect().is_some() {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { avx512::single_images(&self.geo, x, &self.u, y) };
+        }
+        single_images::<[f32; 16]>(&self.geo, x, &self.u, y)
+    }
+}
+
+/// [`Single::run`] with the vector type `V`.
+#[inline(always)]
+fn single_images<V: Lanes>(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+    let out_img = geo.ho * geo.wo * geo.co;
+    let in_img = geo.hi * geo.wi;
+    if out_img == 0 {
+        return;
+    }
+    let grid = geo.uniform();
+    let n = y.len() / out_img * grid.per_image();
+    // The 8x8 inputs of 16 tiles, a tile per lane (`d[l][j][lane]`), as one 8x8 image of 16
+    // channels for `input_tile`, and their transforms `v[p][lane]`.
+    let lanes = Geometry {
+        hi: TILE,
+        wi: TILE,
+        ci: 16,
+        ho: OUT,
+        wo: OUT,
+        co: 0,
+        pt: 0,
+        pl: 0,
+    };
+    let (mut d, mut v) = (vec![0f32; P * 16], vec![0f32; P * 16]);
+    // The current image with zeros around it: every tile's 8x8 input lies inside.
+    let (ph, pw) = (OUT * grid.rows + 4, OUT * grid.cols + 4);
+    let (mut padded, mut current) = (vec![0f32; ph * pw], usize::MAX);
+    for t0 in (0..n).step_by(16) {
+        let tiles = t0..(t0 + 16).min(n);
+        for (k, tile) in tiles.clone().enumerate() {
+            let at = grid.locate(tile);
+            if at.img != current {
+                current = at.img;
+                padded.fill(0.0);
+                let image = &x[at.img * in_img..(at.img + 1) * in_img];
+                for (iy, row) in image.chunks_exact(geo.wi).enumerate() {
+                    let (py, px) = (iy as isize + geo.pt, geo.pl);
+                    if py >= 0 && (py as usize) < ph {
+                        // Columns from `px` on, those that fit.
+                        let skip = (-px).max(0) as usize;
+                        let from = px.max(0) as usize;
+                        let take = row.len().saturating_sub(skip).min(pw.saturating_sub(from));
+                        let dst = py as usize * pw + from;
+                        padded[dst..dst + take].copy_from_slice(&row[skip..skip + take]);
+                    }
+                }
+            }
+            let rows = padded[at.oy * pw..(at.oy + TILE) * pw].chunks_exact(pw);
+            for (l, row) in rows.enumerate() {
+                for (j, &px) in row[at.ox..at.ox + TILE].iter().enumerate() {
+                    d[(l * TILE + j) * 16 + k] = px;
+                }
+            }
+        }
+        input_tile::<V, TILE, TILE>(
+            &lanes,
+            &d,
+            Corner {
+                img: 0,
+                oy: 0,
+                ox: 0,
+            },
+            &mut v,
+        );
+        for (k, tile) in tiles.enumerate() {
+            single_output_tile::<V>(geo, &v, k, u, grid.locate(tile), y);
+        }
+    }
+}
+
+/// `Y = Aᵀ (V ⊙ U) A` for the tile in lane `k` of `v` (`[64][16]`) and the transformed filter
+/// `u` (`[64][co]`), into the tile's pixels inside the output `y` (whole images from the
+/// first one).
+#[inline(always)]
+fn single_output_tile<V: Lanes>(
+    geo: &Geometry,
+    v: &[f32],
+    k: usize,
+    u: &[f32],
+    corner: Corner,
+    y: &mut [f32],
+) {
+    let co = geo.co;
+    let len = geo.ho * geo.wo * co;
+    // Every element read and written below is inside these bounds.
+    let yi = &mut y[corner.img * len..(corner.img + 1) * len];
+    let (v, u) = (&v[..P * 16], &u[..P * co]);
+    assert!(k < 16);
+    let (src, dst) = (u.as_ptr(), yi.as_mut_ptr());
+    let (rows, cols) = (OUT.min(geo.ho - corner.oy), OUT.min(geo.wo - corner.ox));
+    for c in (0..co).step_by(16) {
+        let n = (co - c).min(16);
+        // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu], M[p] = V[p] U[p].
+        let t: [[V; OUT]; TILE] = array(|nu| {
+            at(array(|xi| {
+                let p = xi * TILE + nu;
+                // SAFETY: p < 64 and c + n ≤ co: inside `u`; p * 16 + k inside `v`.
+                unsafe { V::load(src.add(p * co + c), n).mul(*v.get_unchecked(p * 16 + k)) }
+            }))
+        });
+        #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
+        for i in 0..rows {
+            let row = at(array(|nu| t[nu][i]));
+            let oy = corner.oy + i;
+            for (j, r) in row.into_iter().enumerate().take(cols) {
+                // SAFETY: (oy, corner.ox + j) < (ho, wo) and c + n ≤ co: inside `yi`.
+                unsafe { r.store(dst.add((oy * geo.wo + corner.ox + j) * co + c), n) };
+            }
+        }
     }
 }
 
@@ -1113,6 +1274,15 @@ mod avx512 {
         super::output_tile::<__m512, TH, TW>(geo, mt, at, y)
     }
 
+    /// [`super::single_images`] with AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn single_images(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
+        super::single_images::<__m512>(geo, x, u, y)
+    }
+
     #[target_feature(enable = "avx512f")]
     unsafe fn a4(s: [&[f32]; OUT], out: &mut [f32]) {
         apply(&A, s, out)
@@ -1287,6 +1457,32 @@ mod tests {
                     assert_eq!(points, 912);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn single_channel_forward_matches_the_definition() {
+        for &(n, h, w, co, pad) in &[
+            (3, 28, 28, 32, Padding::Same),
+            (2, 7, 9, 16, Padding::Same),
+            (1, 6, 5, 20, Padding::Valid),
+            (17, 1, 2, 16, Padding::Same),
+        ] {
+            let win = Window::new(&[n, h, w, 1], (5, 5), (1, 1), pad).unwrap();
+            assert!(applies_single(&win, co) && !applies(&win, co));
+            let x = data(n * h * w, 1);
+            let f = data(25 * co, 2);
+            let out_len = n * win.oh * win.ow * co;
+            let mut want = vec![0f64; out_len];
+            each_product(&win, co, |o, i, t| want[o] += x[i] as f64 * f[t] as f64);
+            let geo = Geometry::forward(&win, co);
+            let u = filter_transform(&f, co, &G, &G);
+            let mut y = vec![f32::NAN; out_len];
+            Single::new(&f, &win, co).run(&x, &mut y);
+            close(&y, &want, &format!("{n}x{h}x{w} -> {co}"));
+            let mut y2 = vec![f32::NAN; out_len];
+            single_images::<[f32; 16]>(&geo, &x, &u, &mut y2);
+            close(&y2, &want, &format!("portable {n}x{h}x{w} -> {co}"));
         }
     }
 
