@@ -185,7 +185,7 @@ fn at6<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 2] {
 #[inline(always)]
 fn same<V: Copy, const A: usize, const B: usize>(x: [V; A]) -> [V; B] {
     assert!(A == B, "arrays of different lengths");
-    std::array::from_fn(|i| x[i])
+    array(|i| x[i])
 }
 
 /// `[f(0), f(1), …, f(N - 1)]` for `N ≥ 1`, always inlined: `std::array::from_fn` leaves its
@@ -1055,7 +1055,7 @@ fn input_tile<V: Lanes, const TH: usize, const TW: usize>(
     // The offsets of the tile's rows and columns in the image, 0 for those outside, where
     // the loads read no lanes (and so give zeros).
     fn inside<const N: usize>(first: isize, size: usize, stride: usize) -> [(usize, bool); N] {
-        std::array::from_fn(|l| {
+        array(|l| {
             let at = first + l as isize;
             let ok = at >= 0 && (at as usize) < size;
             (if ok { at as usize * stride } else { 0 }, ok)
@@ -1067,8 +1067,8 @@ fn input_tile<V: Lanes, const TH: usize, const TW: usize>(
     for c in (0..ci).step_by(16) {
         let n = (ci - c).min(16);
         // t[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l t[l][i] Bᵀ[j][l].
-        let t: [[V; TH]; TW] = std::array::from_fn(|j| {
-            bt_side(std::array::from_fn(|l| {
+        let t: [[V; TH]; TW] = array(|j| {
+            bt_side(array(|l| {
                 let ((ro, r_ok), (co, c_ok)) = (rows[l], cols[j]);
                 // SAFETY: ro + co is a pixel of the image (or 0) and c + n ≤ ci: inside
                 // `image`; outside pixels read nothing.
@@ -1077,7 +1077,7 @@ fn input_tile<V: Lanes, const TH: usize, const TW: usize>(
         });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..TH {
-            let row: [V; TW] = bt_side(std::array::from_fn(|l| t[l][i]));
+            let row: [V; TW] = bt_side(array(|l| t[l][i]));
             for (j, r) in row.into_iter().enumerate() {
                 // SAFETY: i * TW + j < TH * TW and c + n ≤ ci: inside `vt`.
                 unsafe { r.store(dst.add((i * TW + j) * ci + c), n) };
