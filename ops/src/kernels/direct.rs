@@ -60,23 +60,30 @@ impl Padded {
 
     /// Copies image `xi` into `buf` with zeros around it.
     fn fill(&self, win: &Window, xi: &[f32], buf: &mut Vec<f32>) {
-        let c = win.c;
-        buf.clear();
-        buf.resize(self.ph * self.pw * c, 0.0);
-        for y in 0..win.h {
-            let py = y + win.pad_top;
-            if py >= self.ph {
-                break;
-            }
-            let cols = win.w.min(self.pw.saturating_sub(win.pad_left));
-            let dst = (py * self.pw + win.pad_left) * c;
-            buf[dst..dst + cols * c].copy_from_slice(&xi[y * win.w * c..(y * win.w + cols) * c]);
-        }
+        pad_image(win, xi, (self.ph, self.pw), buf);
     }
 
     /// Offset of output pixel (oy, ox)'s first tap.
     fn pixel(&self, win: &Window, oy: usize, ox: usize) -> usize {
         (oy * win.sh * self.pw + ox * win.sw) * win.c
+    }
+}
+
+/// Copies image `xi` (one image of `win`'s input) into `buf` as `ph x pw` pixels with zeros
+/// around it: input pixel (y, x) lands at (y + pad_top, x + pad_left), and what falls past
+/// the padded size is dropped.
+pub(crate) fn pad_image(win: &Window, xi: &[f32], (ph, pw): (usize, usize), buf: &mut Vec<f32>) {
+    let c = win.c;
+    buf.clear();
+    buf.resize(ph * pw * c, 0.0);
+    for y in 0..win.h {
+        let py = y + win.pad_top;
+        if py >= ph {
+            break;
+        }
+        let cols = win.w.min(pw.saturating_sub(win.pad_left));
+        let dst = (py * pw + win.pad_left) * c;
+        buf[dst..dst + cols * c].copy_from_slice(&xi[y * win.w * c..(y * win.w + cols) * c]);
     }
 }
 

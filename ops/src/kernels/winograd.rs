@@ -25,6 +25,7 @@
 use rayon::prelude::*;
 use std::cell::RefCell;
 
+use crate::kernels::direct::pad_image;
 use crate::nn::padding::Window;
 
 /// Output tiles per block of the forward correlation: the block's `V` and `M` stay in a
@@ -222,6 +223,8 @@ fn at_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; OUT] {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// A padded image of [`Single`].
+    static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether the Winograd kernels serve a convolution with this window and output channels:
@@ -282,6 +285,7 @@ impl Geometry {
     /// included.
     fn tiles<const TH: usize, const TW: usize>(&self, border: bool) -> Tiles {
         if !border {
+            // No tiles (one column, so that the grid stays well formed).
             let none = Tiles {
                 rows: 0,
                 cols: 1,
@@ -392,7 +396,8 @@ impl Forward {
 /// over the output channels, so they are made inside the output transform; the input
 /// transforms run 16 tiles at a time, a tile per lane.
 pub(crate) struct Single {
-    geo: Geometry,
+    win: Window,
+    co: usize,
     /// `U[p][co]`.
     u: Vec<f32>,
 }
@@ -400,7 +405,8 @@ pub(crate) struct Single {
 impl Single {
     pub(crate) fn new(f: &[f32], win: &Window, co: usize) -> Single {
         Single {
-            geo: Geometry::forward(win, co),
+            win: *win,
+            co,
             u: filter_transform(f, co, &G, &G),
         }
     }
@@ -411,17 +417,17 @@ impl Single {
         #[cfg(target_arch = "x86_64")]
         if avx512::Avx512::detect().is_some() {
             // SAFETY: the CPU has AVX-512F.
-            return unsafe { avx512::single_images(&self.geo, x, &self.u, y) };
+            return unsafe { avx512::single_images(&self.win, self.co, x, &self.u, y) };
         }
-        single_images::<[f32; 16]>(&self.geo, x, &self.u, y)
+        single_images::<[f32; 16]>(&self.win, self.co, x, &self.u, y)
     }
 }
 
 /// [`Single::run`] with the vector type `V`.
 #[inline(always)]
-fn single_images<V: Lanes>(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
-    let out_img = geo.ho * geo.wo * geo.co;
-    let in_img = geo.hi * geo.wi;
+fn single_images<V: Lanes>(win: &Window, co: usize, x: &[f32], u: &[f32], y: &mut [f32]) {
+    let geo = Geometry::forward(win, co);
+    let out_img = geo.ho * geo.wo * co;
     if out_img == 0 {
         return;
     }
@@ -439,93 +445,56 @@ fn single_images<V: Lanes>(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) 
         pt: 0,
         pl: 0,
     };
-    let (mut d, mut v) = (vec![0f32; P * 16], vec![0f32; P * 16]);
-    // The current image with zeros around it: every tile's 8x8 input lies inside.
+    // The current image with zeros around it, so that every tile's 8x8 input lies inside.
     let (ph, pw) = (OUT * grid.rows + 4, OUT * grid.cols + 4);
-    let (mut padded, mut current) = (vec![0f32; ph * pw], usize::MAX);
-    for t0 in (0..n).step_by(16) {
-        let tiles = t0..(t0 + 16).min(n);
-        for (k, tile) in tiles.clone().enumerate() {
-            let at = grid.locate(tile);
-            if at.img != current {
-                current = at.img;
-                padded.fill(0.0);
-                let image = &x[at.img * in_img..(at.img + 1) * in_img];
-                for (iy, row) in image.chunks_exact(geo.wi).enumerate() {
-                    let (py, px) = (iy as isize + geo.pt, geo.pl);
-                    if py >= 0 && (py as usize) < ph {
-                        // Columns from `px` on, those that fit.
-                        let skip = (-px).max(0) as usize;
-                        let from = px.max(0) as usize;
-                        let take = row.len().saturating_sub(skip).min(pw.saturating_sub(from));
-                        let dst = py as usize * pw + from;
-                        padded[dst..dst + take].copy_from_slice(&row[skip..skip + take]);
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < 2 * P * 16 {
+            buf.resize(2 * P * 16, 0.0);
+        }
+        let (d, v) = buf[..2 * P * 16].split_at_mut(P * 16);
+        PADDED.with(|cell| {
+            let padded = &mut cell.borrow_mut();
+            let mut current = usize::MAX;
+            for t0 in (0..n).step_by(16) {
+                let tiles = t0..(t0 + 16).min(n);
+                for (k, tile) in tiles.clone().enumerate() {
+                    let at = grid.locate(tile);
+                    if at.img != current {
+                        current = at.img;
+                        let image = &x[at.img * win.in_len()..(at.img + 1) * win.in_len()];
+                        pad_image(win, image, (ph, pw), padded);
+                    }
+                    let rows = padded[at.oy * pw..(at.oy + TILE) * pw].chunks_exact(pw);
+                    for (l, row) in rows.enumerate() {
+                        for (j, &px) in row[at.ox..at.ox + TILE].iter().enumerate() {
+                            d[(l * TILE + j) * 16 + k] = px;
+                        }
                     }
                 }
-            }
-            let rows = padded[at.oy * pw..(at.oy + TILE) * pw].chunks_exact(pw);
-            for (l, row) in rows.enumerate() {
-                for (j, &px) in row[at.ox..at.ox + TILE].iter().enumerate() {
-                    d[(l * TILE + j) * 16 + k] = px;
+                let origin = Corner {
+                    img: 0,
+                    oy: 0,
+                    ox: 0,
+                };
+                input_tile::<V, TILE, TILE>(&lanes, d, origin, v);
+                for (k, tile) in tiles.enumerate() {
+                    let at = grid.locate(tile);
+                    // M[p] = V[p] U[p], channels c..c + n.
+                    let (u, v) = (&u[..P * co], &v[..P * 16]);
+                    let products = |p: usize, c: usize, n: usize| {
+                        // SAFETY: p < 64, k < 16 and c + n ≤ co (`output_tile_of`): inside
+                        // `u` and `v`.
+                        unsafe {
+                            let uv = V::load(u.as_ptr().add(p * co + c), n);
+                            uv.mul(*v.get_unchecked(p * 16 + k))
+                        }
+                    };
+                    output_tile_of::<V, TILE, TILE>(&geo, products, at, y);
                 }
             }
-        }
-        input_tile::<V, TILE, TILE>(
-            &lanes,
-            &d,
-            Corner {
-                img: 0,
-                oy: 0,
-                ox: 0,
-            },
-            &mut v,
-        );
-        for (k, tile) in tiles.enumerate() {
-            single_output_tile::<V>(geo, &v, k, u, grid.locate(tile), y);
-        }
-    }
-}
-
-/// `Y = Aᵀ (V ⊙ U) A` for the tile in lane `k` of `v` (`[64][16]`) and the transformed filter
-/// `u` (`[64][co]`), into the tile's pixels inside the output `y` (whole images from the
-/// first one).
-#[inline(always)]
-fn single_output_tile<V: Lanes>(
-    geo: &Geometry,
-    v: &[f32],
-    k: usize,
-    u: &[f32],
-    corner: Corner,
-    y: &mut [f32],
-) {
-    let co = geo.co;
-    let len = geo.ho * geo.wo * co;
-    // Every element read and written below is inside these bounds.
-    let yi = &mut y[corner.img * len..(corner.img + 1) * len];
-    let (v, u) = (&v[..P * 16], &u[..P * co]);
-    assert!(k < 16);
-    let (src, dst) = (u.as_ptr(), yi.as_mut_ptr());
-    let (rows, cols) = (OUT.min(geo.ho - corner.oy), OUT.min(geo.wo - corner.ox));
-    for c in (0..co).step_by(16) {
-        let n = (co - c).min(16);
-        // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu], M[p] = V[p] U[p].
-        let t: [[V; OUT]; TILE] = array(|nu| {
-            at(array(|xi| {
-                let p = xi * TILE + nu;
-                // SAFETY: p < 64 and c + n ≤ co: inside `u`; p * 16 + k inside `v`.
-                unsafe { V::load(src.add(p * co + c), n).mul(*v.get_unchecked(p * 16 + k)) }
-            }))
         });
-        #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
-        for i in 0..rows {
-            let row = at(array(|nu| t[nu][i]));
-            let oy = corner.oy + i;
-            for (j, r) in row.into_iter().enumerate().take(cols) {
-                // SAFETY: (oy, corner.ox + j) < (ho, wo) and c + n ≤ co: inside `yi`.
-                unsafe { r.store(dst.add((oy * geo.wo + corner.ox + j) * co + c), n) };
-            }
-        }
-    }
+    });
 }
 
 /// Images per parallel task of a correlation with border tiles: their blocks then hold
@@ -1095,25 +1064,36 @@ fn output_tile<V: Lanes, const TH: usize, const TW: usize>(
     at: Corner,
     y: &mut [f32],
 ) {
+    let (co, mt) = (geo.co, &mt[..TH * TW * geo.co]);
+    // SAFETY: p < TH * TW and c + n ≤ co (`output_tile_of`): inside `mt`.
+    let products =
+        |p: usize, c: usize, n: usize| unsafe { V::load(mt.as_ptr().add(p * co + c), n) };
+    output_tile_of::<V, TH, TW>(geo, products, at, y)
+}
+
+/// [`output_tile`] with the products of point `p`, channels `c..c + n` (`n ≤ 16`, `c + n ≤
+/// co`), given by `products(p, c, n)`.
+#[inline(always)]
+fn output_tile_of<V: Lanes, const TH: usize, const TW: usize>(
+    geo: &Geometry,
+    products: impl Fn(usize, usize, usize) -> V,
+    at: Corner,
+    y: &mut [f32],
+) {
     let co = geo.co;
     let len = geo.ho * geo.wo * co;
-    // Every element read and written below is inside these bounds.
+    // Every element written below is inside these bounds.
     let yi = &mut y[at.img * len..(at.img + 1) * len];
-    let mt = &mt[..TH * TW * co];
-    let (src, dst) = (mt.as_ptr(), yi.as_mut_ptr());
+    let dst = yi.as_mut_ptr();
     let (rows, cols) = ((TH - 4).min(geo.ho - at.oy), (TW - 4).min(geo.wo - at.ox));
     for c in (0..co).step_by(16) {
         let n = (co - c).min(16);
         // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu t[nu][i] Aᵀ[j][nu].
-        let t: [[V; OUT]; TW] = std::array::from_fn(|nu| {
-            // SAFETY: xi * TW + nu < TH * TW and c + n ≤ co: inside `mt`.
-            at_side::<V, TH>(std::array::from_fn(|xi| unsafe {
-                V::load(src.add((xi * TW + nu) * co + c), n)
-            }))
-        });
+        let t: [[V; OUT]; TW] =
+            array(|nu| at_side::<V, TH>(array(|xi| products(xi * TW + nu, c, n))));
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..rows {
-            let row = at_side::<V, TW>(std::array::from_fn(|nu| t[nu][i]));
+            let row = at_side::<V, TW>(array(|nu| t[nu][i]));
             let oy = at.oy + i;
             for (j, r) in row.into_iter().enumerate().take(cols) {
                 // SAFETY: (oy, at.ox + j) < (ho, wo) and c + n ≤ co: inside `yi`.
@@ -1125,7 +1105,7 @@ fn output_tile<V: Lanes, const TH: usize, const TW: usize>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Arith, Corner, Geometry, Lanes, A, OUT, P};
+    use super::{Arith, Corner, Geometry, Lanes, Window, A, OUT, P};
     use crate::kernels::bcast::avx512::{block, lanes};
     use std::arch::x86_64::*;
 
@@ -1279,8 +1259,14 @@ mod avx512 {
     /// # Safety
     /// The CPU must support AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn single_images(geo: &Geometry, x: &[f32], u: &[f32], y: &mut [f32]) {
-        super::single_images::<__m512>(geo, x, u, y)
+    pub(super) unsafe fn single_images(
+        win: &Window,
+        co: usize,
+        x: &[f32],
+        u: &[f32],
+        y: &mut [f32],
+    ) {
+        super::single_images::<__m512>(win, co, x, u, y)
     }
 
     #[target_feature(enable = "avx512f")]
@@ -1475,13 +1461,12 @@ mod tests {
             let out_len = n * win.oh * win.ow * co;
             let mut want = vec![0f64; out_len];
             each_product(&win, co, |o, i, t| want[o] += x[i] as f64 * f[t] as f64);
-            let geo = Geometry::forward(&win, co);
             let u = filter_transform(&f, co, &G, &G);
             let mut y = vec![f32::NAN; out_len];
             Single::new(&f, &win, co).run(&x, &mut y);
             close(&y, &want, &format!("{n}x{h}x{w} -> {co}"));
             let mut y2 = vec![f32::NAN; out_len];
-            single_images::<[f32; 16]>(&geo, &x, &u, &mut y2);
+            single_images::<[f32; 16]>(&win, co, &x, &u, &mut y2);
             close(&y2, &want, &format!("portable {n}x{h}x{w} -> {co}"));
         }
     }
