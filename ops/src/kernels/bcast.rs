@@ -37,14 +37,19 @@ pub(crate) fn avx512() -> bool {
 
 /// A raw pointer to C shared by the tasks, each of which writes its own columns.
 #[derive(Clone, Copy)]
-struct SharedOut(*mut f32);
+pub(crate) struct SharedOut(*mut f32);
 // SAFETY: tasks write disjoint column ranges of C (see `gemm`).
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
+    /// The start of `c`.
+    pub(crate) fn new(c: &mut [f32]) -> SharedOut {
+        SharedOut(c.as_mut_ptr())
+    }
+
     /// The pointer (a method, so that closures capture the whole `Sync` wrapper).
-    fn ptr(self) -> *mut f32 {
+    pub(crate) fn ptr(self) -> *mut f32 {
         self.0
     }
 }
@@ -79,7 +84,7 @@ pub(crate) fn gemm(
         b.max_index(k, n) < b.data.len(),
         "bcast::gemm: rhs too short"
     );
-    let out = SharedOut(c.as_mut_ptr());
+    let out = SharedOut::new(c);
     let panel = |p: usize| {
         let j0 = p * PANEL;
         let width = PANEL.min(n - j0);

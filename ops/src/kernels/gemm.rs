@@ -97,6 +97,11 @@ fn sgemm_with(
         super::abt::abt(m, n, k, a.data, b.data, c, accumulate);
         return;
     }
+    if super::packed::applies(m, n, k, &a, &b) {
+        // Tall row-major operands (the fully-connected layer over an evaluation chunk).
+        super::packed::gemm(m, n, k, a, b, c, accumulate, parallel);
+        return;
+    }
     let work = m * n * k;
     let par = if parallel && work >= 1 << 18 {
         Parallelism::Rayon(0)

@@ -5,6 +5,7 @@ pub(crate) mod bcast;
 pub(crate) mod conv;
 pub(crate) mod direct;
 pub mod gemm;
+pub(crate) mod packed;
 pub(crate) mod pool;
 #[cfg(test)]
 pub(crate) mod reference;
