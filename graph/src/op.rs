@@ -167,7 +167,9 @@ pub struct SessionOptions {
     /// data's magnitude rather than each output's: on unit-scale data with 32 input and 64
     /// output channels it uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
     /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),
-    /// where direct sums use at most 0.17x. Training is unaffected in kind (the tutorial's
+    /// where direct sums use at most 0.17x. Forward passes over 128 images or more
+    /// (evaluation) use F(6x6, 5x5) tiles instead, 100 multiplications per 6x6 outputs, which
+    /// round several times as coarsely again. Training is unaffected in kind (the tutorial's
     /// network reaches the same accuracy). Off by default.
     pub winograd: bool,
 }

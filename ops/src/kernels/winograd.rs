@@ -11,10 +11,18 @@
 //! in f32 the result stays within 2x of F(2x2, 5x5)'s rounding error, which is itself within
 //! 2x of a direct sum's.
 //!
-//! Where the output's height or width leaves one or two rows or columns after its 4x4
-//! tiles (14 = 3 x 4 + 2 in the tutorial), the forward correlation covers them with border
-//! tiles of 4x2 or 2x4 outputs, whose side is F(2, 5) with the points 0, ±1, ±2 and ∞ (6
-//! inputs): 912 products per 14x14 image instead of the 1024 of 4x4 tiles throughout.
+//! Calls of 128 images or more (evaluation) use larger tiles in the forward correlation:
+//! F(6x6, 5x5), 100 points per 6x6 outputs, with the points 0, ±2, ±1/2, ±3/4, ±5/4 and ∞
+//! (all exact in binary; among the 330 sets of four pairs from ±1, ±2, ±3, ±1/2, ±1/3,
+//! ±1/4, ±3/2, ±2/3, ±3/4, ±4/3, ±5/4 and ±4/5, one of the two with the smallest error in
+//! an f32 simulation). Where
+//! the output leaves one or two rows or columns after them (14 = 2 x 6 + 2 in the
+//! tutorial), border tiles of 6x2 or 2x6 outputs cover them, whose short side is F(2, 5)
+//! with the points 0, ±1, ±2 and ∞ (6 inputs): 700 point products per 14x14 image instead
+//! of the 1024 of 4x4 tiles. F(6x6, 5x5) rounds about ten times as coarsely as F(4x4, 5x5)
+//! (in the tests, at most 2.5e-5 of the sum of the products' magnitudes, against 4e-6):
+//! harmless for inference, which is where calls this large come from; training batches
+//! keep 4x4 tiles.
 //!
 //! A single input channel (the tutorial's first layer) has a forward kernel of its own,
 //! [`Single`]: its products are element-wise, so they are made inside the output transform.
@@ -50,6 +58,16 @@ const OUT_S: usize = 2;
 
 /// Inputs along the short side of a border tile.
 const TILE_S: usize = OUT_S + 4;
+
+/// Outputs along a side of the large tiles, F(6x6, 5x5), of a correlation with border tiles.
+const OUT_L: usize = 6;
+
+/// Input side of a large tile.
+const TILE_L: usize = OUT_L + 4;
+
+/// Tiles of the large kinds are made in blocks of about this many points (a multiple of 6
+/// tiles, the products' register tile).
+const BLOCK_POINTS: usize = 1200;
 
 /// `A` (8x4), which spreads an output-gradient tile over the points.
 const A: [[f32; 4]; 8] = [
@@ -95,6 +113,68 @@ const G6: [[f32; 5]; 6] = [
     [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0, 1.0 / 3.0, 2.0 / 3.0],
     [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0, -1.0 / 3.0, 2.0 / 3.0],
     [0.0, 0.0, 0.0, 0.0, 1.0],
+];
+
+/// `G` (10x5) of F(6, 5), the filter transform for the points 0, ±2, ±1/2, ±3/4, ±5/4 and ∞.
+const G10: [[f32; 5]; 10] = [
+    [1.0 / 900.0, 0.0, 0.0, 0.0, 0.0],
+    [
+        1.0 / 257400.0,
+        1.0 / 128700.0,
+        1.0 / 64350.0,
+        1.0 / 32175.0,
+        2.0 / 32175.0,
+    ],
+    [
+        1.0 / 257400.0,
+        -1.0 / 128700.0,
+        1.0 / 64350.0,
+        -1.0 / 32175.0,
+        2.0 / 32175.0,
+    ],
+    [
+        -4.0 / 1575.0,
+        -2.0 / 1575.0,
+        -1.0 / 1575.0,
+        -1.0 / 3150.0,
+        -1.0 / 6300.0,
+    ],
+    [
+        -4.0 / 1575.0,
+        2.0 / 1575.0,
+        -1.0 / 1575.0,
+        1.0 / 3150.0,
+        -1.0 / 6300.0,
+    ],
+    [
+        8.0 / 2475.0,
+        2.0 / 825.0,
+        1.0 / 550.0,
+        3.0 / 2200.0,
+        9.0 / 8800.0,
+    ],
+    [
+        8.0 / 2475.0,
+        -2.0 / 825.0,
+        1.0 / 550.0,
+        -3.0 / 2200.0,
+        9.0 / 8800.0,
+    ],
+    [
+        -8.0 / 20475.0,
+        -2.0 / 4095.0,
+        -1.0 / 1638.0,
+        -5.0 / 6552.0,
+        -25.0 / 26208.0,
+    ],
+    [
+        -8.0 / 20475.0,
+        2.0 / 4095.0,
+        -1.0 / 1638.0,
+        5.0 / 6552.0,
+        -25.0 / 26208.0,
+    ],
+    [0.0, 0.0, 0.0, 0.0, 1.0 / 1024.0],
 ];
 
 /// The vector arithmetic of the factored transforms: [`Portable`] works on arrays of 16
@@ -181,6 +261,56 @@ fn at6<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 2] {
     ]
 }
 
+/// `Bᵀ x` of ten vectors for F(6, 5) (the matrix is in the tests), factored like [`bt`]:
+/// 50 operations instead of the matrix's 74.
+#[inline(always)]
+#[rustfmt::skip]
+fn bt10<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7, x8, x9]: [V; 10]) -> [V; 10] {
+    let r0 = x8.mul_add(1024.0, x6.mul_add(-6528.0, x4.mul_add(11172.0, x2.mul_add(-6001.0, x0.mul(900.0)))));
+    let r9 = x9.mul_add(1024.0, x7.mul_add(-6528.0, x5.mul_add(11172.0, x3.mul_add(-6001.0, x1.mul(900.0)))));
+    let e0 = x8.mul_add(1024.0, x6.mul_add(-2432.0, x4.mul_add(1444.0, x2.mul(-225.0))));
+    let o0 = x7.mul_add(2048.0, x5.mul_add(-4864.0, x3.mul_add(2888.0, x1.mul(-450.0))));
+    let e1 = x8.mul_add(512.0, x6.mul_add(-3136.0, x4.mul_add(4802.0, x2.mul(-1800.0))));
+    let o1 = x7.mul_add(256.0, x5.mul_add(-1568.0, x3.mul_add(2401.0, x1.mul(-900.0))));
+    let e2 = x8.mul_add(256.0, x6.mul_add(-1488.0, x4.mul_add(1956.0, x2.mul(-400.0))));
+    let o2 = x7.mul_add(192.0, x5.mul_add(-1116.0, x3.mul_add(1467.0, x1.mul(-300.0))));
+    let e3 = x8.mul_add(256.0, x6.mul_add(-1232.0, x4.mul_add(868.0, x2.mul(-144.0))));
+    let o3 = x7.mul_add(320.0, x5.mul_add(-1540.0, x3.mul_add(1085.0, x1.mul(-180.0))));
+    [r0, e0.add(o0), e0.sub(o0), e1.add(o1), e1.sub(o1), e2.add(o2), e2.sub(o2), e3.add(o3), e3.sub(o3), r9]
+}
+
+/// `Aᵀ x` of ten vectors for F(6, 5) (the matrix is in the tests), factored like [`at`].
+#[inline(always)]
+fn at10<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7, x8, x9]: [V; 10]) -> [V; 6] {
+    let (s0, d0) = (x1.add(x2), x1.sub(x2));
+    let (s1, d1) = (x3.add(x4), x3.sub(x4));
+    let (s2, d2) = (x5.add(x6), x5.sub(x6));
+    let (s3, d3) = (x7.add(x8), x7.sub(x8));
+    [
+        x0.add(s0).add(s1).add(s2).add(s3),
+        d3.mul_add(
+            5.0 / 4.0,
+            d2.mul_add(3.0 / 4.0, d1.mul_add(1.0 / 2.0, d0.mul(2.0))),
+        ),
+        s3.mul_add(
+            25.0 / 16.0,
+            s2.mul_add(9.0 / 16.0, s1.mul_add(1.0 / 4.0, s0.mul(4.0))),
+        ),
+        d3.mul_add(
+            125.0 / 64.0,
+            d2.mul_add(27.0 / 64.0, d1.mul_add(1.0 / 8.0, d0.mul(8.0))),
+        ),
+        s3.mul_add(
+            625.0 / 256.0,
+            s2.mul_add(81.0 / 256.0, s1.mul_add(1.0 / 16.0, s0.mul(16.0))),
+        ),
+        d3.mul_add(
+            3125.0 / 1024.0,
+            d2.mul_add(243.0 / 1024.0, d1.mul_add(1.0 / 32.0, d0.mul_add(32.0, x9))),
+        ),
+    ]
+}
+
 /// The same array under its other name, for code generic over a tile side of `TILE` or
 /// `TILE_S` inputs (the lengths must be equal: checked when compiled, then free).
 #[inline(always)]
@@ -200,24 +330,30 @@ fn array<V: Copy, const N: usize>(mut f: impl FnMut(usize) -> V) -> [V; N] {
     a
 }
 
-/// `Bᵀ x` along a tile side of `N` (8 or 6) inputs.
+/// `Bᵀ x` along a tile side of `N` (10, 8 or 6) inputs.
 #[inline(always)]
 fn bt_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; N] {
-    if N == TILE {
-        same(bt(same(x)))
-    } else {
-        same(bt6(same(x)))
+    match N {
+        TILE_L => same(bt10(same(x))),
+        TILE => same(bt(same(x))),
+        _ => same(bt6(same(x))),
     }
 }
 
-/// `Aᵀ x` along a tile side of `N` (8 or 6) inputs: its `N - 4` outputs first.
+/// `Aᵀ x` along a tile side of `N` (10, 8 or 6) inputs: its `N - 4` outputs first (then
+/// copies of them, unused).
 #[inline(always)]
-fn at_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; OUT] {
-    if N == TILE {
-        at(same(x))
-    } else {
-        let [y0, y1] = at6(same(x));
-        [y0, y1, y0, y1]
+fn at_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; OUT_L] {
+    match N {
+        TILE_L => at10(same(x)),
+        TILE => {
+            let [y0, y1, y2, y3] = at(same(x));
+            [y0, y1, y2, y3, y2, y3]
+        }
+        _ => {
+            let [y0, y1] = at6(same(x));
+            [y0, y1, y0, y1, y0, y1]
+        }
     }
 }
 
@@ -273,64 +409,60 @@ impl Geometry {
         Tiles {
             rows: self.ho.div_ceil(OUT),
             cols: self.wo.div_ceil(OUT),
+            step: OUT,
             oy0: 0,
             ox0: 0,
         }
     }
 
     /// The forward correlation's tiles of `TH x TW` inputs. Without `border` tiles, the 4x4
-    /// tiles cover the whole output (and there are no others); with them, 8 x 8 gives the
-    /// 4x4 tiles, 8 x 6 the 4x2 tiles of the last columns (if the width leaves one or two
-    /// after the 4x4 tiles), 6 x 8 the 2x4 tiles of the last rows (likewise), corner
-    /// included.
+    /// tiles cover the whole output (and there are no others). With them, 10 x 10 inputs give
+    /// the 6x6 tiles, F(6x6, 5x5); 10 x 6 the 6x2 tiles of the last columns (if the width
+    /// leaves one or two after the 6x6 tiles); 6 x 10 the 2x6 tiles of the last rows
+    /// (likewise), corner included.
     fn tiles<const TH: usize, const TW: usize>(&self, border: bool) -> Tiles {
+        // No tiles (one column, so that the grid stays well formed).
+        let none = Tiles {
+            rows: 0,
+            cols: 1,
+            step: OUT,
+            oy0: 0,
+            ox0: 0,
+        };
         if !border {
-            // No tiles (one column, so that the grid stays well formed).
-            let none = Tiles {
-                rows: 0,
-                cols: 1,
-                oy0: 0,
-                ox0: 0,
-            };
             return if TH == TILE && TW == TILE {
                 self.uniform()
             } else {
                 none
             };
         }
-        // Tiles of 4 along a side, and whether one of 2 ends it.
-        let side = |len: usize| match len % OUT {
-            1 | 2 => (len / OUT, 1),
-            _ => (len.div_ceil(OUT), 0),
+        // Tiles of 6 along a side, and whether one of 2 ends it.
+        let side = |len: usize| match len % OUT_L {
+            1 | 2 => (len / OUT_L, 1),
+            _ => (len.div_ceil(OUT_L), 0),
         };
         let ((fh, sh), (fw, sw)) = (side(self.ho), side(self.wo));
-        match (TH == TILE, TW == TILE) {
-            (true, true) => Tiles {
-                rows: fh,
-                cols: fw,
-                oy0: 0,
-                ox0: 0,
-            },
-            (true, false) => Tiles {
-                rows: fh,
-                cols: sw,
-                oy0: 0,
-                ox0: OUT * fw,
-            },
-            _ => Tiles {
-                rows: sh,
-                cols: fw + sw,
-                oy0: OUT * fh,
-                ox0: 0,
-            },
+        let grid = |rows, cols, oy0, ox0| Tiles {
+            rows,
+            cols,
+            step: OUT_L,
+            oy0,
+            ox0,
+        };
+        match (TH, TW) {
+            (TILE_L, TILE_L) => grid(fh, fw, 0, 0),
+            (TILE_L, TILE_S) => grid(fh, sw, 0, OUT_L * fw),
+            (TILE_S, TILE_L) => grid(sh, fw + sw, OUT_L * fh, 0),
+            _ => none,
         }
     }
 }
 
-/// A grid of tiles in each image, `OUT` outputs apart, the first at output (`oy0`, `ox0`).
+/// A grid of tiles in each image, `step` outputs apart, the first at output (`oy0`, `ox0`).
 struct Tiles {
     rows: usize,
     cols: usize,
+    step: usize,
     oy0: usize,
     ox0: usize,
 }
@@ -345,8 +477,8 @@ impl Tiles {
         let (img, t) = (tile / self.per_image(), tile % self.per_image());
         Corner {
             img,
-            oy: self.oy0 + OUT * (t / self.cols),
-            ox: self.ox0 + OUT * (t % self.cols),
+            oy: self.oy0 + self.step * (t / self.cols),
+            ox: self.ox0 + self.step * (t % self.cols),
         }
     }
 }
@@ -518,31 +650,34 @@ fn image_group(n: usize) -> usize {
     }
 }
 
-/// A filter transformed for each kind of tile of [`Geometry::tiles`]: 8 x 8, 8 x 6 and 6 x 8
-/// points (the last two only with `border` tiles).
+/// A filter transformed for each kind of tile of [`Geometry::tiles`]: 8 x 8 points without
+/// `border` tiles; with them 10 x 10, 10 x 6 and 6 x 10.
 struct Filters {
     border: bool,
-    u88: Vec<f32>,
-    u86: Vec<f32>,
-    u68: Vec<f32>,
+    /// The 8 x 8 or 10 x 10 tiles'.
+    main: Vec<f32>,
+    /// The 10 x 6 tiles' of the last columns.
+    right: Vec<f32>,
+    /// The 6 x 10 tiles' of the last rows.
+    bottom: Vec<f32>,
 }
 
 impl Filters {
     /// The transforms of the `len = ci * co` filters of the HWIO `f`.
     fn new(f: &[f32], len: usize, border: bool) -> Filters {
+        if !border {
+            return Filters {
+                border,
+                main: filter_transform(f, len, &G, &G),
+                right: Vec::new(),
+                bottom: Vec::new(),
+            };
+        }
         Filters {
             border,
-            u88: filter_transform(f, len, &G, &G),
-            u86: if border {
-                filter_transform(f, len, &G, &G6)
-            } else {
-                Vec::new()
-            },
-            u68: if border {
-                filter_transform(f, len, &G6, &G)
-            } else {
-                Vec::new()
-            },
+            main: filter_transform(f, len, &G10, &G10),
+            right: filter_transform(f, len, &G10, &G6),
+            bottom: filter_transform(f, len, &G6, &G10),
         }
     }
 }
@@ -783,7 +918,8 @@ fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &Filters,
         return;
     }
     let images = y.len() / out_img;
-    let (v_len, m_len) = (TILE_BLOCK * P * geo.ci, TILE_BLOCK * P * geo.co);
+    let points = BLOCK_POINTS.max(TILE_BLOCK * P);
+    let (v_len, m_len) = (points * geo.ci, points * geo.co);
     SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < v_len + m_len {
@@ -791,9 +927,13 @@ fn correlate_images<A: Arith>(arith: &A, geo: &Geometry, x: &[f32], u: &Filters,
         }
         let (v, m) = buf.split_at_mut(v_len);
         let mut scratch = Block { v, m, y };
-        scratch.run::<A, TILE, TILE>(arith, geo, x, u, images);
-        scratch.run::<A, TILE, TILE_S>(arith, geo, x, u, images);
-        scratch.run::<A, TILE_S, TILE>(arith, geo, x, u, images);
+        if u.border {
+            scratch.run::<A, TILE_L, TILE_L>(arith, geo, x, u, images);
+            scratch.run::<A, TILE_L, TILE_S>(arith, geo, x, u, images);
+            scratch.run::<A, TILE_S, TILE_L>(arith, geo, x, u, images);
+        } else {
+            scratch.run::<A, TILE, TILE>(arith, geo, x, u, images);
+        }
     });
 }
 
@@ -816,14 +956,19 @@ impl Block<'_> {
         images: usize,
     ) {
         let grid = geo.tiles::<TH, TW>(u.border);
-        let u = match (TH == TILE, TW == TILE) {
-            (true, true) => &u.u88,
-            (true, false) => &u.u86,
-            _ => &u.u68,
+        let u = match (TH, TW) {
+            (TILE_S, _) => &u.bottom,
+            (_, TILE_S) => &u.right,
+            _ => &u.main,
         };
         let (n, points) = (images * grid.per_image(), TH * TW);
-        for t0 in (0..n).step_by(TILE_BLOCK) {
-            let tiles = t0..(t0 + TILE_BLOCK).min(n);
+        let block = if points == P {
+            TILE_BLOCK
+        } else {
+            BLOCK_POINTS / points / 6 * 6
+        };
+        for t0 in (0..n).step_by(block) {
+            let tiles = t0..(t0 + block).min(n);
             transform_inputs::<A, TH, TW>(arith, geo, x, &grid, tiles.clone(), self.v);
             arith.products(geo.ci, geo.co, tiles.len(), points, self.v, u, self.m);
             for (mt, tile) in self.m.chunks_exact(points * geo.co).zip(tiles) {
@@ -1089,7 +1234,7 @@ fn output_tile_of<V: Lanes, const TH: usize, const TW: usize>(
     for c in (0..co).step_by(16) {
         let n = (co - c).min(16);
         // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu t[nu][i] Aᵀ[j][nu].
-        let t: [[V; OUT]; TW] =
+        let t: [[V; OUT_L]; TW] =
             array(|nu| at_side::<V, TH>(array(|xi| products(xi * TW + nu, c, n))));
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..rows {
@@ -1379,6 +1524,31 @@ mod tests {
         [0.0, 1.0, -1.0, 2.0, -2.0, 1.0],
     ];
 
+    /// `Bᵀ` (10x10) of F(6, 5).
+    #[rustfmt::skip]
+    const BT10: [[f32; 10]; 10] = [
+        [900.0, 0.0, -6001.0, 0.0, 11172.0, 0.0, -6528.0, 0.0, 1024.0, 0.0],
+        [0.0, -450.0, -225.0, 2888.0, 1444.0, -4864.0, -2432.0, 2048.0, 1024.0, 0.0],
+        [0.0, 450.0, -225.0, -2888.0, 1444.0, 4864.0, -2432.0, -2048.0, 1024.0, 0.0],
+        [0.0, -900.0, -1800.0, 2401.0, 4802.0, -1568.0, -3136.0, 256.0, 512.0, 0.0],
+        [0.0, 900.0, -1800.0, -2401.0, 4802.0, 1568.0, -3136.0, -256.0, 512.0, 0.0],
+        [0.0, -300.0, -400.0, 1467.0, 1956.0, -1116.0, -1488.0, 192.0, 256.0, 0.0],
+        [0.0, 300.0, -400.0, -1467.0, 1956.0, 1116.0, -1488.0, -192.0, 256.0, 0.0],
+        [0.0, -180.0, -144.0, 1085.0, 868.0, -1540.0, -1232.0, 320.0, 256.0, 0.0],
+        [0.0, 180.0, -144.0, -1085.0, 868.0, 1540.0, -1232.0, -320.0, 256.0, 0.0],
+        [0.0, 900.0, 0.0, -6001.0, 0.0, 11172.0, 0.0, -6528.0, 0.0, 1024.0],
+    ];
+    /// `Aᵀ` (6x10) of F(6, 5).
+    #[rustfmt::skip]
+    const AT10: [[f32; 10]; 6] = [
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+        [0.0, 2.0, -2.0, 1.0 / 2.0, -1.0 / 2.0, 3.0 / 4.0, -3.0 / 4.0, 5.0 / 4.0, -5.0 / 4.0, 0.0],
+        [0.0, 4.0, 4.0, 1.0 / 4.0, 1.0 / 4.0, 9.0 / 16.0, 9.0 / 16.0, 25.0 / 16.0, 25.0 / 16.0, 0.0],
+        [0.0, 8.0, -8.0, 1.0 / 8.0, -1.0 / 8.0, 27.0 / 64.0, -27.0 / 64.0, 125.0 / 64.0, -125.0 / 64.0, 0.0],
+        [0.0, 16.0, 16.0, 1.0 / 16.0, 1.0 / 16.0, 81.0 / 256.0, 81.0 / 256.0, 625.0 / 256.0, 625.0 / 256.0, 0.0],
+        [0.0, 32.0, -32.0, 1.0 / 32.0, -1.0 / 32.0, 243.0 / 1024.0, -243.0 / 1024.0, 3125.0 / 1024.0, -3125.0 / 1024.0, 1.0],
+    ];
+
     /// `m · s` over vectors of 16 lanes, in f64.
     fn times<const N: usize>(m: &[[f32; N]], s: &[[f32; 16]; N]) -> Vec<f64> {
         m.iter()
@@ -1399,10 +1569,16 @@ mod tests {
         let s6: [[f32; 16]; 6] = std::array::from_fn(|i| s[i]);
         close(bt6(s6).as_flattened(), &times(&BT6, &s6), "Bᵀ (6)");
         close(at6(s6).as_flattened(), &times(&AT6, &s6), "Aᵀ (6)");
+        let x = data(10 * 16, 5);
+        let s10: [[f32; 16]; 10] =
+            std::array::from_fn(|i| x[i * 16..(i + 1) * 16].try_into().unwrap());
+        close(bt10(s10).as_flattened(), &times(&BT10, &s10), "Bᵀ (10)");
+        close(at10(s10).as_flattened(), &times(&AT10, &s10), "Aᵀ (10)");
     }
 
-    /// The tiles of the forward correlation cover each output pixel once, with 4x2 and 2x4
-    /// tiles where 4x4 ones would waste more than one row or column.
+    /// The tiles of the forward correlation cover each output pixel once: 4x4 tiles alone, or
+    /// 6x6 ones with 6x2 and 2x6 tiles where 6x6 ones would waste more than four rows or
+    /// columns.
     #[test]
     fn tiles_cover_the_output_once() {
         for ho in 1..14 {
@@ -1417,30 +1593,40 @@ mod tests {
                     pt: 2,
                     pl: 2,
                 };
-                let mut seen = vec![0; ho * wo];
-                let mut points = 0;
-                let kinds = [
+                let uniform = [(geo.tiles::<TILE, TILE>(false), 4, 4)];
+                let border = [
+                    (geo.tiles::<TILE_L, TILE_L>(true), 6, 6),
+                    (geo.tiles::<TILE_L, TILE_S>(true), 6, 2),
+                    (geo.tiles::<TILE_S, TILE_L>(true), 2, 6),
                     (geo.tiles::<TILE, TILE>(true), 4, 4),
-                    (geo.tiles::<TILE, TILE_S>(true), 4, 2),
-                    (geo.tiles::<TILE_S, TILE>(true), 2, 4),
                 ];
-                for (grid, th, tw) in kinds {
-                    for t in 0..grid.per_image() {
-                        let c = grid.locate(t);
-                        assert_eq!(c.img, 0);
-                        for oy in c.oy..(c.oy + th).min(ho) {
-                            for ox in c.ox..(c.ox + tw).min(wo) {
-                                seen[oy * wo + ox] += 1;
+                let covers = |kinds: &[(Tiles, usize, usize)]| {
+                    let mut seen = vec![0; ho * wo];
+                    let mut points = 0;
+                    for (grid, th, tw) in kinds {
+                        for t in 0..grid.per_image() {
+                            let c = grid.locate(t);
+                            assert_eq!(c.img, 0);
+                            for oy in c.oy..(c.oy + th).min(ho) {
+                                for ox in c.ox..(c.ox + tw).min(wo) {
+                                    seen[oy * wo + ox] += 1;
+                                }
                             }
+                            points += (th + 4) * (tw + 4);
                         }
-                        points += (th + 4) * (tw + 4);
                     }
+                    assert!(seen.iter().all(|&s| s == 1), "{ho}x{wo}: {seen:?}");
+                    points
+                };
+                let (four, six) = (covers(&uniform), covers(&border));
+                assert_eq!(four, 64 * ho.div_ceil(4) * wo.div_ceil(4));
+                // Large tiles cost more only where a side is 3 or 4 outputs long, or by their
+                // 6x10 corner tile.
+                if ![3, 4].contains(&ho) && ![3, 4].contains(&wo) {
+                    assert!(10 * six <= 11 * four, "{ho}x{wo}: {six} vs {four}");
                 }
-                assert!(seen.iter().all(|&s| s == 1), "{ho}x{wo}: {seen:?}");
-                let uniform = 64 * ho.div_ceil(4) * wo.div_ceil(4);
-                assert!(points <= uniform, "{ho}x{wo}: {points} > {uniform}");
                 if (ho, wo) == (14, 14) {
-                    assert_eq!(points, 912);
+                    assert_eq!((four, six), (1024, 700));
                 }
             }
         }
@@ -1490,10 +1676,12 @@ mod tests {
             let dy = data(out_len, 3);
             // y[o] = Σ x[i] f[t]; dx[i] = Σ dy[o] f[t]; df[t] = Σ x[i] dy[o], over the products.
             let mut y_want = vec![0f64; out_len];
+            let mut y_size = vec![0f64; out_len];
             let mut dx_want = vec![0f64; x.len()];
             let mut df_want = vec![0f64; f.len()];
             each_product(&win, co, |o, i, t| {
                 y_want[o] += x[i] as f64 * f[t] as f64;
+                y_size[o] += (x[i] as f64 * f[t] as f64).abs();
                 dx_want[i] += dy[o] as f64 * f[t] as f64;
                 df_want[t] += x[i] as f64 * dy[o] as f64;
             });
@@ -1515,10 +1703,24 @@ mod tests {
                 let u = Filters::new(&f, c * co, border);
                 let mut y2 = vec![f32::NAN; out_len];
                 correlate(Portable, &geo, &x, &u, &mut y2);
-                close(&y2, &y_want, &format!("portable y, border tiles {border}"));
                 let mut y3 = vec![f32::NAN; out_len];
                 correlate_fastest(&geo, &x, &u, &mut y3);
-                close(&y3, &y_want, &format!("y, border tiles {border}"));
+                for (y, how) in [(&y2, "portable"), (&y3, "fastest")] {
+                    let what = format!("{how} y, border tiles {border}");
+                    if border {
+                        // F(6x6, 5x5) rounds about ten times as coarsely as F(4x4, 5x5)
+                        // (at most 2.5e-5 of the products' magnitudes in these cases).
+                        for (i, ((&g, &w), &size)) in y.iter().zip(&y_want).zip(&y_size).enumerate()
+                        {
+                            assert!(
+                                (g as f64 - w).abs() <= 1e-4 * size,
+                                "{what}[{i}]: {g} vs {w}"
+                            );
+                        }
+                    } else {
+                        close(y, &y_want, &what);
+                    }
+                }
             }
             let mut df2 = vec![f32::NAN; f.len()];
             filter_gradient(Portable, &geo, n, &x, &dy, &mut df2);
