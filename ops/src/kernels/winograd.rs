@@ -1181,14 +1181,18 @@ fn input_tile<V: Lanes, const TH: usize, const TW: usize>(
     for c in (0..ci).step_by(16) {
         let n = (ci - c).min(16);
         // t[j][i] = Σ_l Bᵀ[i][l] d[l][j]; then V[i][j] = Σ_l t[l][i] Bᵀ[j][l].
-        let t: [[V; TH]; TW] = array(|j| {
-            bt_side(array(|l| {
+        // A loop rather than `array`: as a closure, the ten-point column pass stayed out of
+        // line and returned its array through memory.
+        // SAFETY: a load of no lanes reads nothing.
+        let mut t = [[unsafe { V::load(src, 0) }; TH]; TW];
+        for (j, tj) in t.iter_mut().enumerate() {
+            *tj = bt_side(array(|l| {
                 let ((ro, r_ok), (co, c_ok)) = (rows[l], cols[j]);
                 // SAFETY: ro + co is a pixel of the image (or 0) and c + n ≤ ci: inside
                 // `image`; outside pixels read nothing.
                 unsafe { V::load(src.add(ro + co + c), if r_ok && c_ok { n } else { 0 }) }
-            }))
-        });
+            }));
+        }
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..TH {
             let row: [V; TW] = bt_side(array(|l| t[l][i]));
