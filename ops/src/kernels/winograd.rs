@@ -1229,17 +1229,37 @@ fn output_tile_of<V: Lanes, const TH: usize, const TW: usize>(
     at: Corner,
     y: &mut [f32],
 ) {
+    // The transforms' arrays sized to the tile's outputs: with room for more, the 8 x 8
+    // tiles' were kept in memory (the single-channel kernel lost 10%).
+    match (TH, TW) {
+        (TILE_L, TILE_L) => output_pixels::<V, TH, TW, OUT_L, OUT_L>(geo, products, at, y),
+        (TILE_L, TILE_S) => output_pixels::<V, TH, TW, OUT_L, OUT_S>(geo, products, at, y),
+        (TILE_S, TILE_L) => output_pixels::<V, TH, TW, OUT_S, OUT_L>(geo, products, at, y),
+        _ => output_pixels::<V, TH, TW, OUT, OUT>(geo, products, at, y),
+    }
+}
+
+/// [`output_tile_of`] for tiles of `OH x OW` outputs.
+#[inline(always)]
+fn output_pixels<V: Lanes, const TH: usize, const TW: usize, const OH: usize, const OW: usize>(
+    geo: &Geometry,
+    products: impl Fn(usize, usize, usize) -> V,
+    at: Corner,
+    y: &mut [f32],
+) {
     let co = geo.co;
     let len = geo.ho * geo.wo * co;
     // Every element written below is inside these bounds.
     let yi = &mut y[at.img * len..(at.img + 1) * len];
     let dst = yi.as_mut_ptr();
-    let (rows, cols) = ((TH - 4).min(geo.ho - at.oy), (TW - 4).min(geo.wo - at.ox));
+    let (rows, cols) = (OH.min(geo.ho - at.oy), OW.min(geo.wo - at.ox));
     for c in (0..co).step_by(16) {
         let n = (co - c).min(16);
         // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu t[nu][i] Aᵀ[j][nu].
-        let t: [[V; OUT_L]; TW] =
-            array(|nu| at_side::<V, TH>(array(|xi| products(xi * TW + nu, c, n))));
+        let t: [[V; OH]; TW] = array(|nu| {
+            let col = at_side::<V, TH>(array(|xi| products(xi * TW + nu, c, n)));
+            array(|i| col[i])
+        });
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..rows {
             let row = at_side::<V, TW>(array(|nu| t[nu][i]));
