@@ -319,7 +319,7 @@ pub(crate) mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::reference::{close, data};
+    use crate::kernels::reference::{close, data, product};
 
     #[test]
     fn matches_a_naive_product() {
@@ -352,19 +352,8 @@ mod tests {
                 acc,
                 m % 2 == 0,
             );
-            let mut want: Vec<f64> = if acc {
-                c0.iter().map(|&v| v as f64).collect()
-            } else {
-                vec![0.0; m * n]
-            };
-            for (i, row) in want.chunks_exact_mut(n).enumerate() {
-                for (j, w) in row.iter_mut().enumerate() {
-                    for t in 0..k {
-                        let av = if ta { a[t * m + i] } else { a[i * k + t] };
-                        *w += av as f64 * b[t * n + j] as f64;
-                    }
-                }
-            }
+            let a_at = |i, t| if ta { a[t * m + i] } else { a[i * k + t] };
+            let want = product((m, n, k), a_at, &b, acc.then_some(&c0[..]));
             close(&c, &want, &format!("({m},{n},{k})"));
         }
     }

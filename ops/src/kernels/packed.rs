@@ -145,7 +145,7 @@ fn pack(b: &[f32], n: usize, kb: usize, width: usize, buf: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::reference::{close, data};
+    use crate::kernels::reference::{close, data, product};
 
     #[test]
     fn matches_a_naive_product() {
@@ -167,19 +167,7 @@ mod tests {
             let (am, bm) = (MatRef::new(&a, k, false), MatRef::new(&b, n, false));
             assert!(applies(m, n, k, &am, &bm));
             gemm(m, n, k, am, bm, &mut c, acc, par);
-            let mut want: Vec<f64> = if acc {
-                c0.iter().map(|&v| v as f64).collect()
-            } else {
-                vec![0.0; m * n]
-            };
-            for (i, row) in want.chunks_exact_mut(n).enumerate() {
-                for t in 0..k {
-                    let av = a[i * k + t] as f64;
-                    for (w, &bv) in row.iter_mut().zip(&b[t * n..(t + 1) * n]) {
-                        *w += av * bv as f64;
-                    }
-                }
-            }
+            let want = product((m, n, k), |i, t| a[i * k + t], &b, acc.then_some(&c0[..]));
             close(&c, &want, &format!("({m},{n},{k})"));
         }
     }

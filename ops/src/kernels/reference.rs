@@ -41,6 +41,29 @@ pub(crate) fn each_product(win: &Window, co: usize, mut f: impl FnMut(usize, usi
     }
 }
 
+/// `c0 + a · b` (or `a · b` without `c0`) in f64, for `m x k` a given by `a(i, t)`, row-major
+/// `k x n` b and `m x n` c0.
+pub(crate) fn product(
+    (m, n, k): (usize, usize, usize),
+    a: impl Fn(usize, usize) -> f32,
+    b: &[f32],
+    c0: Option<&[f32]>,
+) -> Vec<f64> {
+    let mut want: Vec<f64> = match c0 {
+        Some(c0) => c0.iter().map(|&v| v as f64).collect(),
+        None => vec![0.0; m * n],
+    };
+    for (i, row) in want.chunks_exact_mut(n).enumerate() {
+        for t in 0..k {
+            let av = a(i, t) as f64;
+            for (w, &bv) in row.iter_mut().zip(&b[t * n..(t + 1) * n]) {
+                *w += av * bv as f64;
+            }
+        }
+    }
+    want
+}
+
 /// Asserts `|got - want| <= 1e-4 (1 + |want|)` elementwise.
 pub(crate) fn close(got: &[f32], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
