@@ -169,7 +169,7 @@ pub struct SessionOptions {
     /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),
     /// where direct sums use at most 0.17x. Forward passes over 128 images or more
     /// (evaluation) use F(6x6, 5x5) tiles instead, 100 multiplications per 6x6 outputs, which
-    /// round several times as coarsely again. Training is unaffected in kind (the tutorial's
+    /// round about six times as coarsely again. Training is unaffected in kind (the tutorial's
     /// network reaches the same accuracy). Off by default.
     pub winograd: bool,
 }

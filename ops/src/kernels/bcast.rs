@@ -35,10 +35,11 @@ pub(crate) fn avx512() -> bool {
     }
 }
 
-/// A raw pointer to C shared by the tasks, each of which writes its own columns.
+/// A raw pointer to C shared by the tasks, each of which writes its own part of C (its
+/// columns here, its rectangle in `packed.rs`).
 #[derive(Clone, Copy)]
 pub(crate) struct SharedOut(*mut f32);
-// SAFETY: tasks write disjoint column ranges of C (see `gemm`).
+// SAFETY: tasks write disjoint parts of C (see `gemm` here and in `packed.rs`).
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 

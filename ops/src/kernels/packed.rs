@@ -38,9 +38,8 @@ thread_local! {
 /// Whether [`gemm()`] serves a product of these shapes: A and B row-major and contiguous,
 /// and M, N and K long enough for blocks.
 pub(crate) fn applies(m: usize, n: usize, k: usize, a: &MatRef<'_>, b: &MatRef<'_>) -> bool {
-    a.cs == 1 && a.rs == k && b.cs == 1 && b.rs == n && m >= TALL && k >= TALL && n >= PANEL && {
-        super::bcast::avx512()
-    }
+    let row_major = a.cs == 1 && a.rs == k && b.cs == 1 && b.rs == n;
+    row_major && m >= TALL && k >= TALL && n >= PANEL && super::bcast::avx512()
 }
 
 /// `c = a · b` (or `c += a · b` with `accumulate`) for row-major `m x k` a, `k x n` b and
@@ -91,11 +90,9 @@ pub(crate) fn gemm(
                 pack(&b.data[k0 * n + j0..], n, kb, width, &mut buf);
                 for i0 in (r0..r0 + rows).step_by(MC) {
                     let mb = MC.min(r0 + rows - i0);
-                    for (q, panel) in buf.chunks_exact(KC * PANEL).enumerate() {
+                    let panels = buf.chunks_exact(KC * PANEL).take(width.div_ceil(PANEL));
+                    for (q, panel) in panels.enumerate() {
                         let jq = q * PANEL;
-                        if jq >= width {
-                            break;
-                        }
                         // SAFETY: the CPU has AVX-512F (`applies`); the asserts above keep
                         // rows i0..i0 + mb and columns k0..k0 + kb of a inside its slice;
                         // the panel holds kb rows of 64; this task alone writes rows
@@ -130,11 +127,9 @@ pub(crate) fn gemm(
 /// columns, each `KC` rows of 64 floats (a last narrow panel's extra columns are left as
 /// they are: the tile masks them).
 fn pack(b: &[f32], n: usize, kb: usize, width: usize, buf: &mut [f32]) {
-    for (q, panel) in buf.chunks_exact_mut(KC * PANEL).enumerate() {
+    let panels = buf.chunks_exact_mut(KC * PANEL).take(width.div_ceil(PANEL));
+    for (q, panel) in panels.enumerate() {
         let jq = q * PANEL;
-        if jq >= width {
-            break;
-        }
         let w = PANEL.min(width - jq);
         for (kk, dst) in panel.chunks_exact_mut(PANEL).take(kb).enumerate() {
             dst[..w].copy_from_slice(&b[kk * n + jq..kk * n + jq + w]);

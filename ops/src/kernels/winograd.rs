@@ -19,7 +19,7 @@
 //! the output leaves one or two rows or columns after them (14 = 2 x 6 + 2 in the
 //! tutorial), border tiles of 6x2 or 2x6 outputs cover them, whose short side is F(2, 5)
 //! with the points 0, ±1, ±2 and ∞ (6 inputs): 700 point products per 14x14 image instead
-//! of the 1024 of 4x4 tiles. F(6x6, 5x5) rounds about ten times as coarsely as F(4x4, 5x5)
+//! of the 1024 of 4x4 tiles. F(6x6, 5x5) rounds about six times as coarsely as F(4x4, 5x5)
 //! (in the tests, at most 2.5e-5 of the sum of the products' magnitudes, against 4e-6):
 //! harmless for inference, which is where calls this large come from; training batches
 //! keep 4x4 tiles.
@@ -311,8 +311,8 @@ fn at10<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7, x8, x9]: [V; 10]) -> [V; 6] {
     ]
 }
 
-/// The same array under its other name, for code generic over a tile side of `TILE` or
-/// `TILE_S` inputs (the lengths must be equal: checked when compiled, then free).
+/// The same array under its other name, for code generic over a tile side of `TILE_L`,
+/// `TILE` or `TILE_S` inputs (the lengths must be equal: checked when compiled, then free).
 #[inline(always)]
 fn same<V: Copy, const A: usize, const B: usize>(x: [V; A]) -> [V; B] {
     assert!(A == B, "arrays of different lengths");
@@ -340,20 +340,13 @@ fn bt_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; N] {
     }
 }
 
-/// `Aᵀ x` along a tile side of `N` (10, 8 or 6) inputs: its `N - 4` outputs first (then
-/// copies of them, unused).
+/// `Aᵀ x` along a tile side of `N` (10, 8 or 6) inputs: its `O = N - 4` outputs.
 #[inline(always)]
-fn at_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; OUT_L] {
+fn at_side<V: Lanes, const N: usize, const O: usize>(x: [V; N]) -> [V; O] {
     match N {
-        TILE_L => at10(same(x)),
-        TILE => {
-            let [y0, y1, y2, y3] = at(same(x));
-            [y0, y1, y2, y3, y2, y3]
-        }
-        _ => {
-            let [y0, y1] = at6(same(x));
-            [y0, y1, y0, y1, y0, y1]
-        }
+        TILE_L => same(at10(same(x))),
+        TILE => same(at(same(x))),
+        _ => same(at6(same(x))),
     }
 }
 
@@ -965,7 +958,7 @@ impl Block<'_> {
         let block = if points == P {
             TILE_BLOCK
         } else {
-            BLOCK_POINTS / points / 6 * 6
+            (BLOCK_POINTS / points / 6 * 6).max(6)
         };
         for t0 in (0..n).step_by(block) {
             let tiles = t0..(t0 + block).min(n);
@@ -1229,8 +1222,8 @@ fn output_tile_of<V: Lanes, const TH: usize, const TW: usize>(
     at: Corner,
     y: &mut [f32],
 ) {
-    // The transforms' arrays sized to the tile's outputs: with room for more, the 8 x 8
-    // tiles' were kept in memory (the single-channel kernel lost 10%).
+    // The transforms' arrays sized to the tile's outputs, which are constants here: with room
+    // for more, the 8 x 8 tiles' were kept in memory (the single-channel kernel lost 10%).
     match (TH, TW) {
         (TILE_L, TILE_L) => output_pixels::<V, TH, TW, OUT_L, OUT_L>(geo, products, at, y),
         (TILE_L, TILE_S) => output_pixels::<V, TH, TW, OUT_L, OUT_S>(geo, products, at, y),
@@ -1256,13 +1249,11 @@ fn output_pixels<V: Lanes, const TH: usize, const TW: usize, const OH: usize, co
     for c in (0..co).step_by(16) {
         let n = (co - c).min(16);
         // t[nu][i] = Σ_xi Aᵀ[i][xi] M[xi][nu]; then Y[i][j] = Σ_nu t[nu][i] Aᵀ[j][nu].
-        let t: [[V; OH]; TW] = array(|nu| {
-            let col = at_side::<V, TH>(array(|xi| products(xi * TW + nu, c, n)));
-            array(|i| col[i])
-        });
+        let t: [[V; OH]; TW] =
+            array(|nu| at_side::<V, TH, OH>(array(|xi| products(xi * TW + nu, c, n))));
         #[allow(clippy::needless_range_loop)] // i indexes the inner arrays
         for i in 0..rows {
-            let row = at_side::<V, TW>(array(|nu| t[nu][i]));
+            let row = at_side::<V, TW, OW>(array(|nu| t[nu][i]));
             let oy = at.oy + i;
             for (j, r) in row.into_iter().enumerate().take(cols) {
                 // SAFETY: (oy, at.ox + j) < (ho, wo) and c + n ≤ co: inside `yi`.
@@ -1732,7 +1723,7 @@ mod tests {
                 for (y, how) in [(&y2, "portable"), (&y3, "fastest")] {
                     let what = format!("{how} y, border tiles {border}");
                     if border {
-                        // F(6x6, 5x5) rounds about ten times as coarsely as F(4x4, 5x5)
+                        // F(6x6, 5x5) rounds about six times as coarsely as F(4x4, 5x5)
                         // (at most 2.5e-5 of the products' magnitudes in these cases).
                         for (i, ((&g, &w), &size)) in y.iter().zip(&y_want).zip(&y_size).enumerate()
                         {
