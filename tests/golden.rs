@@ -9,8 +9,21 @@ use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+// Each area's cases build in a module of its own: `build` for plain op cases, `run` for cases
+// with a format of their own, `tolerance` for its ops.
+#[path = "golden/array.rs"]
+mod array;
+#[path = "golden/control.rs"]
+mod control;
+#[path = "golden/math.rs"]
+mod math;
+#[path = "golden/nn.rs"]
+mod nn_ops;
+#[path = "golden/train.rs"]
+mod train_cases;
+
 /// A parsed case file.
-struct Case {
+pub(crate) struct Case {
     name: String,
     op: String,
     attrs: Json,
@@ -97,6 +110,16 @@ fn load(path: &Path) -> Result<Case, String> {
 
 /// (outputs (rtol, atol), grads (rtol, atol)) from the golden README's table.
 fn tolerance(op: &str) -> ((f64, f64), (f64, f64)) {
+    let area = [
+        array::tolerance,
+        math::tolerance,
+        nn_ops::tolerance,
+        train_cases::tolerance,
+        control::tolerance,
+    ];
+    if let Some(t) = area.iter().find_map(|f| f(op)) {
+        return t;
+    }
     match op {
         "matmul" => ((1e-5, 1e-5), (1e-5, 1e-5)),
         "add" | "sub" | "mul" => ((1e-6, 1e-6), (1e-5, 1e-5)),
@@ -205,7 +228,7 @@ fn attr_axes(c: &Case) -> Axes {
     }
 }
 
-type Built = Vec<(String, Tensor)>;
+pub(crate) type Built = Vec<(String, Tensor)>;
 
 /// Builds the case's op on placeholders named after its inputs; returns its named outputs.
 fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<Option<Built>> {
@@ -305,7 +328,18 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
         }
         "dropout" => y(nn::dropout(i("x"), i("keep_prob"))?),
         _ => {
-            let _ = g;
+            let area = [
+                array::build,
+                math::build,
+                nn_ops::build,
+                train_cases::build,
+                control::build,
+            ];
+            for build in area {
+                if let Some(b) = build(c, g, x)? {
+                    return Ok(Some(b));
+                }
+            }
             Ok(None)
         }
     }
@@ -692,6 +726,16 @@ fn run_dropout_property(c: &Case) -> Result<(), String> {
 }
 
 fn run_case(c: &Case) -> Result<(), String> {
+    let area = [
+        array::run,
+        math::run,
+        nn_ops::run,
+        train_cases::run,
+        control::run,
+    ];
+    if let Some(r) = area.iter().find_map(|f| f(c)) {
+        return r;
+    }
     match (c.op.as_str(), c.raw["kind"].as_str()) {
         ("dropout", Some("property")) => run_dropout_property(c),
         ("optimizer", _) => run_optimizer(c),

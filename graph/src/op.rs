@@ -21,9 +21,22 @@ pub enum OpKind {
     Variable,
 }
 
+/// Any op as `Any`, for callers that need its concrete type; every `Op` has it. On an
+/// `Arc<dyn Op>`, call it through the op (`(*arc).as_any()`): the `Arc` is an `AsAny` too.
+pub trait AsAny {
+    /// The value as `Any`.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 /// An op: its type name, run-time kernel, and gradient rule. Shape inference lives in the
 /// builder function beside it, which computes the output specs when the node is added.
-pub trait Op: Send + Sync + fmt::Debug + 'static {
+pub trait Op: AsAny + Send + Sync + fmt::Debug + 'static {
     /// TensorFlow's op type (`MatMul`, `Conv2D`, ...).
     fn op_type(&self) -> &'static str;
 
@@ -51,9 +64,6 @@ pub trait Op: Send + Sync + fmt::Debug + 'static {
     fn attrs(&self) -> String {
         String::new()
     }
-
-    /// The op as `Any`, for callers that need the concrete type.
-    fn as_any(&self) -> &dyn Any;
 
     /// One op that computes `next` applied to this op's output, in one pass: a plan runs it
     /// in place of the two nodes when `next` has this op's only output as its first input and
@@ -272,7 +282,8 @@ impl KernelContext<'_> {
 }
 
 /// What a gradient rule sees: the forward node's inputs and outputs as graph tensors, and the
-/// upstream gradient of each output (`None` where no gradient flows).
+/// upstream gradient of each output. A rule is called only when some output has an upstream
+/// gradient; the gradient pass gives the others zeros, as TensorFlow does.
 pub struct GradContext<'a> {
     /// The graph to build the gradient in.
     pub graph: &'a Graph,
@@ -283,7 +294,7 @@ pub struct GradContext<'a> {
     /// Its outputs.
     pub outputs: Vec<Tensor>,
     /// The upstream gradient of each output.
-    pub grads: Vec<Option<Tensor>>,
+    pub grads: Vec<Tensor>,
 }
 
 impl GradContext<'_> {
@@ -298,8 +309,8 @@ impl GradContext<'_> {
     }
 
     /// The upstream gradient of output `i`.
-    pub fn dy(&self, i: usize) -> Option<&Tensor> {
-        self.grads.get(i).and_then(Option::as_ref)
+    pub fn dy(&self, i: usize) -> &Tensor {
+        &self.grads[i]
     }
 }
 

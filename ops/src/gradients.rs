@@ -1,7 +1,7 @@
 //! The gradient pass: walks the graph backwards from `ys` and appends ordinary nodes that
 //! compute d(sum of ys)/dx for each x. Contributions of every path are summed.
 
-use crate::{add_n, ones_like};
+use crate::{add_n, ones_like, zeros_like};
 use rustflow_graph::{Error, GradContext, Graph, NodeId, Operation, Result, Tensor};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -118,6 +118,11 @@ fn backprop(
         if upstream.iter().all(Option::is_none) {
             continue;
         }
+        let upstream = upstream
+            .into_iter()
+            .zip(&outputs)
+            .map(|(dy, y)| dy.map_or_else(|| zeros_like(y), Ok))
+            .collect::<Result<Vec<_>>>()?;
         let inputs = op.inputs();
         let node = g.node(id);
         let in_grads = g.name_scope(&format!("{}_grad", node.name), |g| {

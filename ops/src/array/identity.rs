@@ -21,10 +21,11 @@ impl Op for Identity {
         Ok(vec![ctx.take_input(0)])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![if self.stop { None } else { gc.dy(0).cloned() }])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+        Ok(vec![if self.stop {
+            None
+        } else {
+            Some(gc.dy(0).clone())
+        }])
     }
 }
 

@@ -75,16 +75,11 @@ impl Op for Reshape {
     }
     /// The upstream reshaped back to the input's run-time shape.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(reshape_like(dy, gc.x(0))?)])
     }
     fn attrs(&self) -> String {
         format!("shape={:?}", self.shape)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -19,13 +19,8 @@ impl Op for ReshapeLike {
     }
     /// Reshaped back to input 0's run-time shape; the shape-only input gets none.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(reshape_like(dy, gc.x(0))?), None])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

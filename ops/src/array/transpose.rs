@@ -95,9 +95,7 @@ impl Op for Transpose {
     }
     /// The upstream transposed by the inverse permutation.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         let dx = match &self.perm {
             None => transpose(dy, None)?,
             Some(p) => {
@@ -114,9 +112,6 @@ impl Op for Transpose {
     }
     fn attrs(&self) -> String {
         format!("perm={:?}", self.perm)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -26,13 +26,10 @@ impl Op for CheckNumerics {
         Ok(vec![x])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![gc.dy(0).cloned()])
+        Ok(vec![Some(gc.dy(0).clone())])
     }
     fn attrs(&self) -> String {
         format!("message={:?}", self.message)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -18,13 +18,8 @@ impl Op for Abs {
     }
     /// `dx = dy * sign(x)` (0 at `x = 0`, as TensorFlow).
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(unary_grad(UnaryGradKind::Abs, gc.x(0), dy)?)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -19,16 +19,11 @@ impl Op for Add {
         binary_kernel(ctx, BinaryKind::Add)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![
             Some(broadcast_grad(dy, gc.x(0), gc.x(1))?),
             Some(broadcast_grad(dy, gc.x(1), gc.x(0))?),
         ])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
     /// `relu(a + b)` in one pass ([`AddRelu`]): the bias add and activation of a layer.
     fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {

@@ -27,10 +27,7 @@ impl Op for AddN {
         Ok(vec![acc])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![gc.dy(0).cloned(); gc.inputs.len()])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+        Ok(vec![Some(gc.dy(0).clone()); gc.inputs.len()])
     }
 }
 

@@ -75,9 +75,6 @@ impl Op for ArgMax {
     fn attrs(&self) -> String {
         format!("axis={}", self.axis)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The index of the largest element along `axis` (`tf.argmax(x, axis)`; node `ArgMax`),

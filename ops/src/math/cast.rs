@@ -45,13 +45,10 @@ impl Op for Cast {
     /// has no gradient.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let float = gc.x(0).dtype().is_float() && self.dtype.is_float();
-        Ok(vec![if float { gc.dy(0).cloned() } else { None }])
+        Ok(vec![if float { Some(gc.dy(0).clone()) } else { None }])
     }
     fn attrs(&self) -> String {
         format!("DstT={}", self.dtype)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -18,16 +18,11 @@ impl Op for RealDiv {
     }
     /// TensorFlow's rule: `da = sum_to_shape(dy / b)`, `db = sum_to_shape(dy * ((-a / b) / b))`.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         let (a, b) = (gc.x(0), gc.x(1));
         let da = broadcast_grad(&div(dy, b)?, a, b)?;
         let db = broadcast_grad(&mul(dy, &div(&div(&neg(a)?, b)?, b)?)?, b, a)?;
         Ok(vec![Some(da), Some(db)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

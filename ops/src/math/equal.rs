@@ -14,9 +14,6 @@ impl Op for Equal {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         binary_kernel(ctx, BinaryKind::Equal)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// `a == b` element-wise as a bool tensor, broadcasting (`tf.equal`; node `Equal`). Both

@@ -56,9 +56,7 @@ impl Op for MatMul {
         Ok(vec![Value::new(&[m, n], c)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         let (a, b) = (gc.x(0), gc.x(1));
         let (da, db) = match (self.transpose_a, self.transpose_b) {
             (false, false) => (matmul_t(dy, b, false, true)?, matmul_t(a, dy, true, false)?),
@@ -79,9 +77,6 @@ impl Op for MatMul {
             "transpose_a={}, transpose_b={}",
             self.transpose_a, self.transpose_b
         )
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -57,9 +57,6 @@ impl Op for MinMaxGrad {
             Value::new(dy.shape(), db)?,
         ])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The upstream `dy` of `maximum(a, b)` (`max = true`) or `minimum(a, b)` split between the

@@ -19,18 +19,13 @@ impl Op for Minimum {
     }
     /// The upstream goes to `a` where `a <= b` (ties to the first argument), else to `b`.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         let (a, b) = (gc.x(0), gc.x(1));
         let (da, db) = min_max_grad(dy, a, b, false)?;
         Ok(vec![
             Some(broadcast_grad(&da, a, b)?),
             Some(broadcast_grad(&db, b, a)?),
         ])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

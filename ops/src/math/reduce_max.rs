@@ -41,9 +41,7 @@ impl Op for Max {
     /// The upstream goes to the maximal elements, split equally among ties
     /// (`[[3, 1, 3]]` → `[[0.5, 0, 0.5]]`).
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(reduce_max_grad(
             dy,
             gc.x(0),
@@ -53,9 +51,6 @@ impl Op for Max {
     }
     fn attrs(&self) -> String {
         format!("axis={:?}, keep_dims={}", self.axes, self.keep_dims)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -46,9 +46,6 @@ impl Op for ReduceMaxGrad {
         });
         Ok(vec![Value::new(shape, dx)?])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The gradient of `y = reduce_max(x, axes)` given its upstream `dy`.

@@ -50,9 +50,6 @@ impl Op for Mean {
     fn attrs(&self) -> String {
         format!("axis={:?}, keep_dims={}", self.axes, self.keep_dims)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// An int32 input summed in i64 (so the sum of many int32s does not wrap).

@@ -42,9 +42,6 @@ impl Op for Sum {
     fn attrs(&self) -> String {
         format!("axis={:?}, keep_dims={}", self.axes, self.keep_dims)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The sum over `axis` (`tf.reduce_sum(x, axis, keepdims)`); `None` sums everything.

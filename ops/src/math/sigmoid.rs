@@ -18,13 +18,8 @@ impl Op for Sigmoid {
     }
     /// `dx = dy * y * (1 - y)`.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(unary_grad(UnaryGradKind::Sigmoid, gc.y(0), dy)?)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -18,13 +18,8 @@ impl Op for Sqrt {
     }
     /// `dx = 0.5 * dy / y` (infinite at `x = 0`, as TensorFlow).
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(unary_grad(UnaryGradKind::Sqrt, gc.y(0), dy)?)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

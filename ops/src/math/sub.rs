@@ -17,17 +17,12 @@ impl Op for Sub {
     }
     /// `da = sum_to_shape(dy)`, `db = -sum_to_shape(dy)`.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         let (a, b) = (gc.x(0), gc.x(1));
         Ok(vec![
             Some(broadcast_grad(dy, a, b)?),
             Some(neg(&broadcast_grad(dy, b, a)?)?),
         ])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

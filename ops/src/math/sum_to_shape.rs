@@ -31,9 +31,6 @@ impl Op for SumToShape {
             .map(|t| format!("shape={t:?}"))
             .unwrap_or_default()
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// `grad` summed down to the shape of `like` (an input that may have been broadcast).

@@ -18,13 +18,8 @@ impl Op for Tanh {
     }
     /// `dx = dy * (1 - y²)`.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(unary_grad(UnaryGradKind::Tanh, gc.y(0), dy)?)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

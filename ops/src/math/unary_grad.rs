@@ -66,9 +66,6 @@ impl Op for UnaryGrad {
         }
         Ok(vec![dy])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// Adds the `kind` gradient of saved tensor `s` and upstream `dy`.

@@ -49,9 +49,6 @@ impl Op for AddRelu {
         let sum = binary_kernel(ctx, BinaryKind::Add)?.remove(0);
         Ok(vec![unary_inplace(sum, rectify)?])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
     /// Max pooling of `relu(a + b)` ([`AddReluMaxPool`]): a layer's output when only the
     /// pool reads it (evaluation).
     fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {

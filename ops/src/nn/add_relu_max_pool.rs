@@ -39,9 +39,6 @@ impl Op for AddReluMaxPool {
     fn attrs(&self) -> String {
         self.attrs.describe()
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The float bias `b` as one value per channel of `channels` (`b` of shape `[channels]`, or

@@ -27,9 +27,6 @@ impl Op for AvgPoolGrad {
     fn attrs(&self) -> String {
         self.attrs.describe()
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 pub(crate) fn avg_pool_grad_op(x: &Tensor, dy: &Tensor, attrs: PoolAttrs) -> Result<Tensor> {

@@ -39,13 +39,8 @@ impl Op for BiasAdd {
         Ok(vec![out])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(dy.clone()), Some(bias_add_grad(dy)?)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -31,9 +31,6 @@ impl Op for BiasAddGrad {
         }
         Ok(vec![Value::new(&[c], sum)?])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The bias gradient of [`crate::nn::bias_add()`]: `dy` (rank at least 2) summed over every

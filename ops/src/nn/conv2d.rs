@@ -107,9 +107,7 @@ impl Op for Conv2D {
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         let (x, f) = (gc.x(0), gc.x(1));
         let strides = [1, self.strides.0, self.strides.1, 1];
         Ok(vec![
@@ -119,9 +117,6 @@ impl Op for Conv2D {
     }
     fn attrs(&self) -> String {
         conv_attrs(self.strides, self.padding)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
     /// The whole layer `max_pool(relu(conv2d(x, f) + b))` ([`Conv2DAddReluMaxPool`]) when
     /// only the rest of the layer reads the convolution (evaluation).

@@ -91,7 +91,4 @@ impl Op for Conv2DAddReluMaxPool {
             self.pool.describe()
         )
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }

@@ -36,9 +36,6 @@ impl Op for Conv2DBackpropInput {
     fn attrs(&self) -> String {
         conv_attrs(self.strides, self.padding)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The gradient of [`crate::nn::conv2d()`]`(input, filter, strides, padding)` with respect to

@@ -76,7 +76,4 @@ impl Op for DropoutMask {
             None => String::new(),
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }

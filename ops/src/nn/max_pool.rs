@@ -27,16 +27,11 @@ impl Op for MaxPool {
         self.attrs.pool(ctx, kernel)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(max_pool_grad_op(gc.x(0), dy, self.attrs)?)])
     }
     fn attrs(&self) -> String {
         self.attrs.describe()
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

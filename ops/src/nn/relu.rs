@@ -27,13 +27,8 @@ impl Op for Relu {
     }
     /// `ReluGrad(dy, y)`: the upstream passes only where the input was strictly positive.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         Ok(vec![Some(relu_grad(dy, gc.y(0))?)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

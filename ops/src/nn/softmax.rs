@@ -56,18 +56,13 @@ impl Op for Softmax {
     }
     /// `SoftmaxGrad(dy, y)` = `(dy - Σ_last dy·y) * y` (or `LogSoftmaxGrad`).
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None]);
-        };
+        let dy = gc.dy(0);
         let dx = if self.log {
             crate::nn::softmax_grad::log_softmax_grad(dy, gc.y(0))?
         } else {
             softmax_grad(dy, gc.y(0))?
         };
         Ok(vec![Some(dx)])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

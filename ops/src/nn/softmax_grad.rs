@@ -55,9 +55,6 @@ impl Op for SoftmaxGrad {
         }
         Ok(vec![dy])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 fn grad(dy: &Tensor, y: &Tensor, log: bool) -> Result<Tensor> {

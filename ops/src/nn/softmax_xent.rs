@@ -118,9 +118,7 @@ impl Op for SoftmaxCrossEntropyWithLogits {
     /// `dlabels = -dy[..., None] * log_softmax(logits)`. An upstream gradient of the backprop
     /// output itself is not differentiated.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let Some(dy) = gc.dy(0) else {
-            return Ok(vec![None, None]);
-        };
+        let dy = gc.dy(0);
         let dlogits = xent_grad(dy, gc.y(1))?;
         let dlabels = if self.labels_grad {
             Some(add1(
@@ -137,9 +135,6 @@ impl Op for SoftmaxCrossEntropyWithLogits {
     }
     fn attrs(&self) -> String {
         format!("labels_grad={}", self.labels_grad)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 
@@ -176,9 +171,6 @@ impl Op for XentLabelsGrad {
             }
         }
         Ok(vec![Value::new(logits.shape(), out)?])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

@@ -36,9 +36,6 @@ impl Op for XentGrad {
         }
         Ok(vec![out])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// `dy[..., None] * backprop`, shaped like `backprop` (the cross-entropies' logits gradient).

@@ -33,9 +33,6 @@ impl Op for RandomUniform {
             [("minval", self.minval), ("maxval", self.maxval)],
         )
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// A float32 tensor of `shape` drawn uniformly from `[minval, maxval)`

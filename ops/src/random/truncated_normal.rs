@@ -32,9 +32,6 @@ impl Op for TruncatedNormal {
     fn attrs(&self) -> String {
         attrs(&self.shape, [("mean", self.mean), ("stddev", self.stddev)])
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// A float32 tensor of `shape` drawn from the normal distribution with `mean` and `stddev`,

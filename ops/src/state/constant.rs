@@ -24,9 +24,6 @@ impl Op for Const {
             format!("value=<{} elements>", v.len())
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// A constant tensor holding `value`, named `name` (default `Const`).
@@ -85,9 +82,6 @@ impl Op for FillLike {
             DType::I64 => Value::filled(shape, self.one as i64)?,
             DType::Bool => Value::filled(shape, self.one)?,
         }])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

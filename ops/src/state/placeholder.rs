@@ -27,9 +27,6 @@ impl Op for Placeholder {
     fn attrs(&self) -> String {
         format!("dtype={}, shape={}", self.dtype, self.shape)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// A placeholder named `name` (TensorFlow's `tf.placeholder(dtype, shape, name)`).

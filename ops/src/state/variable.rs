@@ -45,9 +45,6 @@ impl Op for VariableOp {
             var: self.name.clone(),
         })
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// A variable: a tensor whose value lives in a session and persists across runs.
@@ -258,9 +255,6 @@ impl Op for AssignOp {
     fn attrs(&self) -> String {
         format!("var={}", self.var_name)
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 fn assign_op(var: &Variable, value: &Tensor, mode: AssignMode) -> Result<Tensor> {
@@ -295,9 +289,6 @@ impl Op for NoOp {
     }
     fn compute(&self, _ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         Ok(vec![])
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

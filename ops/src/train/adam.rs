@@ -156,9 +156,6 @@ impl Op for ApplyAdam {
             self.var.1, self.learning_rate, self.beta1, self.beta2, self.epsilon
         )
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// The shape `[rows, cols]` of `aᵀ · b` for `a` `[k, rows]` and `b` `[k, cols]`, or the error
@@ -200,7 +197,8 @@ impl Step {
 fn product_factors(grad: &Tensor) -> Option<(Tensor, Tensor)> {
     let op = grad.op();
     let transposes = op.graph().with_node(op.id(), |n| {
-        n.op.as_any()
+        (*n.op)
+            .as_any()
             .downcast_ref::<MatMul>()
             .map(MatMul::transposes)
     });

@@ -53,9 +53,6 @@ impl Op for ApplyGradientDescent {
             self.var_name, self.learning_rate
         )
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// Plain gradient descent (`tf.train.GradientDescentOptimizer`).

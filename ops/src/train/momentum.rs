@@ -52,9 +52,6 @@ impl Op for ApplyMomentum {
             self.var.1, self.learning_rate, self.momentum
         )
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// Gradient descent with momentum (`tf.train.MomentumOptimizer`, `use_nesterov=False`): one
