@@ -96,6 +96,15 @@ pub enum Error {
         /// The loss tensor.
         loss: String,
     },
+    /// The gradient pass reached an op that has no gradient rule (TensorFlow's
+    /// `LookupError: No gradient defined for operation ...`).
+    #[error("No gradient defined for operation '{node}' (op type: {op})")]
+    NoGradient {
+        /// The node reached.
+        node: String,
+        /// Its op type.
+        op: String,
+    },
     /// A run on a closed session.
     #[error("Attempted to use a closed Session.")]
     ClosedSession,

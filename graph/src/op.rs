@@ -1,7 +1,7 @@
 //! The interface every op implements: the runtime and the gradient pass know ops only
 //! through it.
 
-use crate::{Graph, NodeId, Operation, Result, Tensor, Value};
+use crate::{Error, Graph, NodeId, Operation, Result, Tensor, Value};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +19,12 @@ pub enum OpKind {
     Placeholder,
     /// A variable: its output is the session's current value.
     Variable,
+}
+
+/// The gradient rule of an op that TensorFlow declares not differentiable
+/// (`ops.NotDifferentiable`): no input gets a gradient.
+pub fn not_differentiable(gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+    Ok(vec![None; gc.inputs.len()])
 }
 
 /// Any op as `Any`, for callers that need its concrete type; every `Op` has it. On an
@@ -55,9 +61,15 @@ pub trait Op: AsAny + Send + Sync + fmt::Debug + 'static {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>>;
 
     /// Builds the gradient of each input from the upstream gradients; `None` for an input that
-    /// gets no gradient. The default: the op is not differentiable.
+    /// gets no gradient. The default is an error naming the node ([`Error::NoGradient`]): an op
+    /// that TensorFlow declares not differentiable (`ArgMax`, `Equal`, random ops) says so
+    /// with [`not_differentiable`], so a path through an op without a rule never gives a silent
+    /// `None` or a partial sum.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![None; gc.inputs.len()])
+        Err(Error::NoGradient {
+            node: gc.op.name(),
+            op: self.op_type().into(),
+        })
     }
 
     /// The attributes, for DOT export and graph listings (`transpose_a=false`).

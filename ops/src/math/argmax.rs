@@ -2,7 +2,8 @@
 
 use crate::util::{add1, expect_dtype, norm_axis, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Element, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
+    fmt_dims, not_differentiable, DType, Element, Error, GradContext, KernelContext, Op, Result,
+    Shape, Tensor, TensorSpec, Value,
 };
 
 /// The `ArgMax` op (output int64).
@@ -36,6 +37,9 @@ fn argmax_kernel<T: Element + PartialOrd>(x: &[T], n: usize, inner: usize) -> Ve
 impl Op for ArgMax {
     fn op_type(&self) -> &'static str {
         "ArgMax"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let x = ctx.input(0);

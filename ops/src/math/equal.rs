@@ -1,7 +1,7 @@
 //! `equal`: element-wise comparison with NumPy broadcasting.
 
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
-use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{not_differentiable, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Equal` op (bool output, no gradient).
 #[derive(Debug)]
@@ -10,6 +10,9 @@ pub struct Equal;
 impl Op for Equal {
     fn op_type(&self) -> &'static str {
         "Equal"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         binary_kernel(ctx, BinaryKind::Equal)

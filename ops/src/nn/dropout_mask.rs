@@ -2,7 +2,10 @@
 
 use crate::random::generator::with_rng;
 use rand::RngCore;
-use rustflow_graph::{fmt_dims, Error, KernelContext, Op, OpKind, Result, Value};
+use rustflow_graph::{
+    fmt_dims, not_differentiable, Error, GradContext, KernelContext, Op, OpKind, Result, Tensor,
+    Value,
+};
 
 /// The `DropoutMask` op: inputs (keep_prob, and the tensor to drop from when no noise shape
 /// is fixed); output `floor(keep_prob + u)` with `u ~ U[0, 1)` (1 = keep, 0 = drop), of the
@@ -35,6 +38,9 @@ pub(crate) fn keep_prob_value(v: &Value) -> Result<f32> {
 impl Op for DropoutMask {
     fn op_type(&self) -> &'static str {
         "DropoutMask"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Stateful

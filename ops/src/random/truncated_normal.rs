@@ -3,7 +3,9 @@
 use crate::random::generator::{add_random, attrs, check_normal, sample};
 use rand::Rng;
 use rand_distr::StandardNormal;
-use rustflow_graph::{Graph, KernelContext, Op, OpKind, Result, Tensor, Value};
+use rustflow_graph::{
+    not_differentiable, GradContext, Graph, KernelContext, Op, OpKind, Result, Tensor, Value,
+};
 
 /// The `TruncatedNormal` op (with TensorFlow's scale and shift folded in).
 #[derive(Debug)]
@@ -17,6 +19,9 @@ pub struct TruncatedNormal {
 impl Op for TruncatedNormal {
     fn op_type(&self) -> &'static str {
         "TruncatedNormal"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Stateful

@@ -1,7 +1,10 @@
 //! `constant`, `zeros`, `ones`, `fill`, and the run-time `zeros_like` / `ones_like`.
 
 use crate::util::add1;
-use rustflow_graph::{DType, Element, Graph, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+use rustflow_graph::{
+    not_differentiable, DType, Element, GradContext, Graph, KernelContext, Op, Result, Tensor,
+    TensorSpec, Value,
+};
 
 /// The `Const` op: a value stored in the graph.
 #[derive(Debug)]
@@ -12,6 +15,9 @@ pub struct Const {
 impl Op for Const {
     fn op_type(&self) -> &'static str {
         "Const"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn compute(&self, _ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         Ok(vec![self.value.clone()])
@@ -72,6 +78,9 @@ impl Op for FillLike {
         } else {
             "ZerosLike"
         }
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let x = ctx.input(0);

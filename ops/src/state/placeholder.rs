@@ -2,7 +2,8 @@
 
 use crate::util::add1;
 use rustflow_graph::{
-    DType, Error, Graph, KernelContext, Op, OpKind, Result, Shape, Tensor, TensorSpec, Value,
+    not_differentiable, DType, Error, GradContext, Graph, KernelContext, Op, OpKind, Result, Shape,
+    Tensor, TensorSpec, Value,
 };
 
 /// The `Placeholder` op. It never computes: the runtime requires a feed for it.
@@ -15,6 +16,9 @@ pub struct Placeholder {
 impl Op for Placeholder {
     fn op_type(&self) -> &'static str {
         "Placeholder"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Placeholder

@@ -2,8 +2,8 @@
 
 use crate::util::{add, add1, arg_error};
 use rustflow_graph::{
-    fmt_dims, Error, Graph, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor, Value,
-    VariableInfo,
+    fmt_dims, not_differentiable, Error, GradContext, Graph, KernelContext, NodeId, Op, OpKind,
+    Operation, Result, Tensor, Value, VariableInfo,
 };
 use std::ops::Deref;
 use std::sync::PoisonError;
@@ -31,6 +31,9 @@ impl VariableOp {
 impl Op for VariableOp {
     fn op_type(&self) -> &'static str {
         "VariableV2"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Variable
@@ -218,6 +221,9 @@ impl Op for AssignOp {
             AssignMode::Sub => "AssignSub",
         }
     }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
+    }
     fn kind(&self) -> OpKind {
         OpKind::Stateful
     }
@@ -286,6 +292,9 @@ pub struct NoOp;
 impl Op for NoOp {
     fn op_type(&self) -> &'static str {
         "NoOp"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn compute(&self, _ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         Ok(vec![])

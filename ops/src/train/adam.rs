@@ -8,8 +8,8 @@ use crate::util::add;
 use crate::{constant, mul, Variable};
 use rayon::prelude::*;
 use rustflow_graph::{
-    fmt_dims, DType, Error, Graph, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor,
-    Value,
+    fmt_dims, not_differentiable, DType, Error, GradContext, Graph, KernelContext, NodeId, Op,
+    OpKind, Operation, Result, Tensor, Value,
 };
 use std::cell::RefCell;
 use std::sync::{Mutex, PoisonError};
@@ -55,6 +55,9 @@ pub struct ApplyAdam {
 impl Op for ApplyAdam {
     fn op_type(&self) -> &'static str {
         "ApplyAdam"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Stateful

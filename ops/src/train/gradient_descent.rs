@@ -4,7 +4,8 @@ use super::Optimizer;
 use crate::util::add;
 use crate::Variable;
 use rustflow_graph::{
-    fmt_dims, Error, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor, Value,
+    fmt_dims, not_differentiable, Error, GradContext, KernelContext, NodeId, Op, OpKind, Operation,
+    Result, Tensor, Value,
 };
 use std::sync::PoisonError;
 
@@ -19,6 +20,9 @@ pub struct ApplyGradientDescent {
 impl Op for ApplyGradientDescent {
     fn op_type(&self) -> &'static str {
         "ApplyGradientDescent"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Stateful

@@ -4,7 +4,10 @@ use super::slots::{lock_var, Slots};
 use super::Optimizer;
 use crate::util::add;
 use crate::Variable;
-use rustflow_graph::{KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor, Value};
+use rustflow_graph::{
+    not_differentiable, GradContext, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor,
+    Value,
+};
 
 /// The `ApplyMomentum` op: updates a variable and its accumulator in place.
 #[derive(Debug)]
@@ -18,6 +21,9 @@ pub struct ApplyMomentum {
 impl Op for ApplyMomentum {
     fn op_type(&self) -> &'static str {
         "ApplyMomentum"
+    }
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        not_differentiable(gc)
     }
     fn kind(&self) -> OpKind {
         OpKind::Stateful
