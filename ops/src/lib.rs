@@ -12,6 +12,7 @@ pub mod math;
 pub mod nn;
 pub mod random;
 pub mod state;
+pub mod summary;
 pub mod train;
 mod util;
 
