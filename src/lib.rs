@@ -29,6 +29,7 @@ pub use rustflow_graph::{
 };
 pub use rustflow_mnist as mnist;
 pub use rustflow_ops::*;
+pub use rustflow_proto as proto;
 pub use rustflow_runtime::{
     default_session, feed, fetches, FeedDict, Fetch, InteractiveSession, NodeTrace, OperationRun,
     Outputs, RunMetadata, RunOptions, Session, TensorEval, SEQUENTIAL_BELOW_US,
@@ -38,6 +39,12 @@ pub use rustflow_runtime::{
 pub mod train {
     pub use rustflow_ops::train::*;
     pub use rustflow_runtime::{latest_checkpoint, Saver};
+}
+
+/// TensorBoard (`tf.summary`): summary ops, and the event files they go to.
+pub mod summary {
+    pub use rustflow_ops::summary::*;
+    pub use rustflow_runtime::{EventReader, FileWriter};
 }
 
 /// Everything a program needs, in one `use rustflow::prelude::*;`.

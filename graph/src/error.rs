@@ -142,6 +142,17 @@ pub enum Error {
         /// What is wrong (the variable, dtype, shape or byte offset).
         msg: String,
     },
+    /// A record file (an event file) that is corrupt: a checksum that does not match, or a
+    /// record that does not parse (TensorFlow's `DataLossError`).
+    #[error("{}: {msg} at byte offset {offset}", .path.display())]
+    DataLoss {
+        /// The file.
+        path: PathBuf,
+        /// Where the bad record starts.
+        offset: u64,
+        /// What is wrong.
+        msg: String,
+    },
     /// A kernel-level failure not yet attributed to a node. The executor turns it into
     /// [`Error::InvalidArgument`] naming the node; it reaches users only from direct
     /// [`crate::Value`] calls.

@@ -1,12 +1,14 @@
 //! rustflow-runtime: `Session`, `InteractiveSession`, the executor and variable storage.
 //! It knows no op by name: it asks each node's op to compute itself.
 
+mod events;
 mod executor;
 mod feed;
 mod plan;
 mod saver;
 mod session;
 
+pub use events::{EventReader, FileWriter};
 pub use executor::{NodeTrace, RunMetadata, RunOptions, SEQUENTIAL_BELOW_US};
 pub use feed::{FeedDict, Fetch, Outputs};
 pub use saver::{latest_checkpoint, Saver};

@@ -1,7 +1,9 @@
 //! `summary::histogram`: the distribution of a tensor's values, with TensorFlow's buckets.
 
 use super::{add_summary, output, pb, tag};
-use rustflow_graph::{not_differentiable, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{
+    not_differentiable, Error, GradContext, KernelContext, Op, Result, Tensor, Value,
+};
 use std::sync::OnceLock;
 
 /// The `HistogramSummary` op: inputs the tag and any real tensor.

@@ -163,6 +163,9 @@ mod tests {
         assert_eq!(to_u8(&[-1.0, 0.0, 0.5], 1), [1, 128, 191]);
         assert_eq!(to_u8(&[0.0, 0.0], 1), [0, 0]);
         // The bad pixel is red; the finite values still set the scale (2 is the largest).
-        assert_eq!(to_u8(&[f32::NAN, 2.0, 0.0, 1.0, 1.0, 1.0], 3), [255, 0, 0, 127, 127, 127]);
+        assert_eq!(
+            to_u8(&[f32::NAN, 2.0, 0.0, 1.0, 1.0, 1.0], 3),
+            [255, 0, 0, 127, 127, 127]
+        );
     }
 }

@@ -36,7 +36,11 @@ const SUMMARY_OPS: &[&str] = &[
 fn add_summary(x: &Tensor, name: &str, op: impl Op) -> Result<Tensor> {
     x.graph().name_scope(name, |g| {
         let tag = g.current_scope();
-        let tags = constant(g, Value::strings(&[], vec![tag.clone().into_bytes()])?, "tags");
+        let tags = constant(
+            g,
+            Value::strings(&[], vec![tag.clone().into_bytes()])?,
+            "tags",
+        );
         add1(
             g,
             &format!("{tag}/"),
