@@ -3,7 +3,7 @@
 //! with the same reader, whole or cut short, and fails by name when corrupt.
 
 use rustflow::prelude::*;
-use rustflow::proto::summary::{event::What, summary::value::Value as V, Event};
+use rustflow::proto::tensorboard::{event::What, summary::value::Value as V, Event};
 use rustflow::proto::Message;
 use rustflow::summary::{self, EventReader, FileWriter};
 use rustflow::RunOptions;
@@ -206,7 +206,8 @@ fn what_the_writer_writes_reads_back() {
         })
         .expect("run metadata");
     assert_eq!(run.tag, "step_10");
-    let meta = rustflow::proto::summary::RunMetadata::decode(run.run_metadata.as_slice()).unwrap();
+    let meta =
+        rustflow::proto::tensorboard::RunMetadata::decode(run.run_metadata.as_slice()).unwrap();
     let nodes = &meta.step_stats.unwrap().dev_stats[0].node_stats;
     assert!(nodes.iter().any(|n| n.node_name == "Merge/MergeSummary"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -20,7 +20,7 @@ pub use text::text;
 use crate::state::constant;
 use crate::util::add1;
 use rustflow_graph::{DType, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
-use rustflow_proto::summary as pb;
+use rustflow_proto::tensorboard as pb;
 use rustflow_proto::Message;
 
 /// The op types [`merge_all`] collects.

@@ -2,7 +2,7 @@
 
 use super::record::{next, Next};
 use rustflow_graph::{Error, Result};
-use rustflow_proto::summary::Event;
+use rustflow_proto::tensorboard::Event;
 use rustflow_proto::Message;
 use std::path::{Path, PathBuf};
 

@@ -1,13 +1,7 @@
 //! TensorFlow's record framing (`TFRecord`): each record is its length (u64, little-endian),
 //! the masked CRC32C of those 8 bytes, the data, and the masked CRC32C of the data.
 
-/// The CRC32C of `data`, masked as TensorFlow masks stored checksums (rotated right by 15
-/// bits, plus a constant), so that checksums of data holding checksums stay well spread.
-pub(crate) fn masked_crc(data: &[u8]) -> u32 {
-    crc32c::crc32c(data)
-        .rotate_right(15)
-        .wrapping_add(0xa282_ead8)
-}
+use rustflow_proto::masked_crc32c as masked_crc;
 
 /// `data` framed as one record.
 pub(crate) fn frame(data: &[u8]) -> Vec<u8> {
@@ -65,17 +59,6 @@ pub(crate) fn next(buf: &[u8], at: usize) -> Next<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc32c_and_its_mask_are_tensorflows() {
-        // CRC32C("123456789") = 0xE3069283 (the standard check value).
-        assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
-        let c = 0xE306_9283u32;
-        assert_eq!(
-            masked_crc(b"123456789"),
-            ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
-        );
-    }
 
     #[test]
     fn records_read_back_and_damage_is_found() {

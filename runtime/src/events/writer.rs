@@ -3,7 +3,7 @@
 use super::record::frame;
 use crate::RunMetadata;
 use rustflow_graph::{Error, Result, Value};
-use rustflow_proto::summary::{self as pb, event::What, Event};
+use rustflow_proto::tensorboard::{self as pb, event::What, Event};
 use rustflow_proto::Message;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
