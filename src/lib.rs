@@ -37,7 +37,7 @@ pub use rustflow_runtime::{
 /// Optimizers and checkpoints (`tf.train`).
 pub mod train {
     pub use rustflow_ops::train::*;
-    pub use rustflow_runtime::{latest_checkpoint, Saver};
+    pub use rustflow_runtime::{latest_checkpoint, CheckpointFormat, Saver};
 }
 
 /// Everything a program needs, in one `use rustflow::prelude::*;`.

@@ -1,0 +1,8 @@
+//! TensorFlow's files in rustflow: [`import_graph_def`] builds rustflow nodes from a
+//! `GraphDef` (binary `.pb` or text `.pbtxt`), through [`import::OPS`], a table from
+//! TensorFlow's op types to rustflow's builders.
+
+pub mod convert;
+pub mod import;
+
+pub use import::{import_graph_def, parse_graph_def, Element, ImportOptions};
