@@ -27,6 +27,7 @@ pub use rustflow_graph::{
     fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, SessionOptions, Shape, Tensor,
     TensorSpec, Value,
 };
+pub use rustflow_interop as interop;
 pub use rustflow_mnist as mnist;
 pub use rustflow_ops::*;
 pub use rustflow_runtime::{
