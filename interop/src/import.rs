@@ -290,6 +290,10 @@ pub const OPS: &[(&str, Build)] = &[
         n.nhwc()?;
         n.binary(ops::nn::bias_add)
     }),
+    ("BiasAddGrad", |n| {
+        n.nhwc()?;
+        n.unary(ops::nn::bias_add_grad)
+    }),
     ("Cast", |n| t(ops::cast(n.input(0)?, n.dtype("DstT")?))),
     ("Const", |n| {
         t(Ok(ops::constant(n.graph, n.tensor("value")?, "Const")))
@@ -328,6 +332,17 @@ pub const OPS: &[(&str, Build)] = &[
             p,
         ))
     }),
+    ("MaxPoolGrad", |n| {
+        // Inputs (orig_input, orig_output, grad): rustflow recomputes the argmax from the input.
+        let p = n.padding()?;
+        t(ops::nn::max_pool_grad(
+            n.input(0)?,
+            n.input(2)?,
+            n.ints4("ksize")?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
     ("Mean", |n| n.reduce(ops::reduce_mean)),
     ("Minimum", |n| n.binary(ops::minimum)),
     ("Mul", |n| n.binary(ops::mul)),
@@ -357,6 +372,9 @@ pub const OPS: &[(&str, Build)] = &[
     }),
     ("RealDiv", |n| n.binary(ops::div)),
     ("Relu", |n| n.unary(ops::nn::relu)),
+    ("ReluGrad", |n| {
+        t(ops::nn::relu_grad(n.input(0)?, n.input(1)?))
+    }),
     ("Reshape", |n| {
         t(ops::reshape(n.input(0)?, &n.const_ints(1)?))
     }),
@@ -371,6 +389,19 @@ pub const OPS: &[(&str, Build)] = &[
     }),
     ("Sigmoid", |n| n.unary(ops::sigmoid)),
     ("Softmax", |n| n.unary(ops::nn::softmax)),
+    // Only output 0 (the loss); a reader of output 1 (the backprop) fails naming it.
+    ("SoftmaxCrossEntropyWithLogits", |n| {
+        t(ops::nn::softmax_cross_entropy_with_logits(
+            n.input(1)?,
+            n.input(0)?,
+        ))
+    }),
+    ("SparseSoftmaxCrossEntropyWithLogits", |n| {
+        t(ops::nn::sparse_softmax_cross_entropy_with_logits(
+            n.input(1)?,
+            n.input(0)?,
+        ))
+    }),
     ("Sqrt", |n| n.unary(ops::sqrt)),
     ("Square", |n| n.unary(ops::square)),
     ("StopGradient", |n| n.unary(ops::stop_gradient)),
