@@ -328,14 +328,7 @@ impl Graph {
     }
 
     /// Renames node `id` to exactly `name`, as `import_graph_def` keeps the names a GraphDef
-    /// gives; fails if another node has that name.
-    ///
-    /// ```
-    /// use rustflow_graph::Graph;
-    /// let g = Graph::new();
-    /// let n = g.unique_name("a");
-    /// assert_eq!(n, "a");
-    /// ```
+    /// gives (tested there); fails if another node has that name.
     pub fn rename_node(&self, id: NodeId, name: &str) -> Result<()> {
         let mut st = self.write();
         if let Some(&other) = st.by_name.get(name) {
