@@ -27,6 +27,7 @@ pub use rustflow_graph::{
     fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, SessionOptions, Shape, Tensor,
     TensorSpec, Value,
 };
+pub use rustflow_interop as interop;
 pub use rustflow_mnist as mnist;
 pub use rustflow_ops::*;
 pub use rustflow_proto as proto;
@@ -38,7 +39,7 @@ pub use rustflow_runtime::{
 /// Optimizers and checkpoints (`tf.train`).
 pub mod train {
     pub use rustflow_ops::train::*;
-    pub use rustflow_runtime::{latest_checkpoint, Saver};
+    pub use rustflow_runtime::{latest_checkpoint, CheckpointFormat, Saver};
 }
 
 /// TensorBoard (`tf.summary`): summary ops, and the event files they go to.

@@ -327,6 +327,27 @@ impl Graph {
         })
     }
 
+    /// Renames node `id` to exactly `name`, as `import_graph_def` keeps the names a GraphDef
+    /// gives (tested there); fails if another node has that name.
+    pub fn rename_node(&self, id: NodeId, name: &str) -> Result<()> {
+        let mut st = self.write();
+        if let Some(&other) = st.by_name.get(name) {
+            if other == id {
+                return Ok(());
+            }
+            return Err(Error::InvalidArgument {
+                node: name.to_string(),
+                op: st.g[other].op.op_type().to_string(),
+                msg: format!("Duplicate node name in graph: '{name}'"),
+            });
+        }
+        let old = std::mem::replace(&mut st.g[id].name, name.to_string());
+        st.by_name.remove(&old);
+        st.by_name.insert(name.to_string(), id);
+        st.names_in_use.entry(name.to_lowercase()).or_insert(1);
+        Ok(())
+    }
+
     /// Records a variable in `GLOBAL_VARIABLES` (and `TRAINABLE_VARIABLES` if `trainable`).
     pub fn register_variable(&self, info: VariableInfo) {
         self.write().variables.push(info);

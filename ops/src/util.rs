@@ -209,3 +209,55 @@ pub(crate) fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
         None
     }
 }
+
+/// Calls `f(k, offsets)` for every element `k` of a broadcast to `out`, with the row-major
+/// offset of that element in each operand of `shapes` (dimensions of size 1, or missing on the
+/// left, repeat). The shapes must broadcast to `out`.
+pub(crate) fn for_each_broadcast(
+    out: &[usize],
+    shapes: &[&[usize]],
+    mut f: impl FnMut(usize, &[usize]),
+) {
+    let n: usize = out.iter().product();
+    if shapes.iter().all(|s| *s == out) {
+        let mut offs = vec![0; shapes.len()];
+        for k in 0..n {
+            offs.iter_mut().for_each(|o| *o = k);
+            f(k, &offs);
+        }
+        return;
+    }
+    let rank = out.len();
+    // Per operand, the stride of each output dimension (0 where broadcast).
+    let strides: Vec<Vec<usize>> = shapes
+        .iter()
+        .map(|s| {
+            let mut st = vec![0; rank];
+            let mut acc = 1;
+            for i in (0..s.len()).rev() {
+                let o = rank - s.len() + i;
+                st[o] = if s[i] == 1 { 0 } else { acc };
+                acc *= s[i];
+            }
+            st
+        })
+        .collect();
+    let mut idx = vec![0; rank];
+    let mut offs = vec![0; shapes.len()];
+    for k in 0..n {
+        f(k, &offs);
+        for d in (0..rank).rev() {
+            idx[d] += 1;
+            for (o, st) in offs.iter_mut().zip(&strides) {
+                *o += st[d];
+            }
+            if idx[d] < out[d] {
+                break;
+            }
+            for (o, st) in offs.iter_mut().zip(&strides) {
+                *o -= st[d] * out[d];
+            }
+            idx[d] = 0;
+        }
+    }
+}

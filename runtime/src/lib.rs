@@ -12,5 +12,5 @@ mod session;
 pub use events::{EventReader, FileWriter};
 pub use executor::{NodeTrace, RunMetadata, RunOptions, SEQUENTIAL_BELOW_US};
 pub use feed::{FeedDict, Fetch, Outputs};
-pub use saver::{latest_checkpoint, Saver};
+pub use saver::{latest_checkpoint, CheckpointFormat, Saver};
 pub use session::{default_session, InteractiveSession, OperationRun, Session, TensorEval};

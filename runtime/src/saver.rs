@@ -1,6 +1,7 @@
-//! `Saver`: checkpoints of a session's variables in the safetensors format.
+//! `Saver`: checkpoints of a session's variables in the safetensors format or TensorFlow's
+//! V2 format ([`crate::bundle`]).
 
-use crate::Session;
+use crate::{bundle, Session};
 use rustflow_graph::{fmt_dims, DType, Error, Graph, NodeId, Result, Tensor, Value};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::fs::{self, File};
@@ -43,6 +44,18 @@ pub struct Saver {
     /// same ids, so save and restore check it.
     graphs: Vec<Graph>,
     max_to_keep: usize,
+    format: CheckpointFormat,
+}
+
+/// The file format a [`Saver`] writes. Either is restored, whichever the saver writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CheckpointFormat {
+    /// One `<prefix>[-step].safetensors` file.
+    #[default]
+    Safetensors,
+    /// TensorFlow's V2 checkpoint: `<prefix>[-step].index` and `.data-00000-of-00001`, with
+    /// TensorFlow's text `checkpoint` state file, as `tf.train.Saver` writes.
+    TensorFlowV2,
 }
 
 impl Saver {
@@ -68,6 +81,7 @@ impl Saver {
             graphs: vec![graph.clone(); infos.len()],
             vars,
             max_to_keep: 5,
+            format: CheckpointFormat::default(),
         }
     }
 
@@ -90,6 +104,7 @@ impl Saver {
             vars,
             graphs,
             max_to_keep: 5,
+            format: CheckpointFormat::default(),
         }
     }
 
@@ -104,6 +119,31 @@ impl Saver {
         Ok(())
     }
 
+    /// A saver of the given variables under the given checkpoint names
+    /// (`tf.train.Saver(var_list={"name": var})`).
+    ///
+    /// ```
+    /// use rustflow_graph::Graph;
+    /// use rustflow_ops::{constant, Variable};
+    /// use rustflow_runtime::Saver;
+    /// let g = Graph::new();
+    /// let w = Variable::new(&constant(&g, [1.0f32], ""), "W").unwrap();
+    /// let _saver = Saver::with_var_map(&[("layer1/weights", &w)]);
+    /// ```
+    pub fn with_var_map<S: AsRef<str>>(vars: &[(S, &Tensor)]) -> Saver {
+        let mut saver = Saver::with_vars(&vars.iter().map(|(_, t)| *t).collect::<Vec<_>>());
+        for (v, (name, _)) in saver.vars.iter_mut().zip(vars) {
+            v.0 = name.as_ref().to_string();
+        }
+        saver
+    }
+
+    /// Writes checkpoints in `format` (safetensors by default).
+    pub fn format(mut self, format: CheckpointFormat) -> Saver {
+        self.format = format;
+        self
+    }
+
     /// Keeps only the newest `n` checkpoints of a prefix (0 keeps all).
     pub fn max_to_keep(mut self, n: usize) -> Saver {
         self.max_to_keep = n;
@@ -111,7 +151,8 @@ impl Saver {
     }
 
     /// Saves the session's variables to `<prefix>-<step>.safetensors` (or
-    /// `<prefix>.safetensors` without a step), records it as the directory's latest, deletes
+    /// `<prefix>.safetensors` without a step; for [`CheckpointFormat::TensorFlowV2`], the
+    /// checkpoint prefix `<prefix>-<step>`), records it as the directory's latest, deletes
     /// checkpoints beyond `max_to_keep`, and returns the path.
     pub fn save(
         &self,
@@ -132,7 +173,7 @@ impl Saver {
         wrap: impl FnOnce(File) -> Box<dyn Write>,
     ) -> Result<PathBuf> {
         self.check_session(sess)?;
-        let path = checkpoint_path(prefix, global_step);
+        let path = checkpoint_path(prefix, global_step, self.format);
         let dir = path
             .parent()
             .map(Path::to_path_buf)
@@ -141,6 +182,11 @@ impl Saver {
             path: dir.clone(),
             source,
         })?;
+        if self.format == CheckpointFormat::TensorFlowV2 {
+            bundle::write(&path, &self.values(sess)?)?;
+            self.record(&dir, &path)?;
+            return Ok(path);
+        }
         let bytes = self.serialize(sess, &path)?;
         let tmp = path.with_extension(format!("safetensors.tmp{}", std::process::id()));
         let io = |source| Error::Io {
@@ -170,7 +216,8 @@ impl Saver {
         Ok(path)
     }
 
-    fn serialize(&self, sess: &Session, path: &Path) -> Result<Vec<u8>> {
+    /// Every variable's current value, by checkpoint name.
+    fn values(&self, sess: &Session) -> Result<Vec<(String, Value)>> {
         let mut values = Vec::with_capacity(self.vars.len());
         for (name, node, _, _) in &self.vars {
             let slot = sess.resources().variable(*node);
@@ -180,6 +227,11 @@ impl Saver {
                 v.ok_or_else(|| Error::Uninitialized { var: name.clone() })?,
             ));
         }
+        Ok(values)
+    }
+
+    fn serialize(&self, sess: &Session, path: &Path) -> Result<Vec<u8>> {
+        let values = self.values(sess)?;
         if let Some((name, _)) = values.iter().find(|(_, v)| v.dtype() == DType::String) {
             return Err(Error::Kernel(format!(
                 "variable '{name}' is a string tensor, which safetensors checkpoints cannot hold"
@@ -223,7 +275,10 @@ impl Saver {
         kept.push(name);
         if self.max_to_keep > 0 && kept.len() > self.max_to_keep {
             for old in kept.drain(..kept.len() - self.max_to_keep) {
-                let _ = fs::remove_file(dir.join(old));
+                let old = dir.join(old);
+                for f in [bundle::index_path(&old), bundle::data_path(&old), old] {
+                    let _ = fs::remove_file(f);
+                }
             }
         }
         let index = dir.join(INDEX);
@@ -233,17 +288,66 @@ impl Saver {
             source,
         };
         let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(kept.join("\n").as_bytes())
+        f.write_all(index_text(&kept).as_bytes())
             .and_then(|_| f.sync_all())
             .map_err(io)?;
         fs::rename(&tmp, &index).map_err(io)
     }
 
-    /// Restores every variable of this saver from `path` into `sess`. Every name, dtype and
-    /// shape is checked first; on any mismatch nothing changes.
+    /// Restores every variable of this saver from `path` into `sess`: a safetensors file, or
+    /// a TensorFlow V2 checkpoint prefix (`model.ckpt`, whose `model.ckpt.index` exists).
+    /// Every name, dtype, shape and checksum is checked first; on any error nothing changes.
     pub fn restore(&self, sess: &Session, path: impl AsRef<Path>) -> Result<()> {
         self.check_session(sess)?;
         let path = path.as_ref();
+        let values = if bundle::exists(path) {
+            self.read_bundle(path)?
+        } else {
+            self.read_safetensors(path)?
+        };
+        for (node, v) in values {
+            *sess
+                .resources()
+                .variable(node)
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(v);
+        }
+        Ok(())
+    }
+
+    /// Every variable's value in the V2 checkpoint `prefix`, checked against the graph.
+    fn read_bundle(&self, prefix: &Path) -> Result<Vec<(NodeId, Value)>> {
+        let b = bundle::Bundle::open(prefix)?;
+        let index = bundle::index_path(prefix);
+        let bad = |msg: String| Error::Checkpoint {
+            path: index.clone(),
+            msg,
+        };
+        let mut values = Vec::with_capacity(self.vars.len());
+        for (name, node, dtype, shape) in &self.vars {
+            let e = b
+                .entry(name)
+                .ok_or_else(|| bad(format!("no variable '{name}' in the checkpoint")))?;
+            if bundle::from_proto_dtype(e.dtype) != Some(*dtype) {
+                return Err(bad(format!(
+                    "variable '{name}' is {} in the checkpoint, {dtype} in the graph",
+                    rustflow_proto::text::data_type_name(e.dtype)
+                )));
+            }
+            if &e.shape != shape {
+                return Err(bad(format!(
+                    "variable '{name}' has shape {} in the checkpoint, {} in the graph",
+                    fmt_dims(&e.shape),
+                    fmt_dims(shape)
+                )));
+            }
+            values.push((*node, b.read(name)?));
+        }
+        Ok(values)
+    }
+
+    /// Every variable's value in the safetensors file `path`, checked against the graph.
+    fn read_safetensors(&self, path: &Path) -> Result<Vec<(NodeId, Value)>> {
         let bytes = fs::read(path).map_err(|source| Error::Io {
             path: path.into(),
             source,
@@ -277,14 +381,7 @@ impl Saver {
                 from_bytes(*dtype, shape, t.data()).map_err(|e| bad(format!("{name}: {e}")))?,
             ));
         }
-        for (node, v) in values {
-            *sess
-                .resources()
-                .variable(node)
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = Some(v);
-        }
-        Ok(())
+        Ok(values)
     }
 }
 
@@ -294,26 +391,48 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<PathBuf>> {
     Ok(read_index(dir)
         .pop()
         .map(|n| dir.join(n))
-        .filter(|p| p.exists()))
+        .filter(|p| p.exists() || bundle::exists(p)))
 }
 
+/// The `checkpoint` state file's text: TensorFlow's `CheckpointState`, newest last.
+fn index_text(kept: &[String]) -> String {
+    rustflow_proto::text::print(&rustflow_proto::CheckpointState {
+        model_checkpoint_path: kept.last().cloned().unwrap_or_default(),
+        all_model_checkpoint_paths: kept.to_vec(),
+        ..Default::default()
+    })
+}
+
+/// The checkpoints recorded in `dir`'s state file, oldest first (TensorFlow's text
+/// `CheckpointState`, or one name a line as older rustflow wrote it).
 fn read_index(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join(INDEX))
-        .map(|s| {
-            s.lines()
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+    let Ok(s) = fs::read_to_string(dir.join(INDEX)) else {
+        return Vec::new();
+    };
+    match rustflow_proto::text::parse::<rustflow_proto::CheckpointState>(&s) {
+        Ok(state) => {
+            let mut all = state.all_model_checkpoint_paths;
+            all.retain(|p| *p != state.model_checkpoint_path);
+            all.push(state.model_checkpoint_path);
+            all.retain(|p| !p.is_empty());
+            all
+        }
+        Err(_) => s
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    }
 }
 
-fn checkpoint_path(prefix: &Path, step: Option<u64>) -> PathBuf {
+fn checkpoint_path(prefix: &Path, step: Option<u64>, format: CheckpointFormat) -> PathBuf {
     let mut s = prefix.as_os_str().to_owned();
     if let Some(step) = step {
         s.push(format!("-{step}"));
     }
-    s.push(".safetensors");
+    if format == CheckpointFormat::Safetensors {
+        s.push(".safetensors");
+    }
     PathBuf::from(s)
 }
 

@@ -11,6 +11,7 @@ mod add;
 mod add_n;
 mod argmax;
 pub(crate) mod cast;
+mod compare;
 mod div;
 mod equal;
 mod exp;
@@ -30,6 +31,7 @@ mod sqrt;
 mod square;
 mod sub;
 mod sum_to_shape;
+pub use compare::{compare, Compare, Comparison};
 mod tanh;
 
 pub use abs::abs;

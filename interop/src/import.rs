@@ -1,0 +1,729 @@
+//! `import_graph_def`: builds rustflow nodes from a TensorFlow `GraphDef`, through [`OPS`], a
+//! table from TensorFlow's op type to the rustflow builder (one row per op type).
+
+use crate::convert;
+use rustflow_graph::{DType, Error, Graph, NodeId, Operation, Result, Shape, Tensor, Value};
+use rustflow_ops::nn::Padding;
+use rustflow_ops::{self as ops, Comparison, Const, Variable};
+use rustflow_proto::{attr_value::Value as Attr, GraphDef, Message, NodeDef};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What one imported node became: the rustflow op that carries its name and the tensors that
+/// stand for its outputs, in TensorFlow's order.
+pub struct Imported {
+    /// The op named after the TensorFlow node.
+    pub op: Operation,
+    /// Its outputs.
+    pub outputs: Vec<Tensor>,
+}
+
+impl From<Tensor> for Imported {
+    fn from(t: Tensor) -> Self {
+        Imported {
+            op: t.op(),
+            outputs: vec![t],
+        }
+    }
+}
+
+impl From<Operation> for Imported {
+    fn from(op: Operation) -> Self {
+        Imported {
+            outputs: op.outputs(),
+            op,
+        }
+    }
+}
+
+/// A row's builder: makes the rustflow nodes for one TensorFlow node.
+pub type Build = fn(&NodeImport<'_>) -> Result<Imported>;
+
+/// One TensorFlow node being imported: its `NodeDef`, its resolved inputs, and typed access
+/// to its attributes (a missing attribute takes the op definition's default).
+pub struct NodeImport<'a> {
+    /// The graph being built.
+    pub graph: &'a Graph,
+    /// The node.
+    pub def: &'a NodeDef,
+    /// Its data inputs, resolved.
+    pub inputs: Vec<Tensor>,
+    /// For a `VariableV2`: the value its initializer (`<var>/Assign`) assigns, if any.
+    pub initial_value: Option<Tensor>,
+    /// Variables imported so far, by node.
+    pub variables: &'a HashMap<NodeId, Variable>,
+}
+
+fn t(r: Result<Tensor>) -> Result<Imported> {
+    r.map(Imported::from)
+}
+
+impl NodeImport<'_> {
+    /// An error naming this node and its op type.
+    pub fn error(&self, msg: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            node: self.def.name.clone(),
+            op: self.def.op.clone(),
+            msg: msg.into(),
+        }
+    }
+
+    /// Data input `i`.
+    pub fn input(&self, i: usize) -> Result<&Tensor> {
+        self.inputs
+            .get(i)
+            .ok_or_else(|| self.error(format!("needs input {i}, has {}", self.inputs.len())))
+    }
+
+    fn attr(&self, name: &str) -> Option<&Attr> {
+        self.def.attr.get(name).and_then(|a| a.value.as_ref())
+    }
+
+    fn kind_error(&self, name: &str, want: &str) -> Error {
+        self.error(format!("attr '{name}' is not {want}"))
+    }
+
+    /// A `b` attribute.
+    pub fn b(&self, name: &str, default: bool) -> Result<bool> {
+        match self.attr(name) {
+            None => Ok(default),
+            Some(Attr::B(b)) => Ok(*b),
+            _ => Err(self.kind_error(name, "a bool")),
+        }
+    }
+
+    /// An `i` attribute.
+    pub fn i(&self, name: &str, default: i64) -> Result<i64> {
+        match self.attr(name) {
+            None => Ok(default),
+            Some(Attr::I(i)) => Ok(*i),
+            _ => Err(self.kind_error(name, "an int")),
+        }
+    }
+
+    /// An `s` attribute.
+    pub fn s(&self, name: &str, default: &str) -> Result<String> {
+        match self.attr(name) {
+            None => Ok(default.to_string()),
+            Some(Attr::S(s)) => Ok(String::from_utf8_lossy(s).into_owned()),
+            _ => Err(self.kind_error(name, "a string")),
+        }
+    }
+
+    /// A `type` attribute.
+    pub fn dtype(&self, name: &str) -> Result<DType> {
+        match self.attr(name) {
+            Some(Attr::Type(v)) => {
+                convert::dtype(*v, &self.def.name).map_err(|e| self.error(e.to_string()))
+            }
+            _ => Err(self.kind_error(name, "a type")),
+        }
+    }
+
+    /// A `list(int)` attribute.
+    pub fn ints(&self, name: &str, default: &[i64]) -> Result<Vec<i64>> {
+        match self.attr(name) {
+            None => Ok(default.to_vec()),
+            Some(Attr::List(l)) => Ok(l.i.clone()),
+            _ => Err(self.kind_error(name, "a list of ints")),
+        }
+    }
+
+    /// A `list(int)` attribute of four non-negative entries (`strides`, `ksize`).
+    pub fn ints4(&self, name: &str) -> Result<[usize; 4]> {
+        let v = self.ints(name, &[1, 1, 1, 1])?;
+        let v: Vec<usize> = v.iter().map(|&x| usize::try_from(x).unwrap_or(0)).collect();
+        v.try_into()
+            .map_err(|_| self.error(format!("attr '{name}' must have 4 entries")))
+    }
+
+    /// A `shape` attribute (unknown rank when missing).
+    pub fn shape(&self, name: &str) -> Result<Shape> {
+        match self.attr(name) {
+            None => Ok(Shape::unknown()),
+            Some(Attr::Shape(s)) => Ok(convert::shape(s)),
+            _ => Err(self.kind_error(name, "a shape")),
+        }
+    }
+
+    /// A `tensor` attribute's value.
+    pub fn tensor(&self, name: &str) -> Result<Value> {
+        match self.attr(name) {
+            Some(Attr::Tensor(v)) => {
+                convert::tensor(v, &self.def.name).map_err(|e| self.error(e.to_string()))
+            }
+            _ => Err(self.kind_error(name, "a tensor")),
+        }
+    }
+
+    /// Checks that `data_format` is NHWC (the only layout rustflow's kernels have).
+    pub fn nhwc(&self) -> Result<()> {
+        match self.s("data_format", "NHWC")?.as_str() {
+            "NHWC" => Ok(()),
+            f => Err(self.error(format!("data_format {f} is not supported (NHWC only)"))),
+        }
+    }
+
+    /// `padding` (`SAME` or `VALID`), after checking `data_format` is NHWC.
+    pub fn padding(&self) -> Result<Padding> {
+        self.nhwc()?;
+        if self
+            .ints("dilations", &[1, 1, 1, 1])?
+            .iter()
+            .any(|&d| d != 1)
+        {
+            return Err(self.error("dilations other than 1 are not supported"));
+        }
+        match self.s("padding", "")?.as_str() {
+            "SAME" => Ok(Padding::Same),
+            "VALID" => Ok(Padding::Valid),
+            p => Err(self.error(format!("padding '{p}' is not supported"))),
+        }
+    }
+
+    /// The value of input `i`, which must be a `Const` (shapes, axes and permutations that
+    /// rustflow's builders take as attributes).
+    pub fn const_input(&self, i: usize) -> Result<Value> {
+        let x = self.input(i)?;
+        let op = x.op();
+        let node = self.graph.node(op.id());
+        node.op
+            .as_any()
+            .downcast_ref::<Const>()
+            .map(|c| c.value().clone())
+            .ok_or_else(|| {
+                self.error(format!(
+                    "input {i} ('{}', op {}) must be a constant: rustflow takes it at build time",
+                    op.name(),
+                    op.op_type()
+                ))
+            })
+    }
+
+    /// A constant int32/int64 input's values.
+    pub fn const_ints(&self, i: usize) -> Result<Vec<i64>> {
+        let v = self.const_input(i)?;
+        match v.dtype() {
+            DType::I32 => Ok(v.as_slice::<i32>()?.iter().map(|&x| i64::from(x)).collect()),
+            DType::I64 => Ok(v.as_slice::<i64>()?.to_vec()),
+            d => Err(self.error(format!("input {i} must be int32 or int64, is {d}"))),
+        }
+    }
+
+    /// A constant input holding non-negative dims.
+    pub fn const_dims(&self, i: usize) -> Result<Vec<usize>> {
+        self.const_ints(i)?
+            .into_iter()
+            .map(|d| usize::try_from(d).map_err(|_| self.error(format!("negative dim {d}"))))
+            .collect()
+    }
+
+    fn seed(&self) -> Result<Option<u64>> {
+        let (s, s2) = (self.i("seed", 0)?, self.i("seed2", 0)?);
+        Ok((s != 0 || s2 != 0).then_some((s as u64) ^ ((s2 as u64) << 32)))
+    }
+
+    fn binary(&self, f: fn(&Tensor, &Tensor) -> Result<Tensor>) -> Result<Imported> {
+        t(f(self.input(0)?, self.input(1)?))
+    }
+
+    fn unary(&self, f: fn(&Tensor) -> Result<Tensor>) -> Result<Imported> {
+        t(f(self.input(0)?))
+    }
+
+    fn compare(&self, c: Comparison) -> Result<Imported> {
+        t(ops::compare(self.input(0)?, self.input(1)?, c))
+    }
+
+    fn reduce(&self, f: fn(&Tensor, ops::Axes, bool) -> Result<Tensor>) -> Result<Imported> {
+        let axes = self.const_ints(1)?;
+        t(f(
+            self.input(0)?,
+            ops::Axes::List(axes),
+            self.b("keep_dims", false)?,
+        ))
+    }
+}
+
+/// TensorFlow op type → rustflow builder, one row per op type. Inputs that rustflow's
+/// builders take as attributes (shapes, axes, permutations) must be `Const` nodes.
+pub const OPS: &[(&str, Build)] = &[
+    ("Abs", |n| n.unary(ops::abs)),
+    ("Add", |n| n.binary(ops::add)),
+    ("AddN", |n| {
+        t(ops::add_n(&n.inputs.iter().collect::<Vec<_>>()))
+    }),
+    ("AddV2", |n| n.binary(ops::add)),
+    ("ArgMax", |n| {
+        let axis = n.const_ints(1)?;
+        let [axis] = axis[..] else {
+            return Err(n.error("axis must be a scalar"));
+        };
+        let out = n.dtype("output_type").unwrap_or(DType::I64);
+        let y = ops::argmax(n.input(0)?, axis)?;
+        t(if out == DType::I64 {
+            Ok(y)
+        } else {
+            ops::cast(&y, out)
+        })
+    }),
+    ("Assign", |n| {
+        let var = n.input(0)?;
+        let v = n
+            .variables
+            .get(&var.node())
+            .ok_or_else(|| n.error(format!("input 0 ('{}') is not a variable", var.op().name())))?;
+        if v.initial_value() == n.input(1)? {
+            return Ok(v.initializer().clone().into());
+        }
+        t(v.assign(n.input(1)?))
+    }),
+    ("AvgPool", |n| {
+        let p = n.padding()?;
+        t(ops::nn::avg_pool(
+            n.input(0)?,
+            n.ints4("ksize")?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
+    ("BiasAdd", |n| {
+        n.nhwc()?;
+        n.binary(ops::nn::bias_add)
+    }),
+    ("BiasAddGrad", |n| {
+        n.nhwc()?;
+        n.unary(ops::nn::bias_add_grad)
+    }),
+    ("Cast", |n| t(ops::cast(n.input(0)?, n.dtype("DstT")?))),
+    ("Const", |n| {
+        t(Ok(ops::constant(n.graph, n.tensor("value")?, "Const")))
+    }),
+    ("Conv2D", |n| {
+        let p = n.padding()?;
+        t(ops::nn::conv2d(
+            n.input(0)?,
+            n.input(1)?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
+    ("Div", |n| n.binary(ops::div)),
+    ("Equal", |n| n.binary(ops::equal)),
+    ("Exp", |n| n.unary(ops::exp)),
+    ("Greater", |n| n.compare(Comparison::Greater)),
+    ("GreaterEqual", |n| n.compare(Comparison::GreaterEqual)),
+    ("Identity", |n| n.unary(ops::identity)),
+    ("Less", |n| n.compare(Comparison::Less)),
+    ("LessEqual", |n| n.compare(Comparison::LessEqual)),
+    ("Log", |n| n.unary(ops::log)),
+    ("LogSoftmax", |n| n.unary(ops::nn::log_softmax)),
+    ("MatMul", |n| {
+        let (a, b) = (n.b("transpose_a", false)?, n.b("transpose_b", false)?);
+        t(ops::matmul_t(n.input(0)?, n.input(1)?, a, b))
+    }),
+    ("Max", |n| n.reduce(ops::reduce_max)),
+    ("Maximum", |n| n.binary(ops::maximum)),
+    ("MaxPool", |n| {
+        let p = n.padding()?;
+        t(ops::nn::max_pool(
+            n.input(0)?,
+            n.ints4("ksize")?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
+    ("MaxPoolGrad", |n| {
+        // Inputs (orig_input, orig_output, grad): rustflow recomputes the argmax from the input.
+        let p = n.padding()?;
+        t(ops::nn::max_pool_grad(
+            n.input(0)?,
+            n.input(2)?,
+            n.ints4("ksize")?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
+    ("Mean", |n| n.reduce(ops::reduce_mean)),
+    ("Minimum", |n| n.binary(ops::minimum)),
+    ("Mul", |n| n.binary(ops::mul)),
+    ("Neg", |n| n.unary(ops::neg)),
+    ("NoOp", |n| Ok(ops::group(n.graph, &[], "NoOp")?.into())),
+    ("NotEqual", |n| n.compare(Comparison::NotEqual)),
+    ("Placeholder", |n| {
+        t(Ok(ops::placeholder(
+            n.graph,
+            n.dtype("dtype")?,
+            n.shape("shape")?,
+            "Placeholder",
+        )))
+    }),
+    ("RandomStandardNormal", |n| {
+        t(ops::random_normal(
+            n.graph,
+            &n.const_dims(0)?,
+            0.0,
+            1.0,
+            n.seed()?,
+        ))
+    }),
+    ("RandomUniform", |n| match n.const_dims(0) {
+        Ok(shape) => t(ops::random_uniform(n.graph, &shape, 0.0, 1.0, n.seed()?)),
+        Err(_) => t(ops::random_uniform_shaped(n.input(0)?, n.seed()?)),
+    }),
+    ("RealDiv", |n| n.binary(ops::div)),
+    ("Relu", |n| n.unary(ops::nn::relu)),
+    ("ReluGrad", |n| {
+        t(ops::nn::relu_grad(n.input(0)?, n.input(1)?))
+    }),
+    ("Reshape", |n| {
+        t(ops::reshape(n.input(0)?, &n.const_ints(1)?))
+    }),
+    ("SelectV2", |n| {
+        t(ops::select_v2(n.input(0)?, n.input(1)?, n.input(2)?))
+    }),
+    ("Shape", |n| {
+        t(ops::shape_of(
+            n.input(0)?,
+            n.dtype("out_type").unwrap_or(DType::I32),
+        ))
+    }),
+    ("Sigmoid", |n| n.unary(ops::sigmoid)),
+    ("Softmax", |n| n.unary(ops::nn::softmax)),
+    // Only output 0 (the loss); a reader of output 1 (the backprop) fails naming it.
+    ("SoftmaxCrossEntropyWithLogits", |n| {
+        t(ops::nn::softmax_cross_entropy_with_logits(
+            n.input(1)?,
+            n.input(0)?,
+        ))
+    }),
+    ("SparseSoftmaxCrossEntropyWithLogits", |n| {
+        t(ops::nn::sparse_softmax_cross_entropy_with_logits(
+            n.input(1)?,
+            n.input(0)?,
+        ))
+    }),
+    ("Sqrt", |n| n.unary(ops::sqrt)),
+    ("Square", |n| n.unary(ops::square)),
+    ("StopGradient", |n| n.unary(ops::stop_gradient)),
+    ("Sub", |n| n.binary(ops::sub)),
+    ("Sum", |n| n.reduce(ops::reduce_sum)),
+    ("Tanh", |n| n.unary(ops::tanh)),
+    ("Transpose", |n| {
+        let perm = n.const_dims(1)?;
+        t(ops::transpose(n.input(0)?, Some(&perm)))
+    }),
+    ("TruncatedNormal", |n| {
+        t(ops::truncated_normal(
+            n.graph,
+            &n.const_dims(0)?,
+            0.0,
+            1.0,
+            n.seed()?,
+        ))
+    }),
+    ("VariableV2", |n| {
+        let init = match &n.initial_value {
+            Some(v) => v.clone(),
+            None => {
+                let shape = n.shape("shape")?.to_known().ok_or_else(|| {
+                    n.error("a variable without an initializer needs a fully known shape")
+                })?;
+                ops::fill(n.graph, &shape, 0f32, "zeros")?
+            }
+        };
+        Ok(Variable::new(&init, &n.def.name)?.deref_tensor().into())
+    }),
+];
+
+/// `Variable` as its value tensor.
+trait DerefTensor {
+    fn deref_tensor(&self) -> Tensor;
+}
+
+impl DerefTensor for Variable {
+    fn deref_tensor(&self) -> Tensor {
+        (**self).clone()
+    }
+}
+
+/// The builder of a TensorFlow op type, if rustflow has one.
+pub fn builder(op_type: &str) -> Option<Build> {
+    OPS.iter()
+        .find(|(name, _)| *name == op_type)
+        .map(|(_, b)| *b)
+}
+
+/// Options of [`import_graph_def`] (`tf.import_graph_def`'s arguments).
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Tensors of the graph to use in place of the GraphDef's (`"x:0"` → tensor).
+    pub input_map: HashMap<String, Tensor>,
+    /// Tensor (`"name:0"`) or op (`"name"`) names to return, in order.
+    pub return_elements: Vec<String>,
+    /// The name scope of the imported nodes (`"import"` as TensorFlow's default; `""` for
+    /// none). A used scope becomes `import_1`, ...
+    pub name: String,
+}
+
+/// What [`import_graph_def`] returns.
+#[derive(Debug, Clone)]
+pub enum Element {
+    /// A tensor (`"name:k"`).
+    Tensor(Tensor),
+    /// An op (`"name"`).
+    Op(Operation),
+}
+
+/// Parses a GraphDef from its binary or text form.
+pub fn parse_graph_def(bytes: &[u8]) -> Result<GraphDef> {
+    match GraphDef::decode(bytes) {
+        Ok(g) => Ok(g),
+        Err(binary) => {
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                Error::Kernel(format!(
+                    "not a GraphDef: binary decode failed ({binary}), and not text"
+                ))
+            })?;
+            rustflow_proto::text::parse(text)
+                .map_err(|e| Error::Kernel(format!("not a GraphDef: {e}")))
+        }
+    }
+}
+
+/// `(node, output index, is control)` of an input string (`"n"`, `"n:1"`, `"^n"`).
+fn parse_input(s: &str) -> (&str, usize, bool) {
+    if let Some(n) = s.strip_prefix('^') {
+        return (n, 0, true);
+    }
+    match s.rsplit_once(':') {
+        Some((n, k)) if k.bytes().all(|b| b.is_ascii_digit()) && !k.is_empty() => {
+            (n, k.parse().unwrap_or(0), false)
+        }
+        _ => (s, 0, false),
+    }
+}
+
+/// The initializer of each variable: the `Assign` named `<var>/Assign`, else the first
+/// `Assign` to it.
+fn initializers(def: &GraphDef) -> HashMap<&str, &NodeDef> {
+    let mut out: HashMap<&str, &NodeDef> = HashMap::new();
+    for n in def.node.iter().filter(|n| n.op == "Assign") {
+        let Some(var) = n.input.first().map(|s| parse_input(s).0) else {
+            continue;
+        };
+        let conventional = n.name == format!("{var}/Assign");
+        if conventional || !out.contains_key(var) {
+            out.insert(var, n);
+        }
+    }
+    out
+}
+
+/// Imports `def` into `graph` (`tf.import_graph_def`): every node becomes rustflow nodes
+/// through [`OPS`], named `<scope>/<node name>`. An op type rustflow does not have, or an
+/// input naming no node, is an error naming the node before anything is added.
+/// Returns `options.return_elements`, resolved.
+///
+/// ```
+/// use rustflow_graph::Graph;
+/// use rustflow_interop::{import_graph_def, parse_graph_def, ImportOptions};
+/// let def = parse_graph_def(br#"node { name: "c" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+///   attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { } float_val: 2 } } } }
+///   node { name: "y" op: "Mul" input: "c" input: "c" attr { key: "T" value { type: DT_FLOAT } } }"#).unwrap();
+/// let g = Graph::new();
+/// let opts = ImportOptions { return_elements: vec!["y:0".into()], ..Default::default() };
+/// let out = import_graph_def(&g, &def, &opts).unwrap();
+/// assert_eq!(g.tensor_by_name("y:0").unwrap().op().op_type(), "Mul");
+/// let bad = parse_graph_def(br#"node { name: "z" op: "Frobnicate" }"#).unwrap();
+/// let e = import_graph_def(&g, &bad, &ImportOptions::default()).unwrap_err().to_string();
+/// assert!(e.contains("Frobnicate") && e.contains("'z'"), "{e}");
+/// # drop(out);
+/// ```
+pub fn import_graph_def(
+    graph: &Graph,
+    def: &GraphDef,
+    options: &ImportOptions,
+) -> Result<Vec<Element>> {
+    let by_name: HashMap<&str, &NodeDef> = def.node.iter().map(|n| (n.name.as_str(), n)).collect();
+    let inits = initializers(def);
+    // Everything is checked before any node is added.
+    for n in &def.node {
+        let err = |msg: String| Error::InvalidArgument {
+            node: n.name.clone(),
+            op: n.op.clone(),
+            msg,
+        };
+        if builder(&n.op).is_none() {
+            return Err(err(format!(
+                "Op type not registered '{}' in rustflow (node '{}')",
+                n.op, n.name
+            )));
+        }
+        for i in &n.input {
+            let (src, _, _) = parse_input(i);
+            if !by_name.contains_key(src) && !options.input_map.contains_key(i.as_str()) {
+                return Err(err(format!("input '{i}' names no node of the GraphDef")));
+            }
+        }
+    }
+    // Dependencies: inputs, and for a variable its initializer's value.
+    let deps = |n: &NodeDef| -> Vec<String> {
+        let mut d: Vec<String> = n
+            .input
+            .iter()
+            .map(|i| parse_input(i).0.to_string())
+            .collect();
+        if n.op == "VariableV2" {
+            if let Some(a) = inits.get(n.name.as_str()) {
+                d.extend(a.input.iter().skip(1).map(|i| parse_input(i).0.to_string()));
+            }
+        }
+        d
+    };
+    let order = topo_order(def, &by_name, &deps)?;
+
+    let scope = if options.name.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", graph.unique_name(&options.name))
+    };
+    let mut outputs: HashMap<&str, Imported> = HashMap::new();
+    let mut variables: HashMap<NodeId, Variable> = HashMap::new();
+    let resolve = |outputs: &HashMap<&str, Imported>, s: &str| -> Result<Tensor> {
+        if let Some(t) = options.input_map.get(s).or_else(|| {
+            (!s.contains(':'))
+                .then(|| options.input_map.get(&format!("{s}:0")))
+                .flatten()
+        }) {
+            return Ok(t.clone());
+        }
+        let (src, k, _) = parse_input(s);
+        outputs[src]
+            .outputs
+            .get(k)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                name: s.to_string(),
+            })
+    };
+    for n in order {
+        let node = by_name[n];
+        let mut inputs = Vec::new();
+        let mut controls = Vec::new();
+        for i in &node.input {
+            if i.starts_with('^') {
+                controls.push(outputs[parse_input(i).0].op.clone());
+            } else {
+                inputs.push(resolve(&outputs, i)?);
+            }
+        }
+        let initial_value = match (node.op.as_str(), inits.get(n)) {
+            ("VariableV2", Some(a)) => Some(resolve(
+                &outputs,
+                a.input.get(1).map_or("", String::as_str),
+            )?),
+            _ => None,
+        };
+        let ctx = NodeImport {
+            graph,
+            def: node,
+            inputs,
+            initial_value,
+            variables: &variables,
+        };
+        let before = graph.len();
+        let build = builder(&node.op).expect("checked above");
+        let full = format!("{scope}{n}");
+        let ctx_def = NodeDef {
+            name: full.clone(),
+            ..node.clone()
+        };
+        let ctx = NodeImport {
+            def: &ctx_def,
+            ..ctx
+        };
+        let refs: Vec<&Operation> = controls.iter().collect();
+        let mut imported = graph.control_dependencies(&refs, |_| build(&ctx))??;
+        if imported.op.id().index() < before {
+            // The builder returned an existing tensor: give the node a node of its own.
+            let y = ops::identity(&imported.outputs[0])?;
+            imported = y.into();
+        }
+        graph.rename_node(imported.op.id(), &full)?;
+        if node.op == "VariableV2" {
+            let v = Variable::from_info(
+                graph,
+                &graph
+                    .global_variables()
+                    .into_iter()
+                    .find(|v| v.node == imported.op.id())
+                    .expect("a variable registers itself"),
+            )?;
+            variables.insert(imported.op.id(), v);
+        }
+        outputs.insert(n, imported);
+    }
+    options
+        .return_elements
+        .iter()
+        .map(|r| {
+            let (src, _, _) = parse_input(r);
+            let imported = outputs
+                .get(src)
+                .ok_or_else(|| Error::NotFound { name: r.clone() })?;
+            Ok(if r.contains(':') {
+                Element::Tensor(resolve(&outputs, r)?)
+            } else {
+                Element::Op(imported.op.clone())
+            })
+        })
+        .collect()
+}
+
+/// Kahn's order of the nodes; a cycle is an error naming a node on it.
+fn topo_order<'a>(
+    def: &'a GraphDef,
+    by_name: &HashMap<&'a str, &'a NodeDef>,
+    deps: &dyn Fn(&NodeDef) -> Vec<String>,
+) -> Result<Vec<&'a str>> {
+    let mut indegree: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut readers: HashMap<&str, Vec<&str>> = HashMap::new();
+    for n in &def.node {
+        let ds: HashSet<String> = deps(n)
+            .into_iter()
+            .filter(|d| by_name.contains_key(d.as_str()))
+            .collect();
+        indegree.insert(&n.name, ds.len());
+        for d in ds {
+            let key = by_name[d.as_str()].name.as_str();
+            readers.entry(key).or_default().push(&n.name);
+        }
+    }
+    let mut ready: Vec<&str> = def
+        .node
+        .iter()
+        .map(|n| n.name.as_str())
+        .filter(|n| indegree[n] == 0)
+        .collect();
+    ready.reverse();
+    let mut order = Vec::with_capacity(def.node.len());
+    while let Some(n) = ready.pop() {
+        order.push(n);
+        for r in readers.get(n).into_iter().flatten() {
+            let d = indegree.get_mut(r).expect("every node counted");
+            *d -= 1;
+            if *d == 0 {
+                ready.push(r);
+            }
+        }
+    }
+    if let Some((n, _)) = indegree.iter().find(|(n, _)| !order.contains(n)) {
+        let node = by_name[n];
+        return Err(Error::InvalidArgument {
+            node: node.name.clone(),
+            op: node.op.clone(),
+            msg: "the GraphDef has a cycle through this node".into(),
+        });
+    }
+    Ok(order)
+}

@@ -1,0 +1,12 @@
+//! TensorFlow's files in rustflow: [`import_graph_def`] builds rustflow nodes from a
+//! `GraphDef` (binary `.pb` or text `.pbtxt`), through [`import::OPS`], a table from
+//! TensorFlow's op types to rustflow's builders.
+
+pub mod convert;
+pub mod export;
+pub mod import;
+pub mod meta;
+
+pub use export::{op_counts, sub_graph_def, to_graph_def, write_graph};
+pub use import::{import_graph_def, parse_graph_def, Element, ImportOptions};
+pub use meta::{import_meta_graph, MetaGraph};

@@ -1,0 +1,131 @@
+//! The `rustflow` binary on the interop files: inspect, run, convert, and failures.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn interop(path: &str) -> String {
+    std::env::var("INTEROP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"))
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn rustflow(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rustflow"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn inspect_graphs_meta_graphs_and_checkpoints() {
+    let (ok, out, _) = rustflow(&["inspect", &interop("deep_mnist/graph.pb")]);
+    assert!(
+        ok && out.contains("403 nodes") && out.contains("     8  ApplyAdam"),
+        "{out}"
+    );
+    let (ok, out, _) = rustflow(&["inspect", &interop("small/graph.pbtxt")]);
+    assert!(ok && out.contains("108 nodes"), "{out}");
+    let (ok, out, _) = rustflow(&["inspect", &interop("deep_mnist/model.ckpt.meta")]);
+    assert!(
+        ok && out.contains("restore save/restore_all")
+            && out.contains("collection variables: bytes_list of 26"),
+        "{out}"
+    );
+    let (ok, out, _) = rustflow(&["inspect", &interop("small/model.ckpt")]);
+    assert!(
+        ok && out.contains("tensor_name:  layer1/weights\n  dtype: DT_FLOAT  shape: [4, 3]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn run_feeds_scalars_and_npy_and_writes_npy() {
+    let dir = std::env::temp_dir().join(format!("rustflow-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    // A [4, 4] float32 .npy of zeros, written by the tool's own crate.
+    ndarray_npy::write_npy(&x, &ndarray::Array2::<f32>::zeros((4, 4))).unwrap();
+    let (ok, _, err) = rustflow(&[
+        "run",
+        "--graph",
+        &interop("small/frozen.pb"),
+        "--feed",
+        &format!("x={}", x.display()),
+        "--fetch",
+        "output",
+        "--out",
+        &y.to_string_lossy(),
+    ]);
+    assert!(ok, "{err}");
+    let out: ndarray::ArrayD<f32> = ndarray_npy::read_npy(&y).unwrap();
+    assert_eq!(out.shape(), &[4, 2]);
+    // Failures exit non-zero with a message naming what is wrong.
+    let (ok, _, err) = rustflow(&[
+        "run",
+        "--graph",
+        &interop("small/frozen.pb"),
+        "--fetch",
+        "nothing",
+    ]);
+    assert!(!ok && err.contains("nothing"), "{err}");
+    let (ok, _, err) = rustflow(&[
+        "run",
+        "--graph",
+        &interop("small/frozen.pb"),
+        "--fetch",
+        "output",
+    ]);
+    assert!(!ok && err.contains("x"), "{err}");
+    let (ok, _, err) = rustflow(&["inspect", &dir.join("missing.pb").to_string_lossy()]);
+    assert!(!ok && err.contains("missing.pb"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn convert_checkpoint_to_safetensors_and_back() {
+    let dir = std::env::temp_dir().join(format!("rustflow-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = dir.join("m.safetensors");
+    let back = dir.join("back.ckpt");
+    assert!(
+        rustflow(&[
+            "convert",
+            &interop("small/model.ckpt"),
+            &st.to_string_lossy()
+        ])
+        .0
+    );
+    assert!(rustflow(&["convert", &st.to_string_lossy(), &back.to_string_lossy()]).0);
+    let a = std::fs::read(interop("small/model.ckpt.data-00000-of-00001")).unwrap();
+    let b = std::fs::read(dir.join("back.ckpt.data-00000-of-00001")).unwrap();
+    assert_eq!(a, b);
+    let (ok, _, err) = rustflow(&[
+        "convert",
+        &dir.join("nope").to_string_lossy(),
+        &st.to_string_lossy(),
+    ]);
+    assert!(!ok && err.contains("nope"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn meta_graph_with_ops_rustflow_lacks_names_one() {
+    let g = rustflow_graph::Graph::new();
+    let e = rustflow_interop::import_meta_graph(
+        &g,
+        interop("small/model.ckpt.meta"),
+        &Default::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("Op type not registered"), "{e}");
+    assert_eq!(g.len(), 0);
+}

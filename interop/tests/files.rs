@@ -1,0 +1,171 @@
+//! The files TensorFlow wrote (`../shared/interop`) imported into rustflow: frozen graphs give
+//! `expected.json`'s outputs and test accuracy.
+
+use rustflow_graph::{Graph, Value};
+use rustflow_interop::{import_graph_def, parse_graph_def, Element, ImportOptions};
+use rustflow_runtime::{FeedDict, Fetch, Session};
+use serde_json::Value as Json;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn interop(path: &str) -> PathBuf {
+    std::env::var("INTEROP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("../shared/interop"))
+        .join(path)
+}
+
+fn mnist_dir() -> PathBuf {
+    std::env::var("MNIST_DATA_DIR")
+        .map(|d| root().join(d))
+        .unwrap_or_else(|_| root().join("../shared/mnist"))
+}
+
+fn expected(model: &str) -> Json {
+    serde_json::from_str(
+        &std::fs::read_to_string(interop(&format!("{model}/expected.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+fn floats(j: &Json) -> Vec<f32> {
+    j.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn json_value(j: &Json) -> Value {
+    let shape: Vec<usize> = j["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    Value::new(&shape, floats(&j["data"])).unwrap()
+}
+
+fn close(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+            "{what}[{i}]: {g} vs {w}"
+        );
+    }
+}
+
+fn import(path: &str) -> Graph {
+    let g = Graph::new();
+    let def = parse_graph_def(&std::fs::read(interop(path)).unwrap()).unwrap();
+    import_graph_def(&g, &def, &ImportOptions::default()).unwrap();
+    g
+}
+
+#[test]
+fn frozen_deep_mnist_gives_tensorflows_logits_and_accuracy() {
+    let exp = expected("deep_mnist");
+    let g = import("deep_mnist/frozen.pb");
+    let x = g
+        .tensor_by_name(exp["tensors"]["x"].as_str().unwrap())
+        .unwrap();
+    let keep = g
+        .tensor_by_name(exp["tensors"]["keep_prob"].as_str().unwrap())
+        .unwrap();
+    let logits = g
+        .tensor_by_name(exp["tensors"]["logits"].as_str().unwrap())
+        .unwrap();
+    let probs = g.tensor_by_name("probabilities:0").unwrap();
+    let mnist = rustflow_mnist::read_data_sets(mnist_dir(), true).unwrap();
+    let test = &mnist.test;
+    let sess = Session::new(&g);
+    let feed = FeedDict::new()
+        .with(&x, test.images_rows(0..64))
+        .with(&keep, Value::scalar(1.0f32));
+    let out = sess
+        .run(&[Fetch::from(&logits), Fetch::from(&probs)], &feed)
+        .unwrap();
+    close(
+        out.value(0).unwrap().as_slice::<f32>().unwrap(),
+        &floats(&exp["logits"]["data"]),
+        "logits",
+    );
+    close(
+        out.value(1).unwrap().as_slice::<f32>().unwrap(),
+        &floats(&exp["probabilities"]["data"]),
+        "probabilities",
+    );
+    // The whole test set, 1000 images a run.
+    let mut correct = 0;
+    for start in (0..test.num_examples()).step_by(1000) {
+        let feed = FeedDict::new()
+            .with(&x, test.images_rows(start..start + 1000))
+            .with(&keep, Value::scalar(1.0f32));
+        let l = sess.eval(&logits, &feed).unwrap();
+        let l = l.as_slice::<f32>().unwrap();
+        for (i, row) in l.chunks(10).enumerate() {
+            let arg = (0..10).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+            correct += usize::from(arg == usize::from(test.class_ids()[start + i]));
+        }
+    }
+    assert_eq!(correct as u64, exp["test_correct"].as_u64().unwrap());
+}
+
+#[test]
+fn frozen_small_gives_tensorflows_output() {
+    let exp = expected("small");
+    for file in ["small/frozen.pb", "small/frozen.pbtxt"] {
+        let g = import(file);
+        let x = g.tensor_by_name("x:0").unwrap();
+        let y = g.tensor_by_name("output:0").unwrap();
+        let v = json_value(&exp["data"]["x"]);
+        let out = Session::new(&g)
+            .eval(&y, &FeedDict::new().with(&x, v))
+            .unwrap();
+        let want = floats(&exp["final_output"]["data"]);
+        close(out.as_slice::<f32>().unwrap(), &want, file);
+    }
+}
+
+#[test]
+fn import_scope_input_map_and_return_elements() {
+    let def = parse_graph_def(&std::fs::read(interop("small/frozen.pb")).unwrap()).unwrap();
+    let g = Graph::new();
+    let mine = rustflow_ops::placeholder(
+        &g,
+        rustflow_graph::DType::F32,
+        rustflow_graph::shape![?, 4],
+        "mine",
+    );
+    let opts = ImportOptions {
+        input_map: [("x:0".to_string(), mine.clone())].into(),
+        return_elements: vec!["output:0".into(), "output".into()],
+        name: "import".into(),
+    };
+    let out = import_graph_def(&g, &def, &opts).unwrap();
+    let Element::Tensor(y) = &out[0] else {
+        panic!()
+    };
+    assert_eq!(y.name(), "import/output:0");
+    assert!(matches!(&out[1], Element::Op(op) if op.name() == "import/output"));
+    // A second import gets its own scope.
+    import_graph_def(&g, &def, &opts).unwrap();
+    assert!(g.tensor_by_name("import_1/output:0").is_ok());
+}
+
+#[test]
+fn unknown_op_is_an_error_before_anything_is_added() {
+    let mut def = parse_graph_def(&std::fs::read(interop("small/frozen.pb")).unwrap()).unwrap();
+    def.node.last_mut().unwrap().op = "Frobnicate".into();
+    let name = def.node.last().unwrap().name.clone();
+    let g = Graph::new();
+    let e = import_graph_def(&g, &def, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Frobnicate") && e.contains(&name), "{e}");
+    assert_eq!(g.len(), 0);
+}

@@ -1,0 +1,60 @@
+"""TensorFlow reads what rustflow writes: the tutorial CNN's GraphDef (binary and text) and
+its V2 checkpoint, written by `tests/interop.rs`, give rustflow's logits in TensorFlow.
+
+    RUSTFLOW_EXPORT_DIR=/tmp/rf MNIST_DATA_DIR=../shared/mnist \
+        cargo test --release --test interop
+    python scripts/tf_reads_rustflow.py /tmp/rf ../shared/mnist
+
+Needs `pip install tensorflow-cpu numpy`.
+"""
+import gzip
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import tensorflow as tf
+from google.protobuf import text_format
+
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+tf1.disable_resource_variables()
+
+out_dir, mnist_dir = sys.argv[1], sys.argv[2]
+expected = json.load(open(os.path.join(out_dir, "expected.json")))
+with gzip.open(os.path.join(mnist_dir, "t10k-images-idx3-ubyte.gz")) as f:
+    images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:64]
+images = images.astype(np.float32) / 255.0
+want = np.array(expected["logits_data"], np.float32).reshape(64, 10)
+
+prefix = os.path.join(out_dir, "model.ckpt")
+reader = tf.train.load_checkpoint(prefix)
+shapes = reader.get_variable_to_shape_map()
+print(f"tf.train.load_checkpoint: {len(shapes)} tensors:",
+      ", ".join(f"{k}{shapes[k]}" for k in sorted(shapes)))
+print("latest_checkpoint:", tf.train.latest_checkpoint(out_dir))
+
+failures = 0
+for name in ["graph.pb", "graph.pbtxt"]:
+    gd = tf1.GraphDef()
+    data = open(os.path.join(out_dir, name), "rb").read()
+    if name.endswith(".pbtxt"):
+        text_format.Merge(data.decode(), gd)
+    else:
+        gd.ParseFromString(data)
+    g = tf1.Graph()
+    with g.as_default():
+        tf1.import_graph_def(gd, name="")
+        variables = [op.outputs[0] for op in g.get_operations() if op.type == "VariableV2"]
+        saver = tf1.train.Saver(var_list={v.op.name: v for v in variables})
+        with tf1.Session(graph=g) as sess:
+            saver.restore(sess, prefix)
+            got = sess.run(expected["logits"], {expected["x"]: images, expected["keep_prob"]: 1.0})
+    err = float(np.abs(got - want).max())
+    ok = np.allclose(got, want, rtol=1e-4, atol=1e-5) and (got.argmax(1) == want.argmax(1)).all()
+    failures += not ok
+    print(f"{name}: {len(gd.node)} nodes imported by tf.import_graph_def; Saver.restore of "
+          f"{len(variables)} variables; logits max |TF - rustflow| = {err:.3g}; "
+          f"{'OK' if ok else 'MISMATCH'}")
+sys.exit(1 if failures else 0)
