@@ -26,6 +26,15 @@ impl DType {
         }
     }
 
+    /// The bytes of one element.
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 | DType::I32 => 4,
+            DType::I64 => 8,
+            DType::Bool => 1,
+        }
+    }
+
     /// Whether the type is a floating-point type (and so can carry a gradient).
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32)

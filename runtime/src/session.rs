@@ -66,7 +66,7 @@ impl Session {
     /// use rustflow_graph::{Graph, SessionOptions};
     /// use rustflow_runtime::Session;
     /// let g = Graph::new();
-    /// let sess = Session::with_options(&g, SessionOptions { winograd: true });
+    /// let sess = Session::with_options(&g, SessionOptions { winograd: true, ..Default::default() });
     /// assert!(sess.options().winograd);
     /// ```
     pub fn with_options(graph: &Graph, options: SessionOptions) -> Session {
