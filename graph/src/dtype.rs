@@ -13,6 +13,9 @@ pub enum DType {
     I64,
     /// Boolean (`tf.bool`); the type of `equal`.
     Bool,
+    /// Byte strings (`tf.string`): serialized summaries, file names. Not a numeric type:
+    /// element-wise kernels refuse it.
+    String,
 }
 
 impl DType {
@@ -23,15 +26,17 @@ impl DType {
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::Bool => "bool",
+            DType::String => "string",
         }
     }
 
-    /// The bytes of one element.
+    /// The bytes of one element (for a string, of its handle, without its text).
     pub fn size(self) -> usize {
         match self {
             DType::F32 | DType::I32 => 4,
             DType::I64 => 8,
             DType::Bool => 1,
+            DType::String => std::mem::size_of::<String>(),
         }
     }
 
@@ -48,6 +53,7 @@ impl fmt::Display for DType {
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::Bool => "bool",
+            DType::String => "string",
         })
     }
 }
