@@ -782,3 +782,102 @@ fn eval_and_run_with_no_default_session() -> Result<()> {
     p.check(&Session::new(&g));
     Ok(())
 }
+
+/// The issue-22 catalogue of huge shapes (once a 4 TiB `malloc` and SIGABRT each): every
+/// case is a `ResourceExhausted` error naming the node, the shape and the bytes, refused
+/// before anything is allocated, and the session runs a good fetch afterwards (static and
+/// run-time shapes alike).
+#[test]
+fn huge_outputs_are_resource_exhausted_errors_and_the_session_stays_usable() -> Result<()> {
+    const M: usize = 1 << 20;
+    let g = Graph::new();
+    let probe = Probe::new(&g)?;
+    let col = Value::new(&[M, 1], vec![1f32; M])?;
+    let row = Value::new(&[1, M], vec![1f32; M])?;
+    let (sc, sr) = (
+        g.placeholder_named(F32, shape![M, 1], "static_col"),
+        g.placeholder_named(F32, shape![1, M], "static_row"),
+    );
+    let (dc, dr) = (
+        g.placeholder_named(F32, shape![?, 1], "col"),
+        g.placeholder_named(F32, shape![1, ?], "row"),
+    );
+    let big = [M, M];
+    let var = g.variable(&rustflow::random_normal(&g, &big, 0.0, 1.0, None)?, "huge")?;
+    let cases: Vec<(&str, Tensor, bool)> = vec![
+        (
+            "random_normal",
+            rustflow::random_normal(&g, &big, 0.0, 1.0, None)?,
+            false,
+        ),
+        (
+            "truncated_normal",
+            rustflow::truncated_normal(&g, &big, 0.0, 1.0, None)?,
+            false,
+        ),
+        (
+            "random_uniform",
+            rustflow::random_uniform(&g, &big, 0.0, 1.0, None)?,
+            false,
+        ),
+        ("random_normal", var.initializer().output(0)?, false),
+        ("MatMul", sc.matmul(&sr)?, true),
+        ("MatMul_1", dc.matmul(&dr)?, true),
+        ("Add", sc.add(&sr)?, true),
+        ("Add_1", dc.add(&dr)?, true),
+        ("Equal", rustflow::equal(&dc, &dr)?, true),
+    ];
+    let sess = Session::new(&g);
+    for (node, t, fed) in &cases {
+        let feeds = if *fed {
+            feed! { &sc => col.clone(), &sr => row.clone(), &dc => col.clone(), &dr => row.clone() }
+        } else {
+            feed! {}
+        };
+        let e = err(sess.eval(t, &feeds));
+        let msg = e.to_string();
+        match &e {
+            Error::ResourceExhausted {
+                node: n,
+                shape,
+                bytes,
+                ..
+            } => {
+                assert!(n.to_lowercase().starts_with(&node.to_lowercase()), "{msg}");
+                assert_eq!(shape, &format!("[{M},{M}]"), "{msg}");
+                assert!(*bytes >= (M * M) as u128, "{msg}");
+            }
+            other => panic!("{node}: expected ResourceExhausted, got {other:?}"),
+        }
+        probe.check(&sess);
+    }
+    assert!(!sess.is_initialized(&var));
+    Ok(())
+}
+
+/// `SessionOptions::memory_limit` bounds every output: under a 1 MiB limit a 4 MiB random
+/// tensor is refused with the bytes and the limit, a 256 KiB one is computed.
+#[test]
+fn the_session_memory_limit_bounds_every_output() -> Result<()> {
+    let g = Graph::new();
+    let probe = Probe::new(&g)?;
+    let (small, large) = (
+        rustflow::random_uniform(&g, &[256, 256], 0.0, 1.0, Some(1))?,
+        rustflow::random_uniform(&g, &[1024, 1024], 0.0, 1.0, Some(1))?,
+    );
+    let options = SessionOptions {
+        memory_limit: Some(1 << 20),
+        ..Default::default()
+    };
+    let sess = Session::with_options(&g, options);
+    let msg = err(sess.eval(&large, &feed! {})).to_string();
+    assert!(
+        msg.contains("shape[1024,1024]")
+            && msg.contains("4194304 bytes")
+            && msg.contains("1048576"),
+        "{msg}"
+    );
+    assert_eq!(sess.eval(&small, &feed! {})?.shape(), &[256, 256]);
+    probe.check(&sess);
+    Ok(())
+}

@@ -179,3 +179,230 @@ fn restore_names_what_does_not_match_and_changes_nothing() -> Result<()> {
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+/// The files of `dir`, sorted.
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The model of the kill test: `w` (1M floats, so that a save takes a while) and `step`,
+/// both set to the step number before each save; their assignments from placeholders.
+fn step_model() -> Result<(Graph, Variable, Variable, Operation, Tensor, Tensor)> {
+    let g = Graph::new();
+    let w = g.variable(&g.zeros(&[1024, 1024])?, "w")?;
+    let step = g.variable(&g.zeros(&[])?, "step")?;
+    let (pw, ps) = (
+        g.placeholder_named(F32, shape![1024, 1024], "pw"),
+        g.placeholder_named(F32, shape![], "ps"),
+    );
+    let set = rustflow::group(&g, &[&w.assign(&pw)?.op(), &step.assign(&ps)?.op()], "set")?;
+    Ok((g, w, step, set, pw, ps))
+}
+
+/// Restores the latest checkpoint of `dir` into a fresh session and returns its step,
+/// checking that `w` holds that step everywhere (a checkpoint of one instant).
+fn restored_step(dir: &std::path::Path) -> Result<Option<f32>> {
+    let (g, w, step, ..) = step_model()?;
+    let Some(path) = latest_checkpoint(dir)? else {
+        return Ok(None);
+    };
+    let sess = Session::new(&g);
+    Saver::new(&g).restore(&sess, &path)?;
+    let s = sess.eval(&step, &feed! {})?.scalar_value::<f32>()?;
+    let ws = sess.eval(&w, &feed! {})?;
+    assert!(ws.as_slice::<f32>()?.iter().all(|&x| x == s), "{path:?}");
+    Ok(Some(s))
+}
+
+/// Not a test by itself: the child process of the kill test. It resumes from the latest
+/// checkpoint of `RUSTFLOW_SAVE_LOOP_DIR` and saves step after step, keeping
+/// `RUSTFLOW_SAVE_LOOP_KEEP`, until killed (or after `RUSTFLOW_SAVE_LOOP_SAVES` saves).
+#[test]
+#[ignore]
+fn save_loop_child() -> Result<()> {
+    let Ok(dir) = std::env::var("RUSTFLOW_SAVE_LOOP_DIR") else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(dir);
+    let env = |k: &str, d: usize| std::env::var(k).map_or(d, |v| v.parse().unwrap());
+    let keep = env("RUSTFLOW_SAVE_LOOP_KEEP", 1);
+    let saves = env("RUSTFLOW_SAVE_LOOP_SAVES", usize::MAX);
+    let (g, _, _, set, pw, ps) = step_model()?;
+    let sess = Session::new(&g);
+    let saver = Saver::new(&g).max_to_keep(keep);
+    let first = restored_step(&dir)?.map_or(0, |s| s as u64 + 1);
+    for s in (first..).take(saves) {
+        let x = s as f32;
+        set.run_in(
+            &sess,
+            &feed! { &pw => Value::new(&[1024, 1024], vec![x; 1 << 20])?, &ps => Value::scalar(x) },
+        )?;
+        saver.save(&sess, dir.join("model"), Some(s))?;
+    }
+    Ok(())
+}
+
+/// The issue-22 probe: a process saving in a loop is killed (SIGKILL) at random instants,
+/// 30 times with `max_to_keep` 1 and 30 times with 3, each time resuming from the latest
+/// checkpoint. After every kill, once any checkpoint was complete, `latest_checkpoint`
+/// names a complete one that restores (checksums verified), and the step never goes back.
+/// At the end no temporary file is left and each prefix keeps `max_to_keep` checkpoints.
+#[test]
+fn a_save_loop_killed_at_random_instants_always_leaves_a_latest_checkpoint() -> Result<()> {
+    let exe = std::env::current_exe().unwrap();
+    let child = |dir: &PathBuf, keep: usize, saves: Option<usize>| {
+        let mut c = std::process::Command::new(&exe);
+        c.args([
+            "--exact",
+            "save_loop_child",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("RUSTFLOW_SAVE_LOOP_DIR", dir)
+        .env("RUSTFLOW_SAVE_LOOP_KEEP", keep.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        if let Some(n) = saves {
+            c.env("RUSTFLOW_SAVE_LOOP_SAVES", n.to_string());
+        }
+        c
+    };
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for keep in [1, 3] {
+        let dir = tmpdir(&format!("kill-{keep}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut last = None;
+        for kill in 0..30 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut c = child(&dir, keep, None).spawn().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(60 + rng % 300));
+            c.kill().unwrap();
+            c.wait().unwrap();
+            let now = restored_step(&dir)?;
+            if last.is_some() {
+                assert!(
+                    now >= last,
+                    "keep {keep}, kill {kill}: step {last:?} -> {now:?}"
+                );
+            }
+            last = now;
+        }
+        assert!(last.is_some(), "no save completed in 30 runs");
+        let status = child(&dir, keep, Some(2)).status().unwrap();
+        assert!(status.success());
+        assert_eq!(restored_step(&dir)?, last.map(|s| s + 2.0));
+        let left = files(&dir);
+        assert!(!left.iter().any(|f| f.contains(".tmp")), "{left:?}");
+        assert_eq!(left.len(), keep + 1, "{left:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    Ok(())
+}
+
+/// Two savers of different prefixes in one directory: each rotates its own checkpoints
+/// only, and the index keeps both. Four threads saving at once through one saver never
+/// collide on temporary files.
+#[test]
+fn savers_of_two_prefixes_and_concurrent_saves_share_a_directory() -> Result<()> {
+    let dir = tmpdir("two-savers");
+    let (g, ..) = model()?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
+    let (model, best) = (Saver::new(&g).max_to_keep(3), Saver::new(&g).max_to_keep(1));
+    for step in 1..=6 {
+        model.save(&sess, dir.join("model"), Some(step))?;
+        if step % 2 == 0 {
+            best.save(&sess, dir.join("model-best"), Some(step))?;
+        }
+    }
+    assert_eq!(
+        files(&dir),
+        [
+            "checkpoint",
+            "model-4.safetensors",
+            "model-5.safetensors",
+            "model-6.safetensors",
+            "model-best-6.safetensors"
+        ]
+    );
+    assert_eq!(
+        latest_checkpoint(&dir)?,
+        Some(dir.join("model-best-6.safetensors"))
+    );
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (sess, model, dir) = (sess.clone(), model.clone(), dir.clone());
+            std::thread::spawn(move || -> Result<()> {
+                for i in 0..50 {
+                    model.save(&sess, dir.join("model"), Some(100 + t * 50 + i))?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap()?;
+    }
+    let left = files(&dir);
+    assert_eq!(left.len(), 5, "{left:?}");
+    assert!(left.contains(&"model-best-6.safetensors".to_string()));
+    // The index is TensorFlow's CheckpointState: every kept checkpoint, each on disk.
+    let index = std::fs::read_to_string(dir.join("checkpoint")).unwrap();
+    let names: Vec<&str> = index
+        .lines()
+        .filter_map(|l| l.strip_prefix("all_model_checkpoint_paths: "))
+        .map(|n| n.trim_matches('"'))
+        .collect();
+    assert_eq!(names.len(), 4, "{index}");
+    for name in names {
+        assert!(dir.join(name).exists(), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+/// Every data byte of a checkpoint, corrupted in turn: restore refuses each file, names
+/// the tensor whose checksum fails, and changes nothing.
+#[test]
+fn a_corrupted_data_byte_fails_restore_naming_the_tensor() -> Result<()> {
+    let dir = tmpdir("corrupt-bytes");
+    let (g, _, _, w, b) = model()?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
+    let path = Saver::new(&g).save(&sess, dir.join("model"), None)?;
+    let good = std::fs::read(&path).unwrap();
+    let header = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    // The data section: W (6 floats) then b (2 floats), in name order.
+    assert_eq!(good.len() - header, 32);
+    let target = Session::new(&g);
+    target.run_op(&g.global_variables_initializer()?, &feed! {})?;
+    let bad = dir.join("bad.safetensors");
+    for at in header..good.len() {
+        let mut bytes = good.clone();
+        bytes[at] ^= 1 << (at % 8);
+        std::fs::write(&bad, &bytes).unwrap();
+        let err = Saver::new(&g)
+            .restore(&target, &bad)
+            .unwrap_err()
+            .to_string();
+        let name = if at - header < 24 { "'W'" } else { "'b'" };
+        assert!(
+            err.contains(name) && err.contains("crc32c"),
+            "byte {at}: {err}"
+        );
+    }
+    assert_eq!(target.eval(&w, &feed! {})?, sess.eval(&w, &feed! {})?);
+    assert_eq!(target.eval(&b, &feed! {})?, sess.eval(&b, &feed! {})?);
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

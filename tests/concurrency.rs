@@ -161,3 +161,207 @@ fn a_value_with_many_concurrent_readers_is_never_lost() -> Result<()> {
     }
     Ok(())
 }
+
+/// Runs `f` on a thread of its own and fails if it has not finished within `secs`: a
+/// deadlock fails the test instead of hanging it.
+fn with_watchdog(what: &str, secs: u64, f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = thread::spawn(move || {
+        f();
+        done.send(()).ok();
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(()) => worker.join().expect("the worker failed"),
+        // The worker panicked: its sender is gone; join to report its panic.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            worker.join().expect("the worker failed")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: not finished after {secs} s (deadlock)")
+        }
+    }
+}
+
+/// A model whose training exercises every update path: `W` is a `MatMul`'s weight (Adam
+/// computes its gradient itself, several blocks of rows), `big` a plain gradient of several
+/// chunks, `b` a small one. Returns the input, the loss and the training op.
+fn stress_model(g: &Graph, opt: &str) -> Result<(Tensor, Tensor, Operation)> {
+    let x = g.placeholder_named(F32, shape![?, 64], "x");
+    let w1 = g.variable(
+        &rustflow::random_normal(g, &[64, 256], 0.0, 0.05, Some(1))?,
+        "W1",
+    )?;
+    let w = g.variable(
+        &rustflow::random_normal(g, &[256, 4096], 0.0, 0.05, Some(1))?,
+        "W",
+    )?;
+    let b = g.variable(&g.zeros(&[4096])?, "b")?;
+    let big = g.variable(&g.ones(&[1_000_000])?, "big")?;
+    let y = x.matmul(&w1)?.matmul(&w)?.add(&b)?;
+    let loss = y
+        .mul(&y)?
+        .reduce_mean(None)?
+        .add(&big.mul(&big)?.reduce_mean(None)?)?;
+    let step = match opt {
+        "GradientDescent" => train::GradientDescentOptimizer::new(0.05).minimize(&loss)?,
+        "Momentum" => train::MomentumOptimizer::new(0.02, 0.9).minimize(&loss)?,
+        _ => train::AdamOptimizer::new(1e-3).minimize(&loss)?,
+    };
+    Ok((x, loss, step))
+}
+
+/// The issue-22 probe: training steps and evaluations from 12 threads over two sessions of
+/// one graph, for every optimizer. Adam once held its variables' locks while it waited for
+/// rayon's pool, whose threads were blocked on those locks: this hung nearly every time.
+#[test]
+fn training_and_evaluation_from_many_threads_never_deadlock() -> Result<()> {
+    for opt in ["GradientDescent", "Momentum", "Adam"] {
+        let g = Graph::new();
+        let (x, loss, step) = stress_model(&g, opt)?;
+        let sessions: Vec<Session> = (0..2).map(|_| Session::new(&g)).collect();
+        let mut before = Vec::new();
+        for sess in &sessions {
+            sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
+            before.push(sess.eval(&loss, &feed! { &x => input(0) })?);
+        }
+        let work = {
+            let (sessions, x, loss, step) = (sessions.clone(), x.clone(), loss.clone(), step);
+            move || {
+                let mut handles = Vec::new();
+                for sess in &sessions {
+                    for t in 0..6 {
+                        let (sess, x, loss, step) =
+                            (sess.clone(), x.clone(), loss.clone(), step.clone());
+                        handles.push(thread::spawn(move || {
+                            for i in 0..25 {
+                                let feeds = feed! { &x => input(t + i) };
+                                // 4 trainers (fetching the loss too), 2 evaluators.
+                                let out = if t < 4 {
+                                    sess.run(&fetches![&step, &loss], &feeds).unwrap().take(1)
+                                } else {
+                                    sess.run(&fetches![&loss], &feeds).unwrap().take(0)
+                                };
+                                let l = out.unwrap().scalar_value::<f32>().unwrap();
+                                assert!(l.is_finite(), "loss {l}");
+                            }
+                        }));
+                    }
+                }
+                for h in handles {
+                    h.join().expect("a training or evaluating thread failed");
+                }
+            }
+        };
+        with_watchdog(opt, 120, work);
+        for (sess, before) in sessions.iter().zip(before) {
+            let after = sess.eval(&loss, &feed! { &x => input(0) })?;
+            let (a, b) = (after.scalar_value::<f32>()?, before.scalar_value::<f32>()?);
+            assert!(a < b, "{opt}: the loss went from {b} to {a}");
+        }
+    }
+    Ok(())
+}
+
+/// Name scopes and control dependencies belong to the thread that opened them, as in
+/// TensorFlow 1.x: four threads build in one graph at once (while a fifth runs training
+/// steps on it), each inside its own scope and control dependency, and every node gets
+/// exactly its own thread's.
+#[test]
+fn name_scopes_and_control_dependencies_are_per_thread() -> Result<()> {
+    let g = Graph::new();
+    let (x, _, step) = stress_model(&g, "GradientDescent")?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trainer = {
+        let (sess, x, step, stop) = (sess.clone(), x.clone(), step.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                sess.run_op(&step, &feed! { &x => input(1) }).unwrap();
+            }
+        })
+    };
+    let anchors: Vec<Operation> = (0..4)
+        .map(|t| Ok(g.constant(t as f32).op()))
+        .collect::<Result<_>>()?;
+    let barrier = Arc::new(std::sync::Barrier::new(4));
+    let builders: Vec<_> = (0..4)
+        .map(|t| {
+            let (g, anchor, barrier) = (g.clone(), anchors[t].clone(), barrier.clone());
+            thread::spawn(move || -> Result<()> {
+                g.name_scope(&format!("thread{t}"), |g| {
+                    g.control_dependencies(&[&anchor], |g| -> Result<()> {
+                        barrier.wait();
+                        for i in 0..500 {
+                            let c = g.constant(i as f32);
+                            let name = c.op().name();
+                            assert!(name.starts_with(&format!("thread{t}/")), "{name}");
+                            let controls = g.node(c.node()).control_inputs;
+                            assert_eq!(controls, vec![anchor.id()], "{name}");
+                            assert_eq!(g.current_scope(), format!("thread{t}"));
+                        }
+                        Ok(())
+                    })?
+                })?;
+                // Outside, this thread has neither, whatever the others are in.
+                let plain = g.constant(0f32);
+                assert!(g.node(plain.node()).control_inputs.is_empty());
+                assert!(!plain.op().name().contains('/'));
+                Ok(())
+            })
+        })
+        .collect();
+    for b in builders {
+        b.join().expect("a building thread failed")?;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    trainer.join().expect("the training thread failed");
+    assert_eq!(g.current_scope(), "");
+    assert!(!g.in_control_dependencies());
+    Ok(())
+}
+
+/// Each thread's `InteractiveSession` is that thread's default session only: two threads
+/// with sessions over one graph each see their own variable values, and a third thread has
+/// no default session.
+#[test]
+fn interactive_sessions_on_two_threads_do_not_see_each_other() -> Result<()> {
+    let g = Graph::new();
+    let v = g.variable(&g.zeros(&[])?, "v")?;
+    let p = g.placeholder_named(F32, shape![], "p");
+    let set = v.assign(&p)?;
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let (g, v, p, set, barrier) = (
+                g.clone(),
+                v.clone(),
+                p.clone(),
+                set.clone(),
+                barrier.clone(),
+            );
+            thread::spawn(move || -> Result<()> {
+                let _sess = InteractiveSession::new(&g);
+                set.op()
+                    .run(&feed! { &p => Value::scalar(t as f32 + 1.0) })?;
+                barrier.wait();
+                for _ in 0..500 {
+                    assert_eq!(v.eval(&feed! {})?.scalar_value::<f32>()?, t as f32 + 1.0);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a session thread failed")?;
+    }
+    let other = {
+        let v = v.clone();
+        thread::spawn(move || v.eval(&feed! {}).map(|_| ()))
+    };
+    assert!(matches!(
+        other.join().unwrap(),
+        Err(Error::NoDefaultSession { .. })
+    ));
+    Ok(())
+}

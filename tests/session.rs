@@ -510,7 +510,13 @@ fn conv_add_relu_max_pool_fused_equals_the_four_ops() -> Result<()> {
                 [1, s, s, 1],
                 rustflow::nn::Padding::Same,
             )?;
-            let sess = Session::with_options(&g, SessionOptions { winograd });
+            let sess = Session::with_options(
+                &g,
+                SessionOptions {
+                    winograd,
+                    ..Default::default()
+                },
+            );
             let opts = RunOptions {
                 trace: true,
                 ..RunOptions::default()

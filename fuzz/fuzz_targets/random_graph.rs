@@ -16,9 +16,13 @@ impl Bytes<'_> {
     fn dim(&mut self) -> usize {
         (self.next() % 5) as usize
     }
+    /// A shape; one of rank 1 or 2 may have a large dim (2^20): outer products and
+    /// broadcasts of two of them ask for terabytes, which must be a `ResourceExhausted`
+    /// error, not an abort.
     fn shape(&mut self) -> Vec<usize> {
         let rank = self.next() % 5;
-        (0..rank).map(|_| self.dim()).collect()
+        let large = if rank <= 2 { self.next() as usize % 8 } else { 8 };
+        (0..rank as usize).map(|i| if i == large { 1 << 20 } else { self.dim() }).collect()
     }
 }
 
@@ -44,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
         let k = [1, b.dim(), b.dim(), 1];
         let s = [1, b.dim(), b.dim(), 1];
         let pad = if b.next() % 2 == 0 { Padding::Same } else { Padding::Valid };
-        let r = match b.next() % 12 {
+        let r = match b.next() % 13 {
             0 => x.add(&y),
             1 => x.mul(&y),
             2 => x.neg(),
@@ -56,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
             8 => nn::bias_add(&x, &y),
             9 => nn::softmax_cross_entropy_with_logits(&x, &y),
             10 => nn::dropout_const(&x, 0.5),
+            11 => rustflow::random_normal(&g, &b.shape().repeat(2), 0.0, 1.0, Some(1)),
             _ => rustflow::add_n(&[&x, &y]),
         };
         if let Ok(t) = r {

@@ -30,6 +30,16 @@ impl DType {
         }
     }
 
+    /// The bytes of one element (for a string, of its handle, without its text).
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 | DType::I32 => 4,
+            DType::I64 => 8,
+            DType::Bool => 1,
+            DType::String => std::mem::size_of::<String>(),
+        }
+    }
+
     /// Whether the type is a floating-point type (and so can carry a gradient).
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32)

@@ -153,6 +153,24 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+    /// An output too large for the session's memory limit
+    /// ([`crate::SessionOptions::memory_limit`]), refused before it was allocated
+    /// (TensorFlow's `ResourceExhaustedError`). The session stays usable.
+    #[error("OOM when allocating tensor with shape{shape} and type {} ({bytes} bytes; the session's memory limit is {limit} bytes)\n\t [[{{{{node {node}}}}} = {op}]]", .dtype.tf_name())]
+    ResourceExhausted {
+        /// The node whose output it was (empty until the executor attributes it).
+        node: String,
+        /// Its op type.
+        op: String,
+        /// The output's shape (`[1048576,1048576]`).
+        shape: String,
+        /// Its dtype.
+        dtype: DType,
+        /// The bytes it needs (beyond `usize` when the element count overflows).
+        bytes: u128,
+        /// The limit it exceeds.
+        limit: usize,
+    },
     /// A kernel-level failure not yet attributed to a node. The executor turns it into
     /// [`Error::InvalidArgument`] naming the node; it reaches users only from direct
     /// [`crate::Value`] calls.
@@ -194,6 +212,21 @@ impl Error {
                 op: op.into(),
                 what,
                 msg,
+            },
+            Error::ResourceExhausted {
+                node: n,
+                shape,
+                dtype,
+                bytes,
+                limit,
+                ..
+            } if n.is_empty() => Error::ResourceExhausted {
+                node: node.into(),
+                op: op.into(),
+                shape,
+                dtype,
+                bytes,
+                limit,
             },
             e => e,
         }

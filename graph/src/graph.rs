@@ -2,6 +2,7 @@
 
 use crate::{DType, Error, Op, OpKind, Result, Shape};
 use petgraph::graph::{DiGraph, NodeIndex};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,11 +75,43 @@ struct State {
     g: DiGraph<NodeData, Edge, u32>,
     names_in_use: HashMap<String, usize>,
     by_name: HashMap<String, NodeId>,
-    scopes: Vec<String>,
-    control: Vec<Vec<NodeId>>,
     variables: Vec<VariableInfo>,
     seed: Option<u64>,
     random_ops: u64,
+}
+
+/// What one thread is building in one graph: its name-scope and control-dependency stacks.
+/// TensorFlow 1.x keeps both per thread, so that threads building in one graph never take
+/// each other's scopes or dependencies.
+#[derive(Default)]
+struct Building {
+    scopes: Vec<String>,
+    control: Vec<Vec<NodeId>>,
+}
+
+thread_local! {
+    /// This thread's building state, by graph id (ids are never reused); an entry is removed
+    /// when both its stacks are empty.
+    static BUILDING: RefCell<HashMap<u64, Building>> = RefCell::new(HashMap::new());
+}
+
+/// Pops this thread's innermost name scope (`scope`) or control-dependency set of a graph
+/// when dropped, so that a panic inside the block leaves the stacks as they were.
+struct Pop<'a> {
+    graph: &'a Graph,
+    scope: bool,
+}
+
+impl Drop for Pop<'_> {
+    fn drop(&mut self) {
+        self.graph.building(|b| {
+            if self.scope {
+                b.scopes.pop();
+            } else {
+                b.control.pop();
+            }
+        });
+    }
 }
 
 struct Inner {
@@ -150,6 +183,19 @@ impl Graph {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Runs `f` on this thread's building state of this graph.
+    fn building<R>(&self, f: impl FnOnce(&mut Building) -> R) -> R {
+        BUILDING.with(|map| {
+            let mut map = map.borrow_mut();
+            let b = map.entry(self.inner.id).or_default();
+            let r = f(b);
+            if b.scopes.is_empty() && b.control.is_empty() {
+                map.remove(&self.inner.id);
+            }
+            r
+        })
+    }
+
     /// A number identifying this graph within the process.
     pub fn id(&self) -> u64 {
         self.inner.id
@@ -184,70 +230,69 @@ impl Graph {
     /// TensorFlow's rule: case-insensitive, `_1`, `_2`, ... appended to taken names; a name
     /// ending in `/` is used as it is (minus the slash).
     pub fn unique_name(&self, name: &str) -> String {
-        let mut st = self.write();
-        Self::unique_name_locked(&mut st, name)
+        let scope = self.current_scope();
+        Self::unique_name_locked(&mut self.write().names_in_use, &scope, name)
     }
 
     /// The name `unique_name(name)` would return, without reserving it (for error messages
     /// about a node that is not built yet).
     pub fn peek_unique_name(&self, name: &str) -> String {
-        let mut st = State {
-            names_in_use: self.read().names_in_use.clone(),
-            scopes: self.read().scopes.clone(),
-            ..State::default()
-        };
-        Self::unique_name_locked(&mut st, name)
+        let mut names = self.read().names_in_use.clone();
+        Self::unique_name_locked(&mut names, &self.current_scope(), name)
     }
 
-    fn unique_name_locked(st: &mut State, name: &str) -> String {
+    /// Reserves `name` in `scope` among `names` (the graph's names in use).
+    fn unique_name_locked(names: &mut HashMap<String, usize>, scope: &str, name: &str) -> String {
         if let Some(exact) = name.strip_suffix('/') {
             return exact.to_string();
         }
-        let full = match st.scopes.last() {
-            Some(scope) if !scope.is_empty() => format!("{scope}/{name}"),
-            _ => name.to_string(),
+        let full = match scope {
+            "" => name.to_string(),
+            scope => format!("{scope}/{name}"),
         };
         let key = full.to_lowercase();
-        let i = st.names_in_use.get(&key).copied().unwrap_or(0);
-        st.names_in_use.insert(key.clone(), i + 1);
+        let i = names.get(&key).copied().unwrap_or(0);
+        names.insert(key.clone(), i + 1);
         if i == 0 {
             return full;
         }
         let mut i = i;
         let mut candidate = format!("{key}_{i}");
-        while st.names_in_use.contains_key(&candidate) {
+        while names.contains_key(&candidate) {
             i += 1;
             candidate = format!("{key}_{i}");
         }
-        st.names_in_use.insert(candidate, 1);
+        names.insert(candidate, 1);
         format!("{full}_{i}")
     }
 
     /// Runs `f` inside the name scope `name` (`conv1/...`). Entering a used scope again opens
     /// `name_1`; a name ending in `/` re-enters that exact scope.
     /// An empty `name` runs `f` at the top level, outside every scope.
+    /// Scopes belong to the calling thread, as in TensorFlow 1.x: other threads building in
+    /// the same graph meanwhile do not see them.
     pub fn name_scope<R>(&self, name: &str, f: impl FnOnce(&Graph) -> R) -> R {
-        {
-            let mut st = self.write();
-            let scope = if name.is_empty() {
-                String::new()
-            } else {
-                Self::unique_name_locked(&mut st, name)
-            };
-            st.scopes.push(scope);
-        }
-        let r = f(self);
-        self.write().scopes.pop();
-        r
+        let scope = if name.is_empty() {
+            String::new()
+        } else {
+            self.unique_name(name)
+        };
+        self.building(|b| b.scopes.push(scope));
+        let _pop = Pop {
+            graph: self,
+            scope: true,
+        };
+        f(self)
     }
 
-    /// The current name scope (`""` at the top).
+    /// This thread's current name scope in this graph (`""` at the top).
     pub fn current_scope(&self) -> String {
-        self.read().scopes.last().cloned().unwrap_or_default()
+        self.building(|b| b.scopes.last().cloned().unwrap_or_default())
     }
 
     /// Runs `f` so that every node it creates runs after `ops` (TensorFlow's
-    /// `control_dependencies`).
+    /// `control_dependencies`). The dependencies apply to nodes this thread creates, as in
+    /// TensorFlow 1.x: nodes other threads add to the graph meanwhile do not get them.
     pub fn control_dependencies<R>(
         &self,
         ops: &[&Operation],
@@ -256,17 +301,18 @@ impl Graph {
         for op in ops {
             self.check_owns(&op.graph, &op.to_string())?;
         }
-        self.write()
-            .control
-            .push(ops.iter().map(|o| o.id).collect());
-        let r = f(self);
-        self.write().control.pop();
-        Ok(r)
+        self.building(|b| b.control.push(ops.iter().map(|o| o.id).collect()));
+        let _pop = Pop {
+            graph: self,
+            scope: false,
+        };
+        Ok(f(self))
     }
 
-    /// Whether nodes created now get control dependencies (inside `control_dependencies`).
+    /// Whether nodes this thread creates now get control dependencies (inside
+    /// `control_dependencies`).
     pub fn in_control_dependencies(&self) -> bool {
-        self.read().control.iter().any(|c| !c.is_empty())
+        self.building(|b| b.control.iter().any(|c| !c.is_empty()))
     }
 
     /// Checks that a tensor or operation of `other` belongs to this graph.
@@ -294,10 +340,14 @@ impl Graph {
         for t in inputs {
             self.check_owns(&t.graph, &t.to_string())?;
         }
-        let mut st = self.write();
-        let name = Self::unique_name_locked(&mut st, name);
-        let mut controls: Vec<NodeId> = st.control.iter().flatten().copied().collect();
+        let (scope, mut controls) = self.building(|b| {
+            let scope = b.scopes.last().cloned().unwrap_or_default();
+            let controls: Vec<NodeId> = b.control.iter().flatten().copied().collect();
+            (scope, controls)
+        });
         controls.extend_from_slice(control_inputs);
+        let mut st = self.write();
+        let name = Self::unique_name_locked(&mut st.names_in_use, &scope, name);
         controls.dedup();
         let data = NodeData {
             name: name.clone(),

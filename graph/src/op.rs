@@ -1,7 +1,7 @@
 //! The interface every op implements: the runtime and the gradient pass know ops only
 //! through it.
 
-use crate::{Error, Graph, NodeId, Operation, Result, Tensor, Value};
+use crate::{DType, Error, Graph, NodeId, Operation, Result, Tensor, Value};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -179,6 +179,7 @@ pub type NodeState = Arc<Mutex<Box<dyn Any + Send>>>;
 /// ```
 /// use rustflow_graph::SessionOptions;
 /// assert!(!SessionOptions::default().winograd);
+/// assert_eq!(SessionOptions::default().memory_limit, None);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionOptions {
@@ -194,6 +195,26 @@ pub struct SessionOptions {
     /// round about six times as coarsely again. Training is unaffected in kind (the tutorial's
     /// network reaches the same accuracy). Off by default.
     pub winograd: bool,
+    /// The largest tensor, in bytes, a kernel may allocate; a larger output is refused with
+    /// [`Error::ResourceExhausted`] before it is allocated. `None` (the default): the
+    /// machine's available memory when the process first asks.
+    pub memory_limit: Option<usize>,
+}
+
+/// The machine's available memory in bytes (`MemAvailable` of `/proc/meminfo`), read once;
+/// unlimited where it cannot be read.
+fn available_memory() -> usize {
+    static AVAILABLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("MemAvailable:"))?;
+                let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+                kb.checked_mul(1024)
+            })
+            .unwrap_or(usize::MAX)
+    })
 }
 
 /// Per-session state of the stateful nodes: variable values and each node's private state
@@ -234,6 +255,11 @@ impl Resources {
             .entry(var)
             .or_default()
             .clone()
+    }
+
+    /// The largest tensor a kernel may allocate, in bytes ([`SessionOptions::memory_limit`]).
+    pub fn memory_limit(&self) -> usize {
+        self.options.memory_limit.unwrap_or_else(available_memory)
     }
 
     /// Whether variable `var` holds a value.
@@ -279,6 +305,45 @@ impl KernelContext<'_> {
     /// The session's options.
     pub fn options(&self) -> SessionOptions {
         self.resources.options
+    }
+
+    /// Checks that an output of `dtype` and `shape` fits the session's memory limit, before
+    /// the kernel allocates it: the one check of every allocation whose size comes from data
+    /// (shape attributes, feeds, files). A kernel whose output can be larger than its inputs
+    /// (random ops, broadcasting, `MatMul`, ...) calls it first. The error is
+    /// [`Error::ResourceExhausted`], attributed to the node by the executor.
+    ///
+    /// ```
+    /// use rustflow_graph::{DType, Error, KernelContext, NodeId, Resources, SessionOptions};
+    /// let r = Resources::with_options(SessionOptions { memory_limit: Some(1 << 20), ..Default::default() });
+    /// let ctx = KernelContext { inputs: vec![], node: NodeId::new(0), resources: &r };
+    /// assert!(ctx.check_output(DType::F32, &[512, 512]).is_ok());
+    /// let err = ctx.check_output(DType::F32, &[1 << 20, 1 << 20]).unwrap_err();
+    /// assert!(matches!(err, Error::ResourceExhausted { bytes, .. } if bytes == 1 << 42));
+    /// ```
+    pub fn check_output(&self, dtype: DType, shape: &[usize]) -> Result<()> {
+        let bytes = shape
+            .iter()
+            .fold(dtype.size() as u128, |n, &d| n.saturating_mul(d as u128));
+        let limit = self.resources.memory_limit();
+        if bytes <= limit as u128 {
+            return Ok(());
+        }
+        Err(Error::ResourceExhausted {
+            node: String::new(),
+            op: String::new(),
+            shape: format!(
+                "[{}]",
+                shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            dtype,
+            bytes,
+            limit,
+        })
     }
 
     /// A buffer for a float output of `len` elements, from the session's pool when it has

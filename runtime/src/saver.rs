@@ -4,21 +4,45 @@
 use crate::{bundle, Session};
 use rustflow_graph::{fmt_dims, DType, Error, Graph, NodeId, Result, Tensor, Value};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::PoisonError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-/// The name of the index file that records the newest checkpoint of a directory.
+/// The name of the index file that records the checkpoints of a directory, newest last.
 const INDEX: &str = "checkpoint";
+
+/// The metadata key of a tensor's CRC32C checksum (of its little-endian data bytes).
+const CRC_KEY: &str = "crc32c:";
+
+/// Serializes the part of saves that changes a directory's checkpoints (rename into place,
+/// index, pruning) among this process's threads; a lock on the directory itself does the
+/// same among processes. Lock order: this mutex, then the directory's lock; nothing waits
+/// for rayon's pool under them.
+static DIR_LOCK: Mutex<()> = Mutex::new(());
+
+/// Numbers this process's temporary files, so that concurrent saves never share one.
+static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
 /// Saves and restores variables (`tf.train.Saver`). A checkpoint is one
 /// [safetensors](https://huggingface.co/docs/safetensors) file holding every variable under
 /// its op name (`conv1/W`), readable from Python tooling as well.
 ///
-/// A save writes a temporary file in the same directory, flushes and syncs it, then renames
-/// it into place: a crash or a full disk mid-save leaves the previous checkpoint intact.
-/// A restore checks every name, dtype and shape before it changes anything.
+/// A save is crash-safe at every instant:
+/// 1. it writes the checkpoint to a temporary file of its own (`<file>.tmp.<pid>.<n>`), with
+///    a CRC32C checksum of each tensor in the file's metadata, and syncs it;
+/// 2. it renames it into place and syncs the directory;
+/// 3. it writes the new index the same way (temporary file, sync, rename, directory sync);
+/// 4. only then it deletes the checkpoints of its own prefix beyond `max_to_keep` (and those
+///    of its prefix that no index names, left by a crash between 2 and 3), and temporary
+///    files of processes that no longer run.
+///
+/// So after a crash, [`latest_checkpoint`] names a complete checkpoint whenever one
+/// exists, and savers of other prefixes in the same directory keep theirs. Steps 2 to 4 are
+/// serialized among threads and processes. A restore checks every name, dtype, shape and
+/// checksum before it changes anything, and names the tensor that does not match.
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -184,35 +208,24 @@ impl Saver {
         })?;
         if self.format == CheckpointFormat::TensorFlowV2 {
             bundle::write(&path, &self.values(sess)?)?;
-            self.record(&dir, &path)?;
+            let _in_process = DIR_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+            let _across_processes = lock_dir(&dir)?;
+            sync_dir(&dir).map_err(|source| Error::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            self.record(&dir, &file_name(prefix), &path)?;
             return Ok(path);
         }
         let bytes = self.serialize(sess, &path)?;
-        let tmp = path.with_extension(format!("safetensors.tmp{}", std::process::id()));
-        let io = |source| Error::Io {
-            path: tmp.clone(),
-            source,
-        };
-        let written = (|| -> std::io::Result<()> {
-            let file = File::create(&tmp)?;
-            let mut w = wrap(file.try_clone()?);
-            w.write_all(&bytes)?;
-            w.flush()?;
-            drop(w);
-            file.sync_all()
-        })();
-        if let Err(e) = written {
+        let tmp = write_synced(&path, &bytes, wrap)?;
+        let _in_process = DIR_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        let _across_processes = lock_dir(&dir)?;
+        if let Err(source) = fs::rename(&tmp, &path).and_then(|_| sync_dir(&dir)) {
             let _ = fs::remove_file(&tmp);
-            return Err(io(e));
+            return Err(Error::Io { path, source });
         }
-        fs::rename(&tmp, &path).map_err(|source| {
-            let _ = fs::remove_file(&tmp);
-            Error::Io {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        self.record(&dir, &path)?;
+        self.record(&dir, &file_name(prefix), &path)?;
         Ok(path)
     }
 
@@ -248,6 +261,15 @@ impl Saver {
                 )
             })
             .collect();
+        let crcs: HashMap<String, String> = bytes
+            .iter()
+            .map(|(n, _, _, b)| {
+                (
+                    format!("{CRC_KEY}{n}"),
+                    format!("{:08x}", crc32c::crc32c(b)),
+                )
+            })
+            .collect();
         let views = bytes
             .iter()
             .map(|(n, d, s, b)| {
@@ -259,39 +281,50 @@ impl Saver {
                     })
             })
             .collect::<Result<Vec<_>>>()?;
-        safetensors::serialize(views, &None).map_err(|e| Error::Checkpoint {
+        safetensors::serialize(views, &Some(crcs)).map_err(|e| Error::Checkpoint {
             path: path.into(),
             msg: format!("{e:?}"),
         })
     }
 
-    /// Records `path` as the newest checkpoint of `dir` and prunes old ones of its prefix.
-    fn record(&self, dir: &Path, path: &Path) -> Result<()> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut kept: Vec<String> = read_index(dir).into_iter().filter(|n| *n != name).collect();
-        kept.push(name);
-        if self.max_to_keep > 0 && kept.len() > self.max_to_keep {
-            for old in kept.drain(..kept.len() - self.max_to_keep) {
-                let old = dir.join(old);
-                for f in [bundle::index_path(&old), bundle::data_path(&old), old] {
-                    let _ = fs::remove_file(f);
+    /// Records `path` (complete and in place) as the newest checkpoint of `dir`, then deletes
+    /// what the new index no longer names of `prefix`'s checkpoints, and stale temporary
+    /// files. The caller holds the directory's locks.
+    fn record(&self, dir: &Path, prefix: &str, path: &Path) -> Result<()> {
+        let name = file_name(path);
+        let mut index: Vec<String> = read_index(dir).into_iter().filter(|n| *n != name).collect();
+        index.push(name.clone());
+        let ours: Vec<usize> = (0..index.len())
+            .filter(|&i| is_checkpoint_of(&index[i], prefix))
+            .collect();
+        if self.max_to_keep > 0 && ours.len() > self.max_to_keep {
+            let drop = &ours[..ours.len() - self.max_to_keep];
+            index = (0..index.len())
+                .filter(|i| !drop.contains(i))
+                .map(|i| index[i].clone())
+                .collect();
+        }
+        let index_path = dir.join(INDEX);
+        let tmp = write_synced(&index_path, index_text(&index).as_bytes(), |f| Box::new(f))?;
+        fs::rename(&tmp, &index_path)
+            .and_then(|_| sync_dir(dir))
+            .map_err(|source| {
+                let _ = fs::remove_file(&tmp);
+                Error::Io {
+                    path: index_path,
+                    source,
                 }
+            })?;
+        // The new index is durable: now old files may go.
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let stale =
+                is_checkpoint_of(&file, prefix) && !index.contains(&file) || stale_temporary(&file);
+            if stale {
+                let _ = fs::remove_file(entry.path());
             }
         }
-        let index = dir.join(INDEX);
-        let tmp = dir.join(format!("{INDEX}.tmp{}", std::process::id()));
-        let io = |source| Error::Io {
-            path: index.clone(),
-            source,
-        };
-        let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(index_text(&kept).as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(io)?;
-        fs::rename(&tmp, &index).map_err(io)
+        Ok(())
     }
 
     /// Restores every variable of this saver from `path` into `sess`: a safetensors file, or
@@ -358,6 +391,11 @@ impl Saver {
         };
         let st = SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("not a valid safetensors file: {e:?}")))?;
+        let (header, metadata) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| bad(format!("not a valid safetensors file: {e:?}")))?;
+        // Files written by other tools may carry no checksums; ours carry one per tensor.
+        let crcs = metadata.metadata().clone().unwrap_or_default();
+        let checked = crcs.keys().any(|k| k.starts_with(CRC_KEY));
         let mut values = Vec::with_capacity(self.vars.len());
         for (name, node, dtype, shape) in &self.vars {
             let t = st
@@ -376,6 +414,20 @@ impl Saver {
                     fmt_dims(shape)
                 )));
             }
+            if checked {
+                let start = t.data().as_ptr() as usize - bytes.as_ptr() as usize;
+                let at = format!("bytes {start}..{}", start + t.data().len());
+                let stored = crcs
+                    .get(&format!("{CRC_KEY}{name}"))
+                    .ok_or_else(|| bad(format!("variable '{name}' has no checksum ({at})")))?;
+                let computed = format!("{:08x}", crc32c::crc32c(t.data()));
+                if *stored != computed {
+                    return Err(bad(format!(
+                        "variable '{name}' is corrupt: data checksum (crc32c) {computed}, \
+                         recorded {stored} ({at}; header {header} bytes)"
+                    )));
+                }
+            }
             values.push((
                 *node,
                 from_bytes(*dtype, shape, t.data()).map_err(|e| bad(format!("{name}: {e}")))?,
@@ -385,13 +437,97 @@ impl Saver {
     }
 }
 
-/// The newest checkpoint recorded in `dir` (`tf.train.latest_checkpoint`), if any.
+/// The newest checkpoint recorded in `dir` (`tf.train.latest_checkpoint`) whose file
+/// exists, if any.
 pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<PathBuf>> {
     let dir = dir.as_ref();
     Ok(read_index(dir)
-        .pop()
+        .into_iter()
+        .rev()
         .map(|n| dir.join(n))
-        .filter(|p| p.exists() || bundle::exists(p)))
+        .find(|p| p.exists() || bundle::exists(p)))
+}
+
+/// Writes `bytes` through `wrap` to a new temporary file beside `path`, named uniquely for
+/// this save (`<file>.tmp.<pid>.<n>`), flushes and syncs it, and returns its path. On
+/// failure the temporary file is removed.
+fn write_synced(
+    path: &Path,
+    bytes: &[u8],
+    wrap: impl FnOnce(File) -> Box<dyn Write>,
+) -> Result<PathBuf> {
+    let n = NEXT_TMP.fetch_add(1, Ordering::Relaxed);
+    let tmp = PathBuf::from(format!("{}.tmp.{}.{n}", path.display(), std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let file = File::create(&tmp)?;
+        let mut w = wrap(file.try_clone()?);
+        w.write_all(bytes)?;
+        w.flush()?;
+        drop(w);
+        file.sync_all()
+    })();
+    written.map(|_| tmp.clone()).map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        Error::Io { path: tmp, source }
+    })
+}
+
+/// Syncs a directory, so that a rename in it survives a crash (a no-op where directories
+/// cannot be opened).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match File::open(dir) {
+        Ok(d) => d.sync_all(),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Locks `dir` against other processes' saves until the returned handle is dropped (where
+/// directories can be opened and locked).
+fn lock_dir(dir: &Path) -> Result<Option<File>> {
+    let Ok(d) = File::open(dir) else {
+        return Ok(None);
+    };
+    d.lock().map_err(|source| Error::Io {
+        path: dir.into(),
+        source,
+    })?;
+    Ok(Some(d))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether `file` is a checkpoint of `prefix` or one of its files: `<prefix>.safetensors`,
+/// `<prefix>-<step>.safetensors`, and TensorFlow's `<prefix>-<step>` with its `.index` and
+/// `.data-*` files (so `model` never claims `model-best-3.safetensors`).
+fn is_checkpoint_of(file: &str, prefix: &str) -> bool {
+    let stem = file
+        .strip_suffix(".safetensors")
+        .or_else(|| file.strip_suffix(".index"))
+        .or_else(|| file.find(".data-").map(|i| &file[..i]))
+        .unwrap_or(file);
+    stem == prefix
+        || stem
+            .strip_prefix(prefix)
+            .and_then(|s| s.strip_prefix('-'))
+            .is_some_and(|step| !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether `file` is a temporary file of a save by a process that no longer runs
+/// (`<name>.tmp.<pid>.<n>`). Where processes cannot be listed (no `/proc`), none is.
+fn stale_temporary(file: &str) -> bool {
+    let mut parts = file.rsplit('.');
+    let (Some(n), Some(pid), Some("tmp")) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let (Ok(_), Ok(pid)) = (n.parse::<u64>(), pid.parse::<u32>()) else {
+        return false;
+    };
+    let proc = Path::new("/proc");
+    pid != std::process::id() && proc.is_dir() && !proc.join(pid.to_string()).exists()
 }
 
 /// The `checkpoint` state file's text: TensorFlow's `CheckpointState`, newest last.

@@ -4,6 +4,7 @@ use crate::executor::{execute, RunMetadata, RunOptions};
 use crate::plan::{Plan, PlanKey};
 use crate::{FeedDict, Fetch, Outputs};
 use rustflow_graph::{Error, Graph, Operation, Resources, Result, SessionOptions, Tensor, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -65,7 +66,7 @@ impl Session {
     /// use rustflow_graph::{Graph, SessionOptions};
     /// use rustflow_runtime::Session;
     /// let g = Graph::new();
-    /// let sess = Session::with_options(&g, SessionOptions { winograd: true });
+    /// let sess = Session::with_options(&g, SessionOptions { winograd: true, ..Default::default() });
     /// assert!(sess.options().winograd);
     /// ```
     pub fn with_options(graph: &Graph, options: SessionOptions) -> Session {
@@ -176,13 +177,16 @@ impl Session {
         self.run(&[Fetch::from(op)], feeds).map(|_| ())
     }
 
-    /// Closes the session: later runs fail. A default session is uninstalled.
+    /// Closes the session: later runs fail. If it is this thread's default session, it is
+    /// uninstalled.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
-        let mut d = DEFAULT.lock().unwrap_or_else(PoisonError::into_inner);
-        if d.as_ref() == Some(self) {
-            *d = None;
-        }
+        DEFAULT.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.as_ref() == Some(self) {
+                *d = None;
+            }
+        });
     }
 
     /// Whether [`Session::close`] was called (on this session or a clone of it).
@@ -225,19 +229,21 @@ fn numpy_shape(d: &[usize]) -> String {
     }
 }
 
-static DEFAULT: Mutex<Option<Session>> = Mutex::new(None);
-
-/// The default session, if an [`InteractiveSession`] is open.
-pub fn default_session() -> Option<Session> {
-    DEFAULT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
+thread_local! {
+    /// This thread's default session: as in TensorFlow 1.x, each thread has its own.
+    static DEFAULT: RefCell<Option<Session>> = const { RefCell::new(None) };
 }
 
-/// A session that installs itself as the default session as soon as it is created, so that
-/// `tensor.eval(&feeds)` and `op.run(&feeds)` need no session; dropping (or closing) it
-/// uninstalls it. It dereferences to [`Session`].
+/// This thread's default session, if an [`InteractiveSession`] was opened on this thread and
+/// is still open. Other threads' interactive sessions are not seen (TensorFlow 1.x keeps the
+/// default-session stack per thread).
+pub fn default_session() -> Option<Session> {
+    DEFAULT.with(|d| d.borrow().clone())
+}
+
+/// A session that installs itself as the calling thread's default session as soon as it is
+/// created, so that `tensor.eval(&feeds)` and `op.run(&feeds)` on that thread need no
+/// session; dropping (or closing) it uninstalls it. It dereferences to [`Session`].
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -263,7 +269,7 @@ impl InteractiveSession {
     /// [`InteractiveSession::new`] with options (`tf.InteractiveSession(config=...)`).
     pub fn with_options(graph: &Graph, options: SessionOptions) -> InteractiveSession {
         let session = Session::with_options(graph, options);
-        *DEFAULT.lock().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
+        DEFAULT.with(|d| *d.borrow_mut() = Some(session.clone()));
         InteractiveSession { session }
     }
 }

@@ -44,12 +44,15 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
             b.dtype()
         )));
     }
+    let shape = crate::util::broadcast_dims(a.shape(), b.shape())?;
+    let out_dtype = if kind == BinaryKind::Equal {
+        DType::Bool
+    } else {
+        a.dtype()
+    };
+    ctx.check_output(out_dtype, &shape)?;
     use BinaryKind::*;
-    if a.dtype() == DType::F32
-        && kind != Equal
-        && a.is_unique()
-        && crate::util::broadcast_dims(a.shape(), b.shape())? == a.shape()
-    {
+    if a.dtype() == DType::F32 && kind != Equal && a.is_unique() && shape == a.shape() {
         // Write into the first input's buffer: nothing else holds it.
         let mut out = ctx.take_input(0);
         with_float_fn!(kind, f => binary_inplace(&mut out, ctx.input(1), f))?;

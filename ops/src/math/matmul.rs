@@ -43,6 +43,7 @@ impl Op for MatMul {
                 fmt_dims(b.shape())
             )));
         }
+        ctx.check_output(DType::F32, &[m, n])?;
         let mut c = ctx.output_f32(m * n);
         sgemm(
             m,

@@ -33,6 +33,7 @@ pub(crate) fn sample(
     seed: u64,
     mut draw: impl FnMut(&mut ChaCha8Rng) -> f32,
 ) -> Result<Vec<Value>> {
+    ctx.check_output(DType::F32, shape)?;
     let n: usize = shape.iter().product();
     let data = with_rng(ctx, seed, |rng| (0..n).map(|_| draw(rng)).collect())?;
     Ok(vec![Value::new(shape, data)?])

@@ -1,12 +1,11 @@
 //! `AdamOptimizer`, with TensorFlow 1.x's update (epsilon outside the bias correction).
 
-use super::slots::{lock_var, Slots};
+use super::slots::{for_each_unpooled, lock_var, Slots};
 use super::Optimizer;
 use crate::kernels::gemm::{sgemm_serial, MatRef};
 use crate::math::MatMul;
 use crate::util::add;
 use crate::{constant, mul, Variable};
-use rayon::prelude::*;
 use rustflow_graph::{
     fmt_dims, not_differentiable, DType, Error, GradContext, Graph, KernelContext, NodeId, Op,
     OpKind, Operation, Result, Tensor, Value,
@@ -85,7 +84,9 @@ impl Op for ApplyAdam {
             r.variable(self.m.0),
             r.variable(self.v.0),
         );
-        // Lock order: the variable, then its slots (every optimizer op does the same).
+        // Lock order: the variable, then its slots (every optimizer op does the same). The
+        // update runs under the locks on threads of its own, never on rayon's pool (see
+        // `for_each_unpooled`).
         let mut var = lock_var(&vs, &self.var.1, &shape)?;
         let mut m = lock_var(&ms, &self.m.1, &shape)?;
         let mut v = lock_var(&ss, &self.v.1, &shape)?;
@@ -106,45 +107,39 @@ impl Op for ApplyAdam {
         match self.grad {
             GradSource::Tensor => {
                 let g = ctx.input(0).as_slice::<f32>()?;
-                w.par_chunks_mut(CHUNK)
-                    .zip(m.par_chunks_mut(CHUNK))
-                    .zip(v.par_chunks_mut(CHUNK))
-                    .zip(g.par_chunks(CHUNK))
-                    .for_each(|(((w, m), v), g)| step.apply(w, m, v, g));
+                let chunks = w
+                    .chunks_mut(CHUNK)
+                    .zip(m.chunks_mut(CHUNK))
+                    .zip(v.chunks_mut(CHUNK))
+                    .zip(g.chunks(CHUNK));
+                for_each_unpooled(chunks, |(((w, m), v), g)| step.apply(w, m, v, g));
             }
             GradSource::Product => {
                 let (a, b) = (ctx.input(0), ctx.input(1));
                 let (k, rows, cols) = (a.shape()[0], shape[0], shape[1]);
                 let (a, b) = (a.as_slice::<f32>()?, b.as_slice::<f32>()?);
                 let block = PRODUCT_ROWS * cols.max(1);
-                w.par_chunks_mut(block)
-                    .zip(m.par_chunks_mut(block))
-                    .zip(v.par_chunks_mut(block))
-                    .enumerate()
-                    .for_each(|(i, ((w, m), v))| {
-                        let (r0, nr) = (i * PRODUCT_ROWS, w.len() / cols);
-                        GRAD_ROWS.with(|cell| {
-                            let mut g = cell.borrow_mut();
-                            g.resize(w.len(), 0.0);
-                            // Rows r0..r0 + nr of aᵀ · b: element (r, kk) of aᵀ is a[kk][r0 + r].
-                            // (With k = 0, `a` is empty and the product is 0.)
-                            let at = MatRef {
-                                data: &a[r0.min(a.len())..],
-                                rs: 1,
-                                cs: rows,
-                            };
-                            sgemm_serial(
-                                nr,
-                                cols,
-                                k,
-                                at,
-                                MatRef::new(b, cols, false),
-                                &mut g,
-                                false,
-                            );
-                            step.apply(w, m, v, &g);
-                        });
+                let blocks = w
+                    .chunks_mut(block)
+                    .zip(m.chunks_mut(block))
+                    .zip(v.chunks_mut(block))
+                    .enumerate();
+                for_each_unpooled(blocks, |(i, ((w, m), v))| {
+                    let (r0, nr) = (i * PRODUCT_ROWS, w.len() / cols);
+                    GRAD_ROWS.with(|cell| {
+                        let mut g = cell.borrow_mut();
+                        g.resize(w.len(), 0.0);
+                        // Rows r0..r0 + nr of aᵀ · b: element (r, kk) of aᵀ is a[kk][r0 + r].
+                        // (With k = 0, `a` is empty and the product is 0.)
+                        let at = MatRef {
+                            data: &a[r0.min(a.len())..],
+                            rs: 1,
+                            cs: rows,
+                        };
+                        sgemm_serial(nr, cols, k, at, MatRef::new(b, cols, false), &mut g, false);
+                        step.apply(w, m, v, &g);
                     });
+                });
             }
         }
         Ok(vec![])

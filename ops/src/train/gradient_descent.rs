@@ -33,6 +33,7 @@ impl Op for ApplyGradientDescent {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let grad = ctx.input(0);
         let slot = ctx.resources.variable(self.var);
+        // Lock order (see `slots`): the variable's lock alone, released before any wait.
         let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
         let var = guard.as_mut().ok_or_else(|| Error::Uninitialized {
             var: self.var_name.clone(),

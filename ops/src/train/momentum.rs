@@ -34,7 +34,8 @@ impl Op for ApplyMomentum {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let grad = ctx.input(0);
         let g = grad.as_slice::<f32>()?;
-        // Lock order: the variable, then its slots (every optimizer op does the same).
+        // Lock order (see `slots`): the variable, then its slots; the loop below is serial,
+        // so nothing waits for rayon's pool under them.
         let (vs, accs) = (
             ctx.resources.variable(self.var.0),
             ctx.resources.variable(self.accum.0),
