@@ -1,7 +1,7 @@
 //! The interface every op implements: the runtime and the gradient pass know ops only
 //! through it.
 
-use crate::{Error, Graph, NodeId, Operation, Result, Tensor, Value};
+use crate::{Capability, Error, Graph, NodeId, Operation, Result, Tensor, Value};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -77,13 +77,9 @@ pub trait Op: AsAny + Send + Sync + fmt::Debug + 'static {
         String::new()
     }
 
-    /// One op that computes `next` applied to this op's output, in one pass: a plan runs it
-    /// in place of the two nodes when `next` has this op's only output as its first input and
-    /// nothing else in the plan reads or fetches that output (a remapping like Grappler's).
-    /// The fused op's inputs are this op's, then `next`'s other inputs. `None`, the default,
-    /// when the pair has no fused kernel.
-    fn fuse(&self, _next: &dyn Op) -> Option<Arc<dyn Op>> {
-        None
+    /// What this op offers a plan's fusion pass ([`Capability`]); none by default.
+    fn capability(&self) -> Capability {
+        Capability::None
     }
 }
 

@@ -136,7 +136,9 @@ pub(crate) fn col2im_add(col: &[f32], win: &Window, nb: usize, dx: &mut [f32]) {
 
 /// The convolution `y[n, oh, ow, co] = Σ x[n, ih, iw, ci] · f[kh, kw, ci, co]` of `x`
 /// (`[n, h, w, c]` per `win`) with `f` (`[kh, kw, c, co]`), into `y` (`[n, oh, ow, co]`,
-/// overwritten). `winograd` allows [`winograd`]'s faster, less exact kernel.
+/// overwritten), then `epilogue` over each group of whole images' outputs while they are in
+/// cache (a fused bias and activation; `|_| {}` for none). `winograd` allows [`winograd`]'s
+/// faster, less exact kernel.
 pub(crate) fn conv2d_forward(
     x: &[f32],
     f: &[f32],
@@ -144,6 +146,7 @@ pub(crate) fn conv2d_forward(
     co: usize,
     y: &mut [f32],
     winograd: bool,
+    epilogue: impl Fn(&mut [f32]) + Sync,
 ) {
     let out_img = win.out_pixels() * co;
     if y.is_empty() || out_img == 0 {
@@ -153,19 +156,24 @@ pub(crate) fn conv2d_forward(
     if let Forward::Gemm { .. } = conv {
         if win.chunk_images() >= win.n {
             // One chunk: one GEMM on all cores.
-            return gemm_forward(x, f, win, co, y, true);
+            gemm_forward(x, f, win, co, y, true);
+            y.par_chunks_mut(out_img).for_each(&epilogue);
+            return;
         }
     }
     let (group, in_len) = (conv.group(win.n), win.in_len());
     y.par_chunks_mut(group * out_img)
         .enumerate()
-        .for_each(|(i, yc)| conv.run(&x[i * group * in_len..], yc));
+        .for_each(|(i, yc)| {
+            conv.run(&x[i * group * in_len..], yc);
+            epilogue(yc);
+        });
 }
 
-/// [`conv2d_forward`] followed by `finish`, group by group of images while their
-/// convolution is still in cache: `finish(conv, out)` turns the convolution of a group of
-/// images (`[images, oh, ow, co]`) into their part of `out` (`per_image` elements each),
-/// which it must overwrite (as a fused pooling layer does).
+/// The convolution of [`conv2d_forward`] followed by `finish`, group by group of images
+/// while their convolution is still in cache: `finish(conv, out)` turns the convolution of
+/// a group of images (`[images, oh, ow, co]`, which it may change) into their part of `out`
+/// (`per_image` elements each), which it must overwrite (as a fused pooling layer does).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d_forward_then(
     x: &[f32],
@@ -175,7 +183,7 @@ pub(crate) fn conv2d_forward_then(
     winograd: bool,
     out: &mut [f32],
     per_image: usize,
-    finish: impl Fn(&[f32], &mut [f32]) + Sync,
+    finish: impl Fn(&mut [f32], &mut [f32]) + Sync,
 ) {
     let out_img = win.out_pixels() * co;
     if out.is_empty() || per_image == 0 {
@@ -191,7 +199,7 @@ pub(crate) fn conv2d_forward_then(
                 let mut buf = cell.borrow_mut();
                 buf.resize(images * out_img, 0.0);
                 conv.run(&x[i * group * in_len..], &mut buf);
-                finish(&buf, oc);
+                finish(&mut buf, oc);
             });
         });
 }
@@ -456,7 +464,7 @@ mod tests {
         };
         let run = |winograd: bool| {
             let mut y = vec![f32::NAN; dy.len()];
-            conv2d_forward(&x, &f, &win, co, &mut y, winograd);
+            conv2d_forward(&x, &f, &win, co, &mut y, winograd, |_| {});
             let mut dx = vec![f32::NAN; x.len()];
             conv2d_backprop_input(&dy, &f, &win, co, &mut dx, winograd);
             let mut df = vec![f32::NAN; f.len()];

@@ -1,16 +1,14 @@
 //! `conv2d`: 2-D convolution of an NHWC input with an HWIO filter.
 
+use crate::fusion::ConvAttrs;
 use crate::kernels::conv::conv2d_forward;
 use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
-use crate::nn::{
-    conv2d_backprop_filter, conv2d_backprop_input, AddReluMaxPool, Conv2DAddReluMaxPool,
-};
+use crate::nn::{conv2d_backprop_filter, conv2d_backprop_input};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
-    Value,
+    fmt_dims, Capability, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
+    TensorSpec, Value,
 };
-use std::sync::Arc;
 
 /// The `Conv2D` op.
 #[derive(Debug)]
@@ -103,7 +101,15 @@ impl Op for Conv2D {
         let shape = [win.n, win.oh, win.ow, co];
         let mut y = ctx.output_f32(out_len(&shape)?);
         let winograd = ctx.options().winograd;
-        conv2d_forward(x.as_slice()?, f.as_slice()?, &win, co, &mut y, winograd);
+        conv2d_forward(
+            x.as_slice()?,
+            f.as_slice()?,
+            &win,
+            co,
+            &mut y,
+            winograd,
+            |_| {},
+        );
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -118,14 +124,10 @@ impl Op for Conv2D {
     fn attrs(&self) -> String {
         conv_attrs(self.strides, self.padding)
     }
-    /// The whole layer `max_pool(relu(conv2d(x, f) + b))` ([`Conv2DAddReluMaxPool`]) when
-    /// only the rest of the layer reads the convolution (evaluation).
-    fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
-        let rest = next.as_any().downcast_ref::<AddReluMaxPool>()?;
-        Some(Arc::new(Conv2DAddReluMaxPool {
+    fn capability(&self) -> Capability {
+        Capability::Producer(Box::new(ConvAttrs {
             strides: self.strides,
             padding: self.padding,
-            pool: rest.attrs,
         }))
     }
 }
