@@ -63,7 +63,9 @@ fn kernels(c: &mut Criterion) {
     );
     // The convolutions' forward passes and the second's gradients both ways: direct sums (the
     // default) and Winograd.
-    let winograd = SessionOptions { winograd: true };
+    let winograd = SessionOptions {
+        kernels: KernelPolicy::Fast,
+    };
     bench_with(
         c,
         "conv1 forward 50x28x28x1 * 5x5x1x32 winograd",

@@ -179,7 +179,16 @@ fn fused_conv2d_equals_the_separate_ops() -> Result<()> {
                 Some(false) => nn::avg_pool(&activ, ks, ss, nn::Padding::Same)?,
                 None => activ.clone(),
             };
-            let sess = Session::with_options(&g, SessionOptions { winograd });
+            let sess = Session::with_options(
+                &g,
+                SessionOptions {
+                    kernels: if winograd {
+                        KernelPolicy::Fast
+                    } else {
+                        KernelPolicy::Exact
+                    },
+                },
+            );
             let feeds = feed! {
                 &x => Value::new(&xd, data(xd.iter().product(), 1))?,
                 &f => Value::new(&fd, data(fd.iter().product(), 2))?,

@@ -17,8 +17,8 @@ pub use graph::{
     Edge, Graph, NodeData, NodeId, Operation, Tensor, TensorSpec, VariableInfo, DEFAULT_GRAPH_SEED,
 };
 pub use op::{
-    not_differentiable, AsAny, BufferPool, GradContext, KernelContext, NodeState, Op, OpKind,
-    Resources, SessionOptions, VarSlot,
+    not_differentiable, AsAny, BufferPool, GradContext, KernelContext, KernelPolicy, NodeState, Op,
+    OpKind, Resources, SessionOptions, VarSlot,
 };
 pub use shape::{fmt_dims, Dim, Shape};
 pub use value::{Buffer, Element, Value};

@@ -3,9 +3,9 @@
 //! activation is never stored. Plans run it in place of the chain; it is never a graph node.
 
 use super::{Chain, Epilogue};
-use crate::kernels::conv::{conv2d_forward, conv2d_forward_then};
+use crate::kernels::conv::{conv2d_forward, conv2d_forward_then, ConvProblem};
 use crate::kernels::pool::pool_images;
-use crate::nn::conv2d::{conv_attrs, conv_window, out_len};
+use crate::nn::conv2d::{conv_attrs, out_len};
 use crate::nn::padding::Padding;
 use crate::nn::pool::{PoolKind, PoolSpec};
 use rustflow_graph::{KernelContext, Op, Result, Value};
@@ -78,26 +78,25 @@ impl Op for FusedConv2D {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, f) = (ctx.input(0), ctx.input(1));
-        let (win, co) = conv_window(x.shape(), f.shape(), self.conv.strides, self.conv.padding)?;
+        let (strides, padding) = (self.conv.strides, self.conv.padding);
+        let p = ConvProblem::new(x.shape(), f.shape(), strides, padding, ctx.options())?;
+        let (n, co) = (p.win.n, p.co);
         let bias = self.epilogue.bias_of(&ctx.inputs, co)?;
-        let conv_shape = [win.n, win.oh, win.ow, co];
-        let winograd = ctx.options().winograd;
+        let conv_shape = p.out_shape();
         let epilogue = &self.epilogue;
         let (x, f) = (x.as_slice()?, f.as_slice()?);
         let Some(pool) = self.pool else {
             let mut y = ctx.output_f32(out_len(&conv_shape)?);
-            conv2d_forward(x, f, &win, co, &mut y, winograd, |out| {
-                epilogue.apply(bias, out)
-            });
+            conv2d_forward(&p, x, f, &mut y, |out| epilogue.apply(bias, out));
             return Ok(vec![Value::new(&conv_shape, y)?]);
         };
         let pool_win = pool.attrs.window(&conv_shape)?;
-        let shape = [win.n, pool_win.oh, pool_win.ow, co];
+        let shape = [n, pool_win.oh, pool_win.ow, co];
         let per_image = pool_win.oh * pool_win.ow * co;
         let mut y = ctx.output_f32(out_len(&shape)?);
         let pool_first =
             pool.kind == PoolKind::Max && epilogue.activation.is_none_or(|a| a.monotone);
-        conv2d_forward_then(x, f, &win, co, winograd, &mut y, per_image, |conv, out| {
+        conv2d_forward_then(&p, x, f, &mut y, per_image, |conv, out| {
             if pool_first {
                 pool_images(pool.kind, conv, &pool_win, out);
                 epilogue.apply(bias, out);

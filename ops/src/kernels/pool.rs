@@ -1,7 +1,7 @@
 //! 2-D pooling kernels over NHWC tensors (max and average, and their gradients). Every loop
 //! runs innermost over channels, which are contiguous; images are split over the rayon pool.
 
-use crate::nn::padding::Window;
+use crate::kernels::window::Window;
 use rayon::prelude::*;
 
 /// Channels per step of the 2x2 gradient's inner loop.
@@ -74,8 +74,8 @@ fn for_each_window(
 }
 
 impl Window {
-    /// Whether every window is a whole, disjoint 2x2 block of the input (the tutorial's
-    /// pools), which the fast paths serve.
+    /// Whether every window is a whole, disjoint 2x2 block of the input (the common
+    /// 2x2/2 pools), which the fast paths serve.
     fn is_2x2_tiling(&self) -> bool {
         (self.kh, self.kw, self.sh, self.sw) == (2, 2, 2, 2)
             && self.oh * 2 == self.h

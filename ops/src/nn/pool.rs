@@ -2,8 +2,9 @@
 //! shape checks at build time, and the window geometry at run time.
 
 pub(crate) use crate::kernels::pool::PoolKind;
+use crate::kernels::window::Window;
 use crate::nn::conv2d::out_len;
-use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
+use crate::nn::padding::{nhwc_dims, spatial_attr, Padding};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
     fmt_dims, Capability, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
