@@ -1,10 +1,19 @@
-//! Slot variables: per-variable optimizer state (`<var>/Momentum`, `<var>/Adam`, ...).
+//! Slot variables: per-variable optimizer state (`<var>/Momentum`, `<var>/Adam`, ...), and
+//! how updates lock them.
+//!
+//! Lock order, for every optimizer op: the variable's lock, then its slots' locks in
+//! creation order, all taken by [`lock_var`] (an `Assign` and a variable read take one
+//! variable's lock alone). While it holds them, an update never waits for rayon's pool: the
+//! pool's threads may be blocked on those very locks (other runs' updates and reads of the
+//! same variables), so such a wait could never end. Updates that are worth parallelizing use
+//! [`for_each_unpooled`] instead.
 
 use crate::{fill, Variable};
 use rustflow_graph::{fmt_dims, Error, NodeId, Result, Value, VarSlot};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLockWriteGuard};
+use std::thread;
 
 /// A non-trainable variable of `var`'s shape, initialized to zeros, named `<var>/<name>`.
 /// Call it at the top level (see [`super::Optimizer::create_slots`]).
@@ -62,4 +71,37 @@ pub(crate) fn lock_var<'a>(
         ))),
         Some(_) => Ok(guard),
     }
+}
+
+/// Runs `f` on every item of `items`, on the calling thread and on helper threads of its own
+/// (one fewer than rayon's pool has), each taking the next item when it is done: the work
+/// of an update that holds variable locks, which must not wait for rayon's pool (see the
+/// module's lock order). The helpers take no lock but the queue of items, so the wait for
+/// them always ends. A single item runs on the calling thread alone.
+pub(crate) fn for_each_unpooled<I>(items: I, f: impl Fn(I::Item) + Sync)
+where
+    I: Iterator + Send,
+    I::Item: Send,
+{
+    let helpers = rayon::current_num_threads()
+        .saturating_sub(1)
+        .min(items.size_hint().0.saturating_sub(1));
+    // The innermost lock: nothing else is taken or awaited while it is held.
+    let queue = Mutex::new(items);
+    let work = || loop {
+        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+        match next {
+            Some(item) => f(item),
+            None => return,
+        }
+    };
+    if helpers == 0 {
+        return work();
+    }
+    thread::scope(|s| {
+        for _ in 0..helpers {
+            s.spawn(work);
+        }
+        work();
+    });
 }

@@ -3,9 +3,8 @@
 //! which the fusion pass hands over), and running the optimizer's element-wise rule over
 //! blocks of the variable in parallel.
 
-use super::slots::lock_var;
+use super::slots::{for_each_unpooled, lock_var};
 use crate::kernels::gemm::{sgemm_serial, MatRef};
-use rayon::prelude::*;
 use rustflow_graph::{
     fmt_dims, not_differentiable, Capability, DType, Error, GradContext, KernelContext, NodeId, Op,
     OpKind, Result, Tensor, Value,
@@ -162,14 +161,13 @@ impl<R: Rule> Op for ApplyDense<R> {
         match self.grad {
             GradSource::Tensor => {
                 let g = ctx.input(0).as_slice::<f32>()?;
-                blocks(bufs, CHUNK)
-                    .into_par_iter()
-                    .zip(g.par_chunks(CHUNK))
-                    .for_each(|(mut b, g)| {
-                        if let Some((w, slots)) = b.split_first_mut() {
-                            R::apply(step, w, slots, g);
-                        }
-                    });
+                // Under the locks, never on rayon's pool (see `slots`' lock order).
+                let items = blocks(bufs, CHUNK).into_iter().zip(g.chunks(CHUNK));
+                for_each_unpooled(items, |(mut b, g)| {
+                    if let Some((w, slots)) = b.split_first_mut() {
+                        R::apply(step, w, slots, g);
+                    }
+                });
             }
             GradSource::Product => {
                 let (k, rows, cols) = (ctx.input(0).shape()[0], shape[0], shape[1]);
@@ -177,29 +175,27 @@ impl<R: Rule> Op for ApplyDense<R> {
                     ctx.input(0).as_slice::<f32>()?,
                     ctx.input(1).as_slice::<f32>()?,
                 );
-                blocks(bufs, PRODUCT_ROWS * cols)
-                    .into_par_iter()
-                    .enumerate()
-                    .for_each(|(i, mut b)| {
-                        let Some((w, slots)) = b.split_first_mut() else {
-                            return;
+                let items = blocks(bufs, PRODUCT_ROWS * cols).into_iter().enumerate();
+                for_each_unpooled(items, |(i, mut b)| {
+                    let Some((w, slots)) = b.split_first_mut() else {
+                        return;
+                    };
+                    let (r0, nr) = (i * PRODUCT_ROWS, w.len() / cols.max(1));
+                    GRAD_ROWS.with(|cell| {
+                        let mut g = cell.borrow_mut();
+                        g.resize(w.len(), 0.0);
+                        // Rows r0..r0 + nr of aᵀ · dy: element (r, kk) of aᵀ is
+                        // a[kk][r0 + r]. (With k = 0, `a` is empty and the product is 0.)
+                        let at = MatRef {
+                            data: &a[r0.min(a.len())..],
+                            rs: 1,
+                            cs: rows,
                         };
-                        let (r0, nr) = (i * PRODUCT_ROWS, w.len() / cols.max(1));
-                        GRAD_ROWS.with(|cell| {
-                            let mut g = cell.borrow_mut();
-                            g.resize(w.len(), 0.0);
-                            // Rows r0..r0 + nr of aᵀ · dy: element (r, kk) of aᵀ is
-                            // a[kk][r0 + r]. (With k = 0, `a` is empty and the product is 0.)
-                            let at = MatRef {
-                                data: &a[r0.min(a.len())..],
-                                rs: 1,
-                                cs: rows,
-                            };
-                            let dy = MatRef::new(dy, cols, false);
-                            sgemm_serial(nr, cols, k, at, dy, &mut g, false);
-                            R::apply(step, w, slots, &g);
-                        });
+                        let dy = MatRef::new(dy, cols, false);
+                        sgemm_serial(nr, cols, k, at, dy, &mut g, false);
+                        R::apply(step, w, slots, &g);
                     });
+                });
             }
         }
         Ok(vec![])
