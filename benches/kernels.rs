@@ -64,7 +64,7 @@ fn kernels(c: &mut Criterion) {
     // The convolutions' forward passes and the second's gradients both ways: direct sums (the
     // default) and Winograd.
     let winograd = SessionOptions {
-        winograd: true,
+        kernels: KernelPolicy::Fast,
         ..Default::default()
     };
     bench_with(
@@ -116,7 +116,7 @@ fn kernels(c: &mut Criterion) {
         |x| rustflow::matmul_t(&x[0], &x[1], false, true),
     );
     // Evaluation's layers, on a chunk of 250 test images: each convolutional layer runs as
-    // one fused step (Conv2DAddReluMaxPool), as `deep_mnist` runs them (Winograd for conv2).
+    // one fused step (FusedConv2D), as `deep_mnist` runs them (Winograd for conv2).
     let layer = |x: &[Tensor]| {
         let h = nn::conv2d(&x[0], &x[1], [1; 4], same)?.add(&x[2])?.relu()?;
         nn::max_pool(&h, [1, 2, 2, 1], [1, 2, 2, 1], same)

@@ -24,8 +24,8 @@
 //! ```
 
 pub use rustflow_graph::{
-    fmt_dims, shape, DType, Dim, Error, Graph, Operation, Result, SessionOptions, Shape, Tensor,
-    TensorSpec, Value,
+    fmt_dims, shape, DType, Dim, Error, Graph, KernelPolicy, Operation, Result, SessionOptions,
+    Shape, Tensor, TensorSpec, Value,
 };
 pub use rustflow_interop as interop;
 pub use rustflow_mnist as mnist;
@@ -55,7 +55,8 @@ pub mod prelude {
         train::Optimizer,
         DType,
         DType::{Bool, F32, I32, I64},
-        Error, FeedDict, Fetch, Graph, GraphOps, InteractiveSession, Operation, OperationRun,
-        Result, Session, SessionOptions, Shape, Tensor, TensorEval, TensorOps, Value, Variable,
+        Error, FeedDict, Fetch, Graph, GraphOps, InteractiveSession, KernelPolicy, Operation,
+        OperationRun, Result, Session, SessionOptions, Shape, Tensor, TensorEval, TensorOps, Value,
+        Variable,
     };
 }

@@ -542,7 +542,7 @@ fn mismatched_conv_channels() -> Result<()> {
     let layer = nn::max_pool(&act, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same)?;
     insta::assert_snapshot!(err(sess.eval(&layer, &feed! { &u => one.clone() })), @r"
     input depth must equal the filter's in_channels, but are 1 and 3: input [1,8,8,1], filter [3,3,3,4]
-    	 [[{{node MaxPool}} = Conv2DAddReluMaxPool]]
+    	 [[{{node MaxPool}} = FusedConv2D]]
     ");
     p.check(&sess);
     let e = err(sess.eval(

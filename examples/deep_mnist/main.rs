@@ -74,7 +74,7 @@ struct Args {
     trace: Option<PathBuf>,
     /// Compute every convolution by direct sums, with TensorFlow's rounding, instead of
     /// Winograd's F(4x4, 5x5) for the second one and the first one's forward pass, and
-    /// F(6x6, 5x5) for the second one's in evaluation (slower; see `SessionOptions::winograd`).
+    /// F(6x6, 5x5) for the second one's in evaluation (slower; see `KernelPolicy::Fast`).
     #[arg(long)]
     exact_conv: bool,
     /// Test images per evaluation run, as TensorFlow's harness does: memory grows with it

@@ -9,9 +9,9 @@ use rustflow::{RunMetadata, RunOptions};
 /// The session options of the tutorial's programs: Winograd's F(4x4, 5x5) for the second
 /// convolution and its gradients (4.8x fewer multiplications at its 14x14) and for the first
 /// one's forward pass, and F(6x6, 5x5) for the second one's forward pass over evaluation
-/// chunks (see [`SessionOptions::winograd`] for their rounding).
+/// chunks (see [`KernelPolicy::Fast`] for their rounding).
 pub const FAST: SessionOptions = SessionOptions {
-    winograd: true,
+    kernels: KernelPolicy::Fast,
     memory_limit: None,
 };
 

@@ -2,6 +2,7 @@
 //! tensor values, nodes with unique names and name scopes, and exports DOT. It computes
 //! nothing: ops (crate `rustflow-ops`) and sessions (crate `rustflow-runtime`) build on it.
 
+mod capability;
 mod dtype;
 mod error;
 mod graph;
@@ -9,14 +10,15 @@ mod op;
 mod shape;
 mod value;
 
+pub use capability::{Capability, Elementwise};
 pub use dtype::DType;
 pub use error::{Error, Result};
 pub use graph::{
     Edge, Graph, NodeData, NodeId, Operation, Tensor, TensorSpec, VariableInfo, DEFAULT_GRAPH_SEED,
 };
 pub use op::{
-    not_differentiable, AsAny, BufferPool, GradContext, KernelContext, NodeState, Op, OpKind,
-    Resources, SessionOptions, VarSlot,
+    not_differentiable, AsAny, BufferPool, GradContext, KernelContext, KernelPolicy, NodeState, Op,
+    OpKind, Resources, SessionOptions, VarSlot,
 };
 pub use shape::{fmt_dims, Dim, Shape};
 pub use value::{Buffer, Element, Value};

@@ -1,7 +1,7 @@
 //! The interface every op implements: the runtime and the gradient pass know ops only
 //! through it.
 
-use crate::{DType, Error, Graph, NodeId, Operation, Result, Tensor, Value};
+use crate::{Capability, DType, Error, Graph, NodeId, Operation, Result, Tensor, Value};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -77,13 +77,9 @@ pub trait Op: AsAny + Send + Sync + fmt::Debug + 'static {
         String::new()
     }
 
-    /// One op that computes `next` applied to this op's output, in one pass: a plan runs it
-    /// in place of the two nodes when `next` has this op's only output as its first input and
-    /// nothing else in the plan reads or fetches that output (a remapping like Grappler's).
-    /// The fused op's inputs are this op's, then `next`'s other inputs. `None`, the default,
-    /// when the pair has no fused kernel.
-    fn fuse(&self, _next: &dyn Op) -> Option<Arc<dyn Op>> {
-        None
+    /// What this op offers a plan's fusion pass ([`Capability`]); none by default.
+    fn capability(&self) -> Capability {
+        Capability::None
     }
 }
 
@@ -173,28 +169,37 @@ pub type VarSlot = RwLock<Option<Value>>;
 /// One node's private state in a session (a random op's generator, ...).
 pub type NodeState = Arc<Mutex<Box<dyn Any + Send>>>;
 
+/// How exactly a session's kernels compute (`kernels::*::select` reads it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KernelPolicy {
+    /// Sums of products as TensorFlow rounds them (within its test tolerances).
+    #[default]
+    Exact,
+    /// Also faster arithmetic that rounds differently: Winograd's minimal filtering for
+    /// 5x5 stride-1 convolutions with at least 8 channels each way and both their gradients
+    /// (F(4x4, 5x5): 64 multiplications per 4x4 outputs and input channel instead of 400),
+    /// and for the forward pass of those with one input channel. Its error scales with the
+    /// data's magnitude rather than each output's: on unit-scale data with 32 input and 64
+    /// output channels it uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
+    /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),
+    /// where direct sums use at most 0.17x. Forward passes over 128 images or more use
+    /// F(6x6, 5x5) tiles, which round about six times as coarsely again. Training is
+    /// unaffected in kind (the MNIST example reaches the same accuracy).
+    Fast,
+}
+
 /// How a session's kernels may compute: the part of TensorFlow's `ConfigProto` that applies
 /// here. The default computes as TensorFlow does.
 ///
 /// ```
-/// use rustflow_graph::SessionOptions;
-/// assert!(!SessionOptions::default().winograd);
+/// use rustflow_graph::{KernelPolicy, SessionOptions};
+/// assert_eq!(SessionOptions::default().kernels, KernelPolicy::Exact);
 /// assert_eq!(SessionOptions::default().memory_limit, None);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionOptions {
-    /// Lets 5x5 stride-1 convolutions with at least 8 channels each way, and both their
-    /// gradients, use Winograd's F(4x4, 5x5): 64 multiplications per 4x4 outputs and input
-    /// channel instead of 400, at a price in rounding; likewise the forward pass of those with
-    /// one input channel and at least 16 output channels. Winograd's error scales with the
-    /// data's magnitude rather than each output's: on unit-scale data with 32 input and 64
-    /// output channels it uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
-    /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),
-    /// where direct sums use at most 0.17x. Forward passes over 128 images or more
-    /// (evaluation) use F(6x6, 5x5) tiles instead, 100 multiplications per 6x6 outputs, which
-    /// round about six times as coarsely again. Training is unaffected in kind (the tutorial's
-    /// network reaches the same accuracy). Off by default.
-    pub winograd: bool,
+    /// Exact or fast arithmetic ([`KernelPolicy`]); exact by default.
+    pub kernels: KernelPolicy,
     /// The largest tensor, in bytes, a kernel may allocate; a larger output is refused with
     /// [`Error::ResourceExhausted`] before it is allocated. `None` (the default): the
     /// machine's available memory when the process first asks.

@@ -6,6 +6,7 @@
 
 pub mod array;
 pub mod debug;
+pub mod fusion;
 mod gradients;
 pub mod kernels;
 pub mod math;

@@ -42,13 +42,12 @@ impl PlanKey {
     }
 }
 
-/// Runs each pair that an op can fuse with its reader ([`Op::fuse`]) as one step: when node
-/// `n`'s first input is node `m`'s only output, which nothing else in the plan reads, fetches
-/// or feeds, and no node waits for `m`, then `n` takes the fused op, `m`'s inputs followed by
-/// its own other inputs, and both nodes' control inputs, and `m` leaves the plan. The step
-/// keeps `n`'s name. A fused step can fuse again with its new first input (a chain such as
-/// Conv2D, Add, Relu, MaxPool becomes one step).
-fn fuse_pairs(
+/// Runs the fusion pass ([`rustflow_ops::fusion::rewrite`]) over the plan's nodes, with
+/// the one legality rule: a node's output may live inside a fused step only when the node
+/// has one output, which exactly one node of the plan reads, which nothing fetches or
+/// feeds, and no node waits for the node (a control edge). Absorbed nodes leave the plan.
+fn fuse(
+    graph: &Graph,
     order: Vec<NodeId>,
     mut nodes: Vec<NodeData>,
     key: &PlanKey,
@@ -63,36 +62,16 @@ fn fuse_pairs(
         waited.extend(d.control_inputs.iter().copied());
     }
     let fetched: HashSet<NodeId> = key.fetches.iter().map(|(n, _)| *n).collect();
-    let index: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
-    let mut gone = vec![false; order.len()];
-    for k in 0..nodes.len() {
-        while let Some(&src) = nodes[k].inputs.first() {
-            let Some(&j) = index.get(&src.0) else {
-                break;
-            };
-            if gone[j]
-                || src.1 != 0
-                || nodes[j].outputs.len() != 1
-                || reads.get(&src) != Some(&1)
-                || fetched.contains(&src.0)
-                || fed.contains(&src)
-                || waited.contains(&src.0)
-            {
-                break;
-            }
-            let Some(op) = nodes[j].op.fuse(&*nodes[k].op) else {
-                break;
-            };
-            let mut inputs = nodes[j].inputs.clone();
-            let controls = nodes[j].control_inputs.clone();
-            let d = &mut nodes[k];
-            inputs.extend_from_slice(&d.inputs[1..]);
-            d.op = op;
-            d.inputs = inputs;
-            d.control_inputs.extend(controls);
-            gone[j] = true;
-        }
-    }
+    let absorbable = |j: usize| {
+        let out = (order[j], 0);
+        nodes[j].outputs.len() == 1
+            && reads.get(&out) == Some(&1)
+            && !fetched.contains(&out.0)
+            && !fed.contains(&out)
+            && !waited.contains(&out.0)
+    };
+    let legal: Vec<bool> = (0..nodes.len()).map(absorbable).collect();
+    let gone = rustflow_ops::fusion::rewrite(graph, &order, &mut nodes, &|j| legal[j]);
     order
         .into_iter()
         .zip(nodes)
@@ -157,7 +136,7 @@ impl Plan {
             }
         }
 
-        let (order, nodes) = fuse_pairs(order, nodes, key, &fed);
+        let (order, nodes) = fuse(graph, order, nodes, key, &fed);
 
         let mut slot_of: HashMap<(NodeId, usize), usize> = HashMap::new();
         let mut n_slots = 0;

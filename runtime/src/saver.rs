@@ -318,8 +318,9 @@ impl Saver {
         // The new index is durable: now old files may go.
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            let stale =
-                is_checkpoint_of(&file, prefix) && !index.contains(&file) || stale_temporary(&file);
+            let stale = is_checkpoint_of(&file, prefix)
+                && !index.iter().any(|n| n.as_str() == checkpoint_name(&file))
+                || stale_temporary(&file);
             if stale {
                 let _ = fs::remove_file(entry.path());
             }
@@ -506,14 +507,20 @@ fn file_name(path: &Path) -> String {
 fn is_checkpoint_of(file: &str, prefix: &str) -> bool {
     let stem = file
         .strip_suffix(".safetensors")
-        .or_else(|| file.strip_suffix(".index"))
-        .or_else(|| file.find(".data-").map(|i| &file[..i]))
-        .unwrap_or(file);
+        .unwrap_or_else(|| checkpoint_name(file));
     stem == prefix
         || stem
             .strip_prefix(prefix)
             .and_then(|s| s.strip_prefix('-'))
             .is_some_and(|step| !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The checkpoint a file belongs to, as the index names it: a V2 checkpoint's `.index` and
+/// `.data-*` files belong to their prefix; any other file is its own.
+fn checkpoint_name(file: &str) -> &str {
+    file.strip_suffix(".index")
+        .or_else(|| file.find(".data-").map(|i| &file[..i]))
+        .unwrap_or(file)
 }
 
 /// Whether `file` is a temporary file of a save by a process that no longer runs

@@ -63,11 +63,11 @@ impl Session {
     /// (`tf.Session(config=...)`).
     ///
     /// ```
-    /// use rustflow_graph::{Graph, SessionOptions};
+    /// use rustflow_graph::{Graph, KernelPolicy, SessionOptions};
     /// use rustflow_runtime::Session;
     /// let g = Graph::new();
-    /// let sess = Session::with_options(&g, SessionOptions { winograd: true, ..Default::default() });
-    /// assert!(sess.options().winograd);
+    /// let sess = Session::with_options(&g, SessionOptions { kernels: KernelPolicy::Fast, ..Default::default() });
+    /// assert_eq!(sess.options().kernels, KernelPolicy::Fast);
     /// ```
     pub fn with_options(graph: &Graph, options: SessionOptions) -> Session {
         Session {

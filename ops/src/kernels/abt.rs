@@ -1,6 +1,6 @@
 //! `C = A · Bᵀ` for row-major A `[m, k]` and B `[n, k]`: every output is a dot product of two
 //! contiguous rows. The `gemm` crate packs a transposed right operand slowly (about 25 GFLOP/s
-//! at the fully-connected layer's input gradient, 50x1024 · (3136x1024)ᵀ); this kernel streams
+//! at a fully-connected layer's input gradient, 50x1024 · (3136x1024)ᵀ); this kernel streams
 //! B once and keeps A in cache, with AVX-512 where the CPU has it.
 
 use rayon::prelude::*;

@@ -1,5 +1,6 @@
 //! A register-blocked product for operands the `gemm` crate handles poorly: a short side of
-//! about 50 (the fully-connected layer at batch 50: `x · W` has M = 50, `xᵀ · dy` has K = 50),
+//! at most 64 (a fully-connected layer over a small batch: `x · W` has a short M, `xᵀ · dy`
+//! a short K),
 //! the Winograd kernels' many small products, and direct convolution's rows of patches.
 //!
 //! The kernel keeps a block of C (6 rows x 64 columns, 8 x 32 or 24 x 16) in AVX-512
@@ -16,12 +17,6 @@ const PANEL: usize = 64;
 /// Rows of K per pass, so that a panel of B (`K_BLOCK x 64`) stays in L2 while every row of
 /// A goes by.
 const K_BLOCK: usize = 256;
-
-/// Whether [`gemm()`] serves a product of these shapes: B's rows contiguous, one short side
-/// (M or K at most 64) and enough work to be worth a kernel of its own.
-pub(crate) fn applies(m: usize, n: usize, k: usize, b: &MatRef<'_>) -> bool {
-    b.cs == 1 && b.rs == n && (m <= 64 || k <= 64) && m * n * k >= 1 << 20 && n >= 64 && avx512()
-}
 
 /// Whether this CPU runs the kernel.
 pub(crate) fn avx512() -> bool {
@@ -59,7 +54,7 @@ impl SharedOut {
 /// contiguous rows, and row-major `m x n` c, in panels of 64 columns: on the rayon pool when
 /// `parallel`, else on the calling thread.
 ///
-/// Panics unless [`applies`] holds and the slices fit their shapes.
+/// Panics unless B's rows are contiguous and the slices fit their shapes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm(
     m: usize,
@@ -72,8 +67,8 @@ pub(crate) fn gemm(
     parallel: bool,
 ) {
     assert!(
-        applies(m, n, k, &b),
-        "bcast::gemm: shapes it does not serve"
+        b.cs == 1 && b.rs == n,
+        "bcast::gemm: B's rows must be contiguous"
     );
     assert!(c.len() >= m * n, "bcast::gemm: output too short");
     assert!(m > 0 && k > 0, "bcast::gemm: empty product");
@@ -320,6 +315,7 @@ pub(crate) mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::gemm::{GemmKernel, GemmProblem};
     use crate::kernels::reference::{close, data, product};
 
     #[test]
@@ -342,7 +338,14 @@ mod tests {
             } else {
                 MatRef::new(&a, k, false)
             };
-            assert!(applies(m, n, k, &MatRef::new(&b, n, false)));
+            let problem = GemmProblem {
+                m,
+                n,
+                k,
+                a: am,
+                b: MatRef::new(&b, n, false),
+            };
+            assert_eq!(problem.select(), GemmKernel::Bcast);
             gemm(
                 m,
                 n,

@@ -7,10 +7,114 @@
 //! a per-thread reusable buffer. A batch of one chunk runs one multi-threaded GEMM instead.
 
 use crate::kernels::gemm::{sgemm, sgemm_serial, MatRef};
+use crate::kernels::window::{Padding, Window};
 use crate::kernels::{direct, winograd};
-use crate::nn::padding::Window;
 use rayon::prelude::*;
+use rustflow_graph::{fmt_dims, Error, KernelPolicy, Result, SessionOptions};
 use std::cell::RefCell;
+
+/// A convolution to compute: the window geometry of an NHWC input and an HWIO filter, the
+/// output channels, and how exactly the session computes.
+pub(crate) struct ConvProblem {
+    pub win: Window,
+    pub co: usize,
+    pub policy: KernelPolicy,
+}
+
+/// A pass of a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    Forward,
+    BackpropInput,
+    BackpropFilter,
+}
+
+/// The kernels of the convolution family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConvKernel {
+    /// Winograd's minimal filtering ([`winograd`]), 5x5 stride 1, channels each way.
+    Winograd,
+    /// Winograd's forward pass over one input channel ([`winograd::Single`]).
+    WinogradSingle,
+    /// Direct sums gathered from a padded image ([`direct`]): few input channels.
+    Direct,
+    /// im2col + GEMM in cache-sized chunks.
+    Gemm,
+}
+
+impl ConvProblem {
+    /// The problem of a run-time input of shape `x` and filter of shape `f`, or a kernel
+    /// error naming both shapes.
+    pub fn new(
+        x: &[usize],
+        f: &[usize],
+        strides: (usize, usize),
+        padding: Padding,
+        options: SessionOptions,
+    ) -> Result<ConvProblem> {
+        let err = |msg: String| {
+            Error::Kernel(format!(
+                "{msg}: input {}, filter {}",
+                fmt_dims(x),
+                fmt_dims(f)
+            ))
+        };
+        let &[kh, kw, ci, co] = f else {
+            return Err(err(format!(
+                "filter must be 4-dimensional, got rank {}",
+                f.len()
+            )));
+        };
+        let win = Window::new(x, (kh, kw), strides, padding).map_err(err)?;
+        if win.c != ci {
+            return Err(err(format!(
+                "input depth must equal the filter's in_channels, but are {} and {ci}",
+                win.c
+            )));
+        }
+        Ok(ConvProblem {
+            win,
+            co,
+            policy: options.kernels,
+        })
+    }
+
+    /// The output's shape `[n, oh, ow, co]`.
+    pub fn out_shape(&self) -> [usize; 4] {
+        [self.win.n, self.win.oh, self.win.ow, self.co]
+    }
+
+    /// Checks that an upstream gradient `dy` has the output's shape.
+    pub fn check_out_backprop(&self, dy: &[usize]) -> Result<()> {
+        let want = self.out_shape();
+        if dy == want {
+            return Ok(());
+        }
+        Err(Error::Kernel(format!(
+            "out_backprop has shape {} but the convolution's output has shape {}",
+            fmt_dims(dy),
+            fmt_dims(&want)
+        )))
+    }
+
+    /// The kernel of `pass`. Every threshold of the family is here: Winograd (when the
+    /// policy allows it) for 5x5 windows at stride 1 with at least 8 channels each way, or
+    /// for the forward pass over one input channel into at least 16; direct sums for at most
+    /// 4 input channels and patches of at most 64 taps (not for the input gradient); else
+    /// im2col + GEMM.
+    pub fn select(&self, pass: Pass) -> ConvKernel {
+        let (w, co) = (&self.win, self.co);
+        let five = w.kh == 5 && w.kw == 5 && w.sh == 1 && w.sw == 1;
+        let fast = self.policy == KernelPolicy::Fast && five;
+        let direct = w.c <= 4 && w.kh * w.kw * w.c <= 64;
+        match pass {
+            _ if fast && w.c >= 8 && co >= 8 => ConvKernel::Winograd,
+            Pass::Forward if fast && w.c == 1 && co >= 16 => ConvKernel::WinogradSingle,
+            Pass::Forward | Pass::BackpropFilter if direct => ConvKernel::Direct,
+            _ => ConvKernel::Gemm,
+        }
+    }
+}
 
 /// The target size of one chunk's im2col matrix, in floats (512 KiB).
 const CHUNK_FLOATS: usize = 128 * 1024;
@@ -135,53 +239,58 @@ pub(crate) fn col2im_add(col: &[f32], win: &Window, nb: usize, dx: &mut [f32]) {
 }
 
 /// The convolution `y[n, oh, ow, co] = Σ x[n, ih, iw, ci] · f[kh, kw, ci, co]` of `x`
-/// (`[n, h, w, c]` per `win`) with `f` (`[kh, kw, c, co]`), into `y` (`[n, oh, ow, co]`,
-/// overwritten). `winograd` allows [`winograd`]'s faster, less exact kernel.
+/// (`[n, h, w, c]`) with `f` (`[kh, kw, c, co]`), into `y` (`[n, oh, ow, co]`,
+/// overwritten), then `epilogue` over each group of whole images' outputs while they are in
+/// cache (a fused bias and activation; `|_| {}` for none).
 pub(crate) fn conv2d_forward(
+    p: &ConvProblem,
     x: &[f32],
     f: &[f32],
-    win: &Window,
-    co: usize,
     y: &mut [f32],
-    winograd: bool,
+    epilogue: impl Fn(&mut [f32]) + Sync,
 ) {
+    let (win, co) = (&p.win, p.co);
     let out_img = win.out_pixels() * co;
     if y.is_empty() || out_img == 0 {
         return;
     }
-    let conv = Forward::new(f, win, co, winograd);
+    let conv = Forward::new(f, p);
     if let Forward::Gemm { .. } = conv {
         if win.chunk_images() >= win.n {
             // One chunk: one GEMM on all cores.
-            return gemm_forward(x, f, win, co, y, true);
+            gemm_forward(x, f, win, co, y, true);
+            y.par_chunks_mut(out_img).for_each(&epilogue);
+            return;
         }
     }
     let (group, in_len) = (conv.group(win.n), win.in_len());
     y.par_chunks_mut(group * out_img)
         .enumerate()
-        .for_each(|(i, yc)| conv.run(&x[i * group * in_len..], yc));
+        .for_each(|(i, yc)| {
+            conv.run(&x[i * group * in_len..], yc);
+            epilogue(yc);
+        });
 }
 
-/// [`conv2d_forward`] followed by `finish`, group by group of images while their
-/// convolution is still in cache: `finish(conv, out)` turns the convolution of a group of
-/// images (`[images, oh, ow, co]`) into their part of `out` (`per_image` elements each),
-/// which it must overwrite (as a fused pooling layer does).
+/// The convolution of [`conv2d_forward`] followed by `finish`, group by group of images
+/// while their convolution is still in cache: `finish(conv, out)` turns the convolution of
+/// a group of images (`[images, oh, ow, co]`, which it may change) into their part of `out`
+/// (`per_image` elements each), which it must overwrite (as a fused pooling layer does).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d_forward_then(
+    p: &ConvProblem,
     x: &[f32],
     f: &[f32],
-    win: &Window,
-    co: usize,
-    winograd: bool,
     out: &mut [f32],
     per_image: usize,
-    finish: impl Fn(&[f32], &mut [f32]) + Sync,
+    finish: impl Fn(&mut [f32], &mut [f32]) + Sync,
 ) {
+    let (win, co) = (&p.win, p.co);
     let out_img = win.out_pixels() * co;
     if out.is_empty() || per_image == 0 {
         return;
     }
-    let conv = Forward::new(f, win, co, winograd);
+    let conv = Forward::new(f, p);
     let (group, in_len) = (conv.group(win.n), win.in_len());
     out.par_chunks_mut(group * per_image)
         .enumerate()
@@ -191,7 +300,7 @@ pub(crate) fn conv2d_forward_then(
                 let mut buf = cell.borrow_mut();
                 buf.resize(images * out_img, 0.0);
                 conv.run(&x[i * group * in_len..], &mut buf);
-                finish(&buf, oc);
+                finish(&mut buf, oc);
             });
         });
 }
@@ -202,8 +311,7 @@ thread_local! {
 }
 
 /// A forward convolution with its filter prepared once, to run over groups of whole images
-/// on one thread each: by [`winograd`] where allowed and it applies (its single-channel
-/// kernel included), else by [`direct`] sums for few input channels, else as im2col + GEMM.
+/// on one thread each, by the kernel [`ConvProblem::select`] picks.
 enum Forward<'a> {
     Winograd(winograd::Forward),
     WinogradSingle(winograd::Single),
@@ -216,15 +324,15 @@ enum Forward<'a> {
 }
 
 impl<'a> Forward<'a> {
-    fn new(f: &'a [f32], win: &'a Window, co: usize, winograd: bool) -> Forward<'a> {
-        if winograd && winograd::applies(win, co) {
-            Forward::Winograd(winograd::Forward::new(f, win, co))
-        } else if winograd && winograd::applies_single(win, co) {
-            Forward::WinogradSingle(winograd::Single::new(f, win, co))
-        } else if direct::applies(win) {
-            Forward::Direct(direct::Forward::new(f, win, co))
-        } else {
-            Forward::Gemm { f, win, co }
+    fn new(f: &'a [f32], p: &'a ConvProblem) -> Forward<'a> {
+        let (win, co) = (&p.win, p.co);
+        match p.select(Pass::Forward) {
+            ConvKernel::Winograd => Forward::Winograd(winograd::Forward::new(f, win, co)),
+            ConvKernel::WinogradSingle => {
+                Forward::WinogradSingle(winograd::Single::new(f, win, co))
+            }
+            ConvKernel::Direct => Forward::Direct(direct::Forward::new(f, win, co)),
+            ConvKernel::Gemm => Forward::Gemm { f, win, co },
         }
     }
 
@@ -298,15 +406,9 @@ fn gemm_forward(x: &[f32], f: &[f32], win: &Window, co: usize, y: &mut [f32], pa
 
 /// The gradient of [`conv2d_forward`] with respect to its input: `dx = col2im(dy · fᵀ)`,
 /// written into `dx` (`[n, h, w, c]`, overwritten).
-pub(crate) fn conv2d_backprop_input(
-    dy: &[f32],
-    f: &[f32],
-    win: &Window,
-    co: usize,
-    dx: &mut [f32],
-    winograd: bool,
-) {
-    if winograd && winograd::applies(win, co) {
+pub(crate) fn conv2d_backprop_input(p: &ConvProblem, dy: &[f32], f: &[f32], dx: &mut [f32]) {
+    let (win, co) = (&p.win, p.co);
+    if p.select(Pass::BackpropInput) == ConvKernel::Winograd {
         return winograd::conv2d_backprop_input(dy, f, win, co, dx);
     }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
@@ -359,19 +461,12 @@ pub(crate) fn conv2d_backprop_input(
 
 /// The gradient of [`conv2d_forward`] with respect to its filter:
 /// `df = Σ_chunks im2col(x)ᵀ · dy`, written into `df` (`[kh, kw, c, co]`, overwritten).
-pub(crate) fn conv2d_backprop_filter(
-    x: &[f32],
-    dy: &[f32],
-    win: &Window,
-    co: usize,
-    df: &mut [f32],
-    winograd: bool,
-) {
-    if winograd && winograd::applies(win, co) {
-        return winograd::conv2d_backprop_filter(x, dy, win, co, df);
-    }
-    if direct::applies(win) {
-        return direct::conv2d_backprop_filter(x, dy, win, co, df);
+pub(crate) fn conv2d_backprop_filter(p: &ConvProblem, x: &[f32], dy: &[f32], df: &mut [f32]) {
+    let (win, co) = (&p.win, p.co);
+    match p.select(Pass::BackpropFilter) {
+        ConvKernel::Winograd => return winograd::conv2d_backprop_filter(x, dy, win, co, df),
+        ConvKernel::Direct => return direct::conv2d_backprop_filter(x, dy, win, co, df),
+        _ => {}
     }
     let (k_len, pix, in_len) = (win.patch_len(), win.out_pixels(), win.in_len());
     let out_img = pix * co;
@@ -428,7 +523,7 @@ mod tests {
 
     /// Without Winograd, a convolution and both its gradients stay within TensorFlow's
     /// float32 golden tolerance (1e-4 absolute + 1e-4 relative) on unit-scale data with many
-    /// channels, where Winograd's F(4x4, 5x5) does not (hence `SessionOptions::winograd`).
+    /// channels, where Winograd's F(4x4, 5x5) does not (hence `KernelPolicy::Exact` by default).
     #[test]
     fn direct_sums_meet_the_golden_tolerance_at_scale() {
         let (n, h, w, c, co) = (2, 14, 14, 32, 64);
@@ -454,21 +549,22 @@ mod tests {
                 .map(|(&g, &w)| (g as f64 - w).abs() / (1e-4 + 1e-4 * w.abs()))
                 .fold(0.0, f64::max)
         };
-        let run = |winograd: bool| {
+        let run = |policy| {
+            let p = ConvProblem { win, co, policy };
             let mut y = vec![f32::NAN; dy.len()];
-            conv2d_forward(&x, &f, &win, co, &mut y, winograd);
+            conv2d_forward(&p, &x, &f, &mut y, |_| {});
             let mut dx = vec![f32::NAN; x.len()];
-            conv2d_backprop_input(&dy, &f, &win, co, &mut dx, winograd);
+            conv2d_backprop_input(&p, &dy, &f, &mut dx);
             let mut df = vec![f32::NAN; f.len()];
-            conv2d_backprop_filter(&x, &dy, &win, co, &mut df, winograd);
+            conv2d_backprop_filter(&p, &x, &dy, &mut df);
             [used(&y, &yw), used(&dx, &dxw), used(&df, &dfw)]
         };
-        let exact = run(false);
+        let exact = run(KernelPolicy::Exact);
         assert!(
             exact.iter().all(|&u| u < 0.25),
             "direct sums used {exact:?} of the tolerance"
         );
-        let fast = run(true);
+        let fast = run(KernelPolicy::Fast);
         assert!(
             fast.iter().any(|&u| u > 1.0),
             "Winograd used only {fast:?} of the tolerance"

@@ -1,5 +1,4 @@
-//! Direct convolution for inputs with few channels, such as the tutorial's first layer (one
-//! channel, a 5x5 window). There im2col would build a matrix only 25 wide and the GEMM would
+//! Direct convolution for inputs with few channels (one channel under a 5x5 window, say). There im2col would build a matrix only 25 wide and the GEMM would
 //! run far below its speed; looping over the window's taps with the output channels in
 //! vector registers does the same arithmetic without the matrix.
 //!
@@ -9,7 +8,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::bcast::{avx512, avx512::block_taps};
-use crate::nn::padding::Window;
+use crate::kernels::window::Window;
 use rayon::prelude::*;
 
 /// Patch rows (tap x input channel) per register block in the filter gradient.
@@ -18,11 +17,6 @@ const ROWS: usize = 6;
 /// At most this many partial filter gradients are summed (a fixed partition of the images,
 /// so that results do not depend on scheduling).
 const MAX_GROUPS: usize = 8;
-
-/// Whether the direct kernels serve this window: few input channels and a small patch.
-pub(crate) fn applies(win: &Window) -> bool {
-    win.c <= 4 && win.kh * win.kw * win.c <= 64
-}
 
 /// `a · b + c`, in one rounding where the CPU fuses them (so that the loops compile to FMA
 /// instructions: Rust never contracts `a * b + c` by itself), else in two.
@@ -343,8 +337,10 @@ fn filter_block<const Q: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::conv::{ConvKernel, ConvProblem, Pass};
     use crate::kernels::reference::{close, data, each_product};
     use crate::nn::padding::Padding;
+    use rustflow_graph::KernelPolicy;
 
     #[test]
     fn forward_and_filter_gradient_match_the_definition() {
@@ -355,7 +351,12 @@ mod tests {
             ([1, 5, 8, 4], (4, 4), (1, 3), Padding::Same, 70),
         ] {
             let win = Window::new(&dims, k, s, pad).unwrap();
-            assert!(applies(&win));
+            let p = ConvProblem {
+                win,
+                co,
+                policy: KernelPolicy::Exact,
+            };
+            assert_eq!(p.select(Pass::Forward), ConvKernel::Direct);
             let x = data(dims.iter().product(), 1);
             let f = data(k.0 * k.1 * dims[3] * co, 2);
             let out_len = win.n * win.oh * win.ow * co;

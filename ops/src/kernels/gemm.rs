@@ -31,6 +31,51 @@ impl<'a> MatRef<'a> {
     }
 }
 
+/// A product to compute: `a` (`m x k`) times `b` (`k x n`), with the operands' strides.
+pub(crate) struct GemmProblem<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: MatRef<'a>,
+    pub b: MatRef<'a>,
+}
+
+/// The kernels of the GEMM family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GemmKernel {
+    /// The register-blocked kernel ([`super::bcast`]).
+    Bcast,
+    /// Dot products of contiguous rows, `A · Bᵀ` ([`super::abt`]).
+    Abt,
+    /// B packed into panels, then the register tile ([`super::packed`]).
+    Packed,
+    /// The `gemm` crate.
+    Crate,
+}
+
+impl GemmProblem<'_> {
+    /// The kernel for this product. Every threshold of the family is here: one short side
+    /// (M or K at most 64) with enough work, B's rows contiguous, and AVX-512: the
+    /// register-blocked kernel; `A · Bᵀ` with contiguous rows, M at most 256 and K at least
+    /// 256: dot products; row-major operands with M and K at least 256 and N at least a
+    /// 64-column panel, and AVX-512: the packed kernel; anything else: the `gemm` crate.
+    pub fn select(&self) -> GemmKernel {
+        let GemmProblem { m, n, k, a, b } = *self;
+        let avx512 = super::bcast::avx512();
+        let b_rows = b.cs == 1 && b.rs == n;
+        let a_rows = a.cs == 1 && a.rs == k;
+        if b_rows && (m <= 64 || k <= 64) && m * n * k >= 1 << 20 && n >= 64 && avx512 {
+            GemmKernel::Bcast
+        } else if a_rows && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 {
+            GemmKernel::Abt
+        } else if a_rows && b_rows && m >= 256 && k >= 256 && n >= 64 && avx512 {
+            GemmKernel::Packed
+        } else {
+            GemmKernel::Crate
+        }
+    }
+}
+
 /// `c = a · b` (or `c += a · b` with `accumulate`), where a is `m x k`, b is `k x n` and c is
 /// row-major `m x n`. Runs on the rayon pool when the product is large enough to pay.
 ///
@@ -86,21 +131,13 @@ fn sgemm_with(
     }
     assert!(a.max_index(m, k) < a.data.len(), "gemm: lhs too short");
     assert!(b.max_index(k, n) < b.data.len(), "gemm: rhs too short");
-    if super::bcast::applies(m, n, k, &b) {
-        // One short side (the fully-connected layer at batch 50): the register-blocked
-        // kernel is faster.
-        super::bcast::gemm(m, n, k, a, b, c, accumulate, parallel);
-        return;
-    }
-    if a.cs == 1 && a.rs == k && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 {
-        // A · Bᵀ with both rows contiguous and a short A: the dot-product kernel is faster.
-        super::abt::abt(m, n, k, a.data, b.data, c, accumulate);
-        return;
-    }
-    if super::packed::applies(m, n, k, &a, &b) {
-        // Tall row-major operands (the fully-connected layer over an evaluation chunk).
-        super::packed::gemm(m, n, k, a, b, c, accumulate, parallel);
-        return;
+    match (GemmProblem { m, n, k, a, b }).select() {
+        GemmKernel::Bcast => return super::bcast::gemm(m, n, k, a, b, c, accumulate, parallel),
+        GemmKernel::Abt => return super::abt::abt(m, n, k, a.data, b.data, c, accumulate),
+        GemmKernel::Packed => {
+            return super::packed::gemm(m, n, k, a, b, c, accumulate, parallel);
+        }
+        GemmKernel::Crate => {}
     }
     let work = m * n * k;
     let par = if parallel && work >= 1 << 18 {

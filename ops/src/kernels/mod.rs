@@ -10,4 +10,5 @@ pub(crate) mod pool;
 #[cfg(test)]
 pub(crate) mod reference;
 pub(crate) mod strided;
+pub(crate) mod window;
 pub(crate) mod winograd;

@@ -1,10 +1,10 @@
-//! A GEMM for tall products (hundreds of rows of A against a large B, as the fully-connected
-//! layer over an evaluation chunk: 1000x3136 · 3136x1024): B is copied block by block into
+//! A GEMM for tall products (hundreds of rows of A against a large B, as a fully-connected
+//! layer over a large batch, 1000x3136 · 3136x1024): B is copied block by block into
 //! contiguous panels that stay in L2, and [`bcast`](super::bcast)'s 6x64 register tile runs
 //! over them.
 //!
-//! Unpacked, the rows of a 64-column panel of B lie a whole row of B apart (4 KiB for the
-//! fully-connected layer), so a few hundred of them fill the same cache sets; packed, a block
+//! Unpacked, the rows of a 64-column panel of B lie a whole row of B apart (4 KiB for a
+//! 1024-wide B), so a few hundred of them fill the same cache sets; packed, a block
 //! is one contiguous run. Each task owns a rectangle of C: a group of columns, for all the
 //! rows of its part.
 
@@ -25,21 +25,11 @@ const KC: usize = 512;
 /// block while the tile runs over its panels.
 const MC: usize = 96;
 
-/// The fewest rows of A, and of B, worth packing for.
-const TALL: usize = 256;
-
 /// Columns of a panel: the register tile's width.
 const PANEL: usize = 64;
 
 thread_local! {
     static PACKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Whether [`gemm()`] serves a product of these shapes: A and B row-major and contiguous,
-/// and M, N and K long enough for blocks.
-pub(crate) fn applies(m: usize, n: usize, k: usize, a: &MatRef<'_>, b: &MatRef<'_>) -> bool {
-    let row_major = a.cs == 1 && a.rs == k && b.cs == 1 && b.rs == n;
-    row_major && m >= TALL && k >= TALL && n >= PANEL && super::bcast::avx512()
 }
 
 /// `c = a · b` (or `c += a · b` with `accumulate`) for row-major `m x k` a, `k x n` b and
@@ -58,10 +48,8 @@ pub(crate) fn gemm(
     accumulate: bool,
     parallel: bool,
 ) {
-    assert!(
-        applies(m, n, k, &a, &b),
-        "packed::gemm: shapes it does not serve"
-    );
+    let row_major = a.cs == 1 && a.rs == k && b.cs == 1 && b.rs == n;
+    assert!(row_major, "packed::gemm: A and B must be row-major");
     assert!(c.len() >= m * n, "packed::gemm: output too short");
     assert!(a.data.len() >= m * k, "packed::gemm: lhs too short");
     assert!(b.data.len() >= k * n, "packed::gemm: rhs too short");
@@ -140,6 +128,7 @@ fn pack(b: &[f32], n: usize, kb: usize, width: usize, buf: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::gemm::{GemmKernel, GemmProblem};
     use crate::kernels::reference::{close, data, product};
 
     #[test]
@@ -160,7 +149,14 @@ mod tests {
             let mut c = data(m * n, 3);
             let c0 = c.clone();
             let (am, bm) = (MatRef::new(&a, k, false), MatRef::new(&b, n, false));
-            assert!(applies(m, n, k, &am, &bm));
+            let problem = GemmProblem {
+                m,
+                n,
+                k,
+                a: am,
+                b: bm,
+            };
+            assert_eq!(problem.select(), GemmKernel::Packed);
             gemm(m, n, k, am, bm, &mut c, acc, par);
             let want = product((m, n, k), |i, t| a[i * k + t], &b, acc.then_some(&c0[..]));
             close(&c, &want, &format!("({m},{n},{k})"));

@@ -1,7 +1,7 @@
 //! 2-D pooling kernels over NHWC tensors (max and average, and their gradients). Every loop
 //! runs innermost over channels, which are contiguous; images are split over the rayon pool.
 
-use crate::nn::padding::Window;
+use crate::kernels::window::Window;
 use rayon::prelude::*;
 
 /// Channels per step of the 2x2 gradient's inner loop.
@@ -74,8 +74,8 @@ fn for_each_window(
 }
 
 impl Window {
-    /// Whether every window is a whole, disjoint 2x2 block of the input (the tutorial's
-    /// pools), which the fast paths serve.
+    /// Whether every window is a whole, disjoint 2x2 block of the input (the common
+    /// 2x2/2 pools), which the fast paths serve.
     fn is_2x2_tiling(&self) -> bool {
         (self.kh, self.kw, self.sh, self.sw) == (2, 2, 2, 2)
             && self.oh * 2 == self.h
@@ -133,6 +133,22 @@ fn route_2x2<const L: usize>(v: [[f32; L]; 4], g: [f32; L]) -> [[f32; L]; 4] {
         };
     }
     out
+}
+
+/// Which pool a kernel computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PoolKind {
+    Max,
+    Avg,
+}
+
+/// The `kind` pool of the first images of `x` into `y` (as many as `y` holds), on this
+/// thread.
+pub(crate) fn pool_images(kind: PoolKind, x: &[f32], win: &Window, y: &mut [f32]) {
+    match kind {
+        PoolKind::Max => max_pool_images(x, win, y),
+        PoolKind::Avg => avg_pool_images(x, win, y),
+    }
 }
 
 /// Max pooling of `x` into `y` (`[n, oh, ow, c]`); padding never wins (it acts as −inf).
@@ -251,22 +267,27 @@ pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32])
 
 /// Average pooling of `x` into `y`: each window divides by its number of in-bounds inputs.
 pub(crate) fn avg_pool(x: &[f32], win: &Window, y: &mut [f32]) {
-    let c = win.c;
     par_images(win, y, win.pool_out_len(), |i0, yc| {
-        let nb = yc.len() / win.pool_out_len();
-        for_each_window(win, i0, nb, |o, taps| {
-            let out = &mut yc[o..o + c];
-            out.fill(0.0);
-            let mut count = 0usize;
-            for off in taps {
-                count += 1;
-                for (s, &v) in out.iter_mut().zip(&x[off..off + c]) {
-                    *s += v;
-                }
+        avg_pool_images(&x[i0 * win.in_len()..], win, yc)
+    });
+}
+
+/// [`avg_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
+fn avg_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
+    let c = win.c;
+    let nb = y.len() / win.pool_out_len().max(1);
+    for_each_window(win, 0, nb, |o, taps| {
+        let out = &mut y[o..o + c];
+        out.fill(0.0);
+        let mut count = 0usize;
+        for off in taps {
+            count += 1;
+            for (s, &v) in out.iter_mut().zip(&x[off..off + c]) {
+                *s += v;
             }
-            let scale = count.max(1) as f32;
-            out.iter_mut().for_each(|s| *s /= scale);
-        });
+        }
+        let scale = count.max(1) as f32;
+        out.iter_mut().for_each(|s| *s /= scale);
     });
 }
 

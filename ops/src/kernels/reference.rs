@@ -1,7 +1,7 @@
 //! What the kernels' unit tests share: deterministic data, the convolution's definition
 //! product by product, and the tolerance against an f64 reference.
 
-use crate::nn::padding::Window;
+use crate::kernels::window::Window;
 
 /// `n` values in [-0.5, 0.5), a fixed function of the index and `seed`.
 pub(crate) fn data(n: usize, seed: u32) -> Vec<f32> {

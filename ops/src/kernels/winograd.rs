@@ -1,5 +1,5 @@
-//! Winograd F(4x4, 5x5) convolution for 5x5 windows at stride 1: the tutorial's second
-//! convolution and both its gradients, in 64 multiplications per 4x4 output tile instead of
+//! Winograd F(4x4, 5x5) convolution for 5x5 windows at stride 1, forward and both
+//! gradients, in 64 multiplications per 4x4 output tile instead of
 //! 400 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
 //!
 //! With the interpolation points 0, ±1, ±2, ±1/2 and ∞, a 4x4 output tile `Y` of the
@@ -16,15 +16,15 @@
 //! (all exact in binary; among the 330 sets of four pairs from ±1, ±2, ±3, ±1/2, ±1/3,
 //! ±1/4, ±3/2, ±2/3, ±3/4, ±4/3, ±5/4 and ±4/5, one of the two with the smallest error in
 //! an f32 simulation). Where
-//! the output leaves one or two rows or columns after them (14 = 2 x 6 + 2 in the
-//! tutorial), border tiles of 6x2 or 2x6 outputs cover them, whose short side is F(2, 5)
+//! the output leaves one or two rows or columns after them (14 = 2 x 6 + 2 for a
+//! 14-wide output), border tiles of 6x2 or 2x6 outputs cover them, whose short side is F(2, 5)
 //! with the points 0, ±1, ±2 and ∞ (6 inputs): 700 point products per 14x14 image instead
 //! of the 1024 of 4x4 tiles. F(6x6, 5x5) rounds about six times as coarsely as F(4x4, 5x5)
 //! (in the tests, at most 2.5e-5 of the sum of the products' magnitudes, against 4e-6):
 //! harmless for inference, which is where calls this large come from; training batches
 //! keep 4x4 tiles.
 //!
-//! A single input channel (the tutorial's first layer) has a forward kernel of its own,
+//! A single input channel has a forward kernel of its own,
 //! [`Single`]: its products are element-wise, so they are made inside the output transform.
 //!
 //! Layouts, tile-major so that each tile's data is contiguous: `V[tile][point][ci]`,
@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 
 use crate::kernels::direct::pad_image;
-use crate::nn::padding::Window;
+use crate::kernels::window::Window;
 
 /// Output tiles per block of the forward correlation: the block's `V` and `M` stay in a
 /// core's L2 cache.
@@ -354,18 +354,6 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// A padded image of [`Single`].
     static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Whether the Winograd kernels serve a convolution with this window and output channels:
-/// a 5x5 window at stride 1, with enough channels for the transforms to pay.
-pub(crate) fn applies(win: &Window, co: usize) -> bool {
-    win.kh == 5 && win.kw == 5 && win.sh == 1 && win.sw == 1 && win.c >= 8 && co >= 8
-}
-
-/// Whether [`Single`] serves a forward convolution: a 5x5 window at stride 1 over one input
-/// channel (the tutorial's first layer).
-pub(crate) fn applies_single(win: &Window, co: usize) -> bool {
-    win.kh == 5 && win.kw == 5 && win.sh == 1 && win.sw == 1 && win.c == 1 && co >= 16
 }
 
 /// A stride-1 5x5 correlation: `y[n, oy, ox, :] = Σ_{t,u} x[n, oy + t - pt, ox + u - pl, :] ·
@@ -1500,8 +1488,21 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::conv::{ConvKernel, ConvProblem, Pass};
     use crate::kernels::reference::{close, data, each_product};
     use crate::nn::padding::Padding;
+    use rustflow_graph::KernelPolicy;
+
+    /// The forward kernel a fast session selects.
+    fn fast(win: &Window, co: usize) -> ConvKernel {
+        let policy = KernelPolicy::Fast;
+        ConvProblem {
+            win: *win,
+            co,
+            policy,
+        }
+        .select(Pass::Forward)
+    }
 
     /// `Bᵀ` (8x8), the input transform.
     const BT: [[f32; 8]; 8] = [
@@ -1656,7 +1657,7 @@ mod tests {
             (17, 1, 2, 16, Padding::Same),
         ] {
             let win = Window::new(&[n, h, w, 1], (5, 5), (1, 1), pad).unwrap();
-            assert!(applies_single(&win, co) && !applies(&win, co));
+            assert_eq!(fast(&win, co), ConvKernel::WinogradSingle);
             let x = data(n * h * w, 1);
             let f = data(25 * co, 2);
             let out_len = n * win.oh * win.ow * co;
@@ -1684,7 +1685,7 @@ mod tests {
             (40, 13, 5, 8, 8, Padding::Same),
         ] {
             let win = Window::new(&[n, h, w, c], (5, 5), (1, 1), pad).unwrap();
-            assert!(applies(&win, co));
+            assert_eq!(fast(&win, co), ConvKernel::Winograd);
             let x = data(n * h * w * c, 1);
             let f = data(25 * c * co, 2);
             let out_len = n * win.oh * win.ow * co;

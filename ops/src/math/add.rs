@@ -2,10 +2,7 @@
 
 use crate::broadcast_grad;
 use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
-use crate::nn::relu::Relu;
-use crate::nn::AddRelu;
-use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
-use std::sync::Arc;
+use rustflow_graph::{Capability, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Add` op.
 #[derive(Debug)]
@@ -25,11 +22,9 @@ impl Op for Add {
             Some(broadcast_grad(dy, gc.x(1), gc.x(0))?),
         ])
     }
-    /// `relu(a + b)` in one pass ([`AddRelu`]): the bias add and activation of a layer.
-    fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
-        next.as_any()
-            .is::<Relu>()
-            .then(|| Arc::new(AddRelu) as Arc<dyn Op>)
+    /// A bias add, when one input is a vector along the other's last dimension.
+    fn capability(&self) -> Capability {
+        Capability::BiasAdd { commutes: true }
     }
 }
 

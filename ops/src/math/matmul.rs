@@ -1,10 +1,11 @@
 //! `matmul` of two matrices, with `transpose_a` / `transpose_b`.
 
+use crate::fusion::MatMulAttrs;
 use crate::kernels::gemm::{sgemm, MatRef};
 use crate::util::{add1, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
-    Value,
+    fmt_dims, Capability, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
+    TensorSpec, Value,
 };
 
 /// The `MatMul` op.
@@ -14,11 +15,41 @@ pub struct MatMul {
     transpose_b: bool,
 }
 
-impl MatMul {
-    /// `(transpose_a, transpose_b)`.
-    pub(crate) fn transposes(&self) -> (bool, bool) {
-        (self.transpose_a, self.transpose_b)
+/// The product `op(a) · op(b)` of two run-time matrices, `op` transposing where asked:
+/// `[m, n]` into a buffer from the session's pool, or the error naming both shapes.
+pub(crate) fn product(
+    ctx: &KernelContext<'_>,
+    (transpose_a, transpose_b): (bool, bool),
+) -> Result<([usize; 2], Vec<f32>)> {
+    let (a, b) = (ctx.input(0), ctx.input(1));
+    let (&[ar, ac], &[br, bc]) = (a.shape(), b.shape()) else {
+        return Err(Error::Kernel(format!(
+            "In[0] and In[1] must be matrices: In[0]: {}, In[1]: {}",
+            fmt_dims(a.shape()),
+            fmt_dims(b.shape())
+        )));
+    };
+    let (m, k) = if transpose_a { (ac, ar) } else { (ar, ac) };
+    let (k2, n) = if transpose_b { (bc, br) } else { (br, bc) };
+    if k != k2 {
+        return Err(Error::Kernel(format!(
+            "Matrix size-incompatible: In[0]: {}, In[1]: {}",
+            fmt_dims(a.shape()),
+            fmt_dims(b.shape())
+        )));
     }
+    ctx.check_output(DType::F32, &[m, n])?;
+    let mut c = ctx.output_f32(m * n);
+    sgemm(
+        m,
+        n,
+        k,
+        MatRef::new(a.as_slice()?, ac, transpose_a),
+        MatRef::new(b.as_slice()?, bc, transpose_b),
+        &mut c,
+        false,
+    );
+    Ok(([m, n], c))
 }
 
 impl Op for MatMul {
@@ -26,35 +57,14 @@ impl Op for MatMul {
         "MatMul"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let (a, b) = (ctx.input(0), ctx.input(1));
-        let (&[ar, ac], &[br, bc]) = (a.shape(), b.shape()) else {
-            return Err(Error::Kernel(format!(
-                "In[0] and In[1] must be matrices: In[0]: {}, In[1]: {}",
-                fmt_dims(a.shape()),
-                fmt_dims(b.shape())
-            )));
-        };
-        let (m, k) = if self.transpose_a { (ac, ar) } else { (ar, ac) };
-        let (k2, n) = if self.transpose_b { (bc, br) } else { (br, bc) };
-        if k != k2 {
-            return Err(Error::Kernel(format!(
-                "Matrix size-incompatible: In[0]: {}, In[1]: {}",
-                fmt_dims(a.shape()),
-                fmt_dims(b.shape())
-            )));
-        }
-        ctx.check_output(DType::F32, &[m, n])?;
-        let mut c = ctx.output_f32(m * n);
-        sgemm(
-            m,
-            n,
-            k,
-            MatRef::new(a.as_slice()?, ac, self.transpose_a),
-            MatRef::new(b.as_slice()?, bc, self.transpose_b),
-            &mut c,
-            false,
-        );
-        Ok(vec![Value::new(&[m, n], c)?])
+        let (shape, c) = product(ctx, (self.transpose_a, self.transpose_b))?;
+        Ok(vec![Value::new(&shape, c)?])
+    }
+    fn capability(&self) -> Capability {
+        Capability::Producer(Box::new(MatMulAttrs {
+            transpose_a: self.transpose_a,
+            transpose_b: self.transpose_b,
+        }))
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let dy = gc.dy(0);

@@ -3,8 +3,8 @@
 use crate::kernels::pool::avg_pool as kernel;
 use crate::nn::avg_pool_grad::avg_pool_grad_op;
 use crate::nn::padding::Padding;
-use crate::nn::pool::{add_pool, PoolAttrs};
-use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
+use crate::nn::pool::{add_pool, PoolAttrs, PoolKind, PoolSpec};
+use rustflow_graph::{Capability, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `AvgPool` op.
 #[derive(Debug)]
@@ -25,6 +25,9 @@ impl Op for AvgPool {
     }
     fn attrs(&self) -> String {
         self.attrs.describe()
+    }
+    fn capability(&self) -> Capability {
+        PoolSpec::capability(PoolKind::Avg, self.attrs)
     }
 }
 

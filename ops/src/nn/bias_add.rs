@@ -3,7 +3,7 @@
 use crate::nn::bias_add_grad::bias_add_grad;
 use crate::util::{add1, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Tensor, Value,
+    fmt_dims, Capability, DType, Error, GradContext, KernelContext, Op, Result, Tensor, Value,
 };
 
 /// The `BiasAdd` op (NHWC: the bias runs along the last dimension).
@@ -41,6 +41,9 @@ impl Op for BiasAdd {
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let dy = gc.dy(0);
         Ok(vec![Some(dy.clone()), Some(bias_add_grad(dy)?)])
+    }
+    fn capability(&self) -> Capability {
+        Capability::BiasAdd { commutes: false }
     }
 }
 

@@ -1,53 +1,20 @@
 //! `conv2d`: 2-D convolution of an NHWC input with an HWIO filter.
 
-use crate::kernels::conv::conv2d_forward;
-use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
-use crate::nn::{
-    conv2d_backprop_filter, conv2d_backprop_input, AddReluMaxPool, Conv2DAddReluMaxPool,
-};
+use crate::fusion::ConvAttrs;
+use crate::kernels::conv::{conv2d_forward, ConvProblem};
+use crate::nn::padding::{nhwc_dims, spatial_attr, Padding};
+use crate::nn::{conv2d_backprop_filter, conv2d_backprop_input};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
-    Value,
+    fmt_dims, Capability, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
+    TensorSpec, Value,
 };
-use std::sync::Arc;
 
 /// The `Conv2D` op.
 #[derive(Debug)]
 pub struct Conv2D {
     strides: (usize, usize),
     padding: Padding,
-}
-
-/// The window geometry and output channels of a convolution of a run-time input of shape
-/// `x` with a filter of shape `f`, or a kernel error naming both shapes.
-pub(crate) fn conv_window(
-    x: &[usize],
-    f: &[usize],
-    strides: (usize, usize),
-    padding: Padding,
-) -> Result<(Window, usize)> {
-    let err = |msg: String| {
-        Error::Kernel(format!(
-            "{msg}: input {}, filter {}",
-            fmt_dims(x),
-            fmt_dims(f)
-        ))
-    };
-    let &[kh, kw, ci, co] = f else {
-        return Err(err(format!(
-            "filter must be 4-dimensional, got rank {}",
-            f.len()
-        )));
-    };
-    let win = Window::new(x, (kh, kw), strides, padding).map_err(err)?;
-    if win.c != ci {
-        return Err(err(format!(
-            "input depth must equal the filter's in_channels, but are {} and {ci}",
-            win.c
-        )));
-    }
-    Ok((win, co))
 }
 
 /// The number of elements of `[n, oh, ow, co]`, or a kernel error if it overflows.
@@ -65,45 +32,22 @@ pub(crate) fn conv_attrs(strides: (usize, usize), padding: Padding) -> String {
     )
 }
 
-/// Checks that `dy` has the shape the convolution's output would have.
-pub(crate) fn check_out_backprop(dy: &[usize], want: [usize; 4]) -> Result<()> {
-    if dy == want {
-        Ok(())
-    } else {
-        Err(Error::Kernel(format!(
-            "out_backprop has shape {} but the convolution's output has shape {}",
-            fmt_dims(dy),
-            fmt_dims(&want)
-        )))
-    }
-}
-
-/// The run-time geometry of a convolution's gradient op over an input of shape `x`, a filter
-/// of shape `f` and an upstream gradient of shape `dy` (which must be the convolution's
-/// output shape): the window and the output channels, or a kernel error.
-pub(crate) fn backprop_window(
-    x: &[usize],
-    f: &[usize],
-    dy: &[usize],
-    strides: (usize, usize),
-    padding: Padding,
-) -> Result<(Window, usize)> {
-    let (win, co) = conv_window(x, f, strides, padding)?;
-    check_out_backprop(dy, [win.n, win.oh, win.ow, co])?;
-    Ok((win, co))
-}
-
 impl Op for Conv2D {
     fn op_type(&self) -> &'static str {
         "Conv2D"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, f) = (ctx.input(0), ctx.input(1));
-        let (win, co) = conv_window(x.shape(), f.shape(), self.strides, self.padding)?;
-        let shape = [win.n, win.oh, win.ow, co];
+        let p = ConvProblem::new(
+            x.shape(),
+            f.shape(),
+            self.strides,
+            self.padding,
+            ctx.options(),
+        )?;
+        let shape = p.out_shape();
         let mut y = ctx.output_f32(out_len(&shape)?);
-        let winograd = ctx.options().winograd;
-        conv2d_forward(x.as_slice()?, f.as_slice()?, &win, co, &mut y, winograd);
+        conv2d_forward(&p, x.as_slice()?, f.as_slice()?, &mut y, |_| {});
         Ok(vec![Value::new(&shape, y)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -118,14 +62,10 @@ impl Op for Conv2D {
     fn attrs(&self) -> String {
         conv_attrs(self.strides, self.padding)
     }
-    /// The whole layer `max_pool(relu(conv2d(x, f) + b))` ([`Conv2DAddReluMaxPool`]) when
-    /// only the rest of the layer reads the convolution (evaluation).
-    fn fuse(&self, next: &dyn Op) -> Option<Arc<dyn Op>> {
-        let rest = next.as_any().downcast_ref::<AddReluMaxPool>()?;
-        Some(Arc::new(Conv2DAddReluMaxPool {
+    fn capability(&self) -> Capability {
+        Capability::Producer(Box::new(ConvAttrs {
             strides: self.strides,
             padding: self.padding,
-            pool: rest.attrs,
         }))
     }
 }

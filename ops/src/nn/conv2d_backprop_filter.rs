@@ -1,7 +1,8 @@
 //! `Conv2DBackpropFilter`: the gradient of `conv2d` with respect to its filter.
 
 use crate::kernels::conv::conv2d_backprop_filter as kernel;
-use crate::nn::conv2d::{backprop_static, backprop_window, conv_attrs};
+use crate::kernels::conv::ConvProblem;
+use crate::nn::conv2d::{backprop_static, conv_attrs};
 use crate::nn::padding::Padding;
 use crate::util::add1;
 use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
@@ -20,17 +21,16 @@ impl Op for Conv2DBackpropFilter {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
-        let (win, co) =
-            backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
+        let p = ConvProblem::new(
+            x.shape(),
+            f.shape(),
+            self.strides,
+            self.padding,
+            ctx.options(),
+        )?;
+        p.check_out_backprop(dy.shape())?;
         let mut df = ctx.output_f32(f.len());
-        kernel(
-            x.as_slice()?,
-            dy.as_slice()?,
-            &win,
-            co,
-            &mut df,
-            ctx.options().winograd,
-        );
+        kernel(&p, x.as_slice()?, dy.as_slice()?, &mut df);
         Ok(vec![Value::new(f.shape(), df)?])
     }
     fn attrs(&self) -> String {

@@ -1,7 +1,8 @@
 //! `Conv2DBackpropInput`: the gradient of `conv2d` with respect to its input.
 
 use crate::kernels::conv::conv2d_backprop_input as kernel;
-use crate::nn::conv2d::{backprop_static, backprop_window, conv_attrs};
+use crate::kernels::conv::ConvProblem;
+use crate::nn::conv2d::{backprop_static, conv_attrs};
 use crate::nn::padding::Padding;
 use crate::util::add1;
 use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
@@ -20,17 +21,16 @@ impl Op for Conv2DBackpropInput {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
-        let (win, co) =
-            backprop_window(x.shape(), f.shape(), dy.shape(), self.strides, self.padding)?;
+        let p = ConvProblem::new(
+            x.shape(),
+            f.shape(),
+            self.strides,
+            self.padding,
+            ctx.options(),
+        )?;
+        p.check_out_backprop(dy.shape())?;
         let mut dx = ctx.output_f32(x.len());
-        kernel(
-            dy.as_slice()?,
-            f.as_slice()?,
-            &win,
-            co,
-            &mut dx,
-            ctx.options().winograd,
-        );
+        kernel(&p, dy.as_slice()?, f.as_slice()?, &mut dx);
         Ok(vec![Value::new(x.shape(), dx)?])
     }
     fn attrs(&self) -> String {

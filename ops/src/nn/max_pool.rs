@@ -3,20 +3,13 @@
 use crate::kernels::pool::max_pool as kernel;
 use crate::nn::max_pool_grad::max_pool_grad_op;
 use crate::nn::padding::Padding;
-use crate::nn::pool::{add_pool, PoolAttrs};
-use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
+use crate::nn::pool::{add_pool, PoolAttrs, PoolKind, PoolSpec};
+use rustflow_graph::{Capability, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `MaxPool` op.
 #[derive(Debug)]
 pub struct MaxPool {
     attrs: PoolAttrs,
-}
-
-impl MaxPool {
-    /// Its window, strides and padding.
-    pub(crate) fn pool_attrs(&self) -> PoolAttrs {
-        self.attrs
-    }
 }
 
 impl Op for MaxPool {
@@ -32,6 +25,9 @@ impl Op for MaxPool {
     }
     fn attrs(&self) -> String {
         self.attrs.describe()
+    }
+    fn capability(&self) -> Capability {
+        PoolSpec::capability(PoolKind::Max, self.attrs)
     }
 }
 

@@ -3,7 +3,7 @@
 pub(crate) mod padding;
 pub use padding::Padding;
 
-mod conv2d;
+pub(crate) mod conv2d;
 mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
 pub use conv2d::conv2d;
@@ -35,14 +35,8 @@ mod dropout;
 mod dropout_mask;
 pub use dropout::{dropout, dropout_const, dropout_with};
 
-mod add_relu;
-mod add_relu_max_pool;
-mod conv2d_add_relu_max_pool;
 pub(crate) mod relu;
 mod relu_grad;
-pub use add_relu::AddRelu;
-pub use add_relu_max_pool::AddReluMaxPool;
-pub use conv2d_add_relu_max_pool::Conv2DAddReluMaxPool;
 pub use relu::relu;
 pub use relu_grad::relu_grad;
 

@@ -1,11 +1,13 @@
 //! What the pooling ops (`max_pool`, `avg_pool` and their gradients) share: attribute and
 //! shape checks at build time, and the window geometry at run time.
 
+pub(crate) use crate::kernels::pool::PoolKind;
+use crate::kernels::window::Window;
 use crate::nn::conv2d::out_len;
-use crate::nn::padding::{nhwc_dims, spatial_attr, Padding, Window};
+use crate::nn::padding::{nhwc_dims, spatial_attr, Padding};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
+    fmt_dims, Capability, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
 };
 
 /// The window and strides of a pooling op, checked: `ksize` and `strides` are `[1, a, b, 1]`
@@ -15,6 +17,20 @@ pub(crate) struct PoolAttrs {
     pub ksize: (usize, usize),
     pub strides: (usize, usize),
     pub padding: Padding,
+}
+
+/// A pooling op as it declares itself to fusion: which pool, over which windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoolSpec {
+    pub kind: PoolKind,
+    pub attrs: PoolAttrs,
+}
+
+impl PoolSpec {
+    /// The capability of a pooling op.
+    pub fn capability(kind: PoolKind, attrs: PoolAttrs) -> Capability {
+        Capability::Pool(Box::new(PoolSpec { kind, attrs }))
+    }
 }
 
 impl PoolAttrs {

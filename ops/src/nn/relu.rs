@@ -3,7 +3,9 @@
 use crate::math::kernels::unary_inplace;
 use crate::math::unary::unary_builder;
 use crate::nn::relu_grad::relu_grad;
-use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{
+    Capability, Elementwise, GradContext, KernelContext, Op, Result, Tensor, Value,
+};
 
 /// `max(x, 0)` of one element; NaN stays NaN (a `max` would hide it from `check_numerics`).
 pub(crate) fn rectify(x: f32) -> f32 {
@@ -24,6 +26,12 @@ impl Op for Relu {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         Ok(vec![unary_inplace(ctx.take_input(0), rectify)?])
+    }
+    fn capability(&self) -> Capability {
+        Capability::Elementwise(Elementwise {
+            apply: |xs| xs.iter_mut().for_each(|x| *x = rectify(*x)),
+            monotone: true,
+        })
     }
     /// `ReluGrad(dy, y)`: the upstream passes only where the input was strictly positive.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {

@@ -1,172 +1,20 @@
 //! `AdamOptimizer`, with TensorFlow 1.x's update (epsilon outside the bias correction).
 
-use super::slots::{for_each_unpooled, lock_var, Slots};
+use super::slots::Slots;
+use super::update::{ApplyDense, Rule};
 use super::Optimizer;
-use crate::kernels::gemm::{sgemm_serial, MatRef};
-use crate::math::MatMul;
 use crate::util::add;
 use crate::{constant, mul, Variable};
-use rustflow_graph::{
-    fmt_dims, not_differentiable, DType, Error, GradContext, Graph, KernelContext, NodeId, Op,
-    OpKind, Operation, Result, Tensor, Value,
-};
-use std::cell::RefCell;
+use rustflow_graph::{Error, Graph, Operation, Result, Tensor};
 use std::sync::{Mutex, PoisonError};
 
-/// Elements per parallel task of the update.
-const CHUNK: usize = 1 << 15;
-
-/// Rows of the variable per parallel task when the update computes its gradient: the
-/// task's piece of the gradient stays in L2 cache between its product and its update.
-const PRODUCT_ROWS: usize = 32;
-
-thread_local! {
-    /// Each task's piece of a computed gradient.
-    static GRAD_ROWS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Where an `ApplyAdam` takes its gradient from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum GradSource {
-    /// Input 0 is the gradient.
-    Tensor,
-    /// Inputs 0 and 1 are `a` (`[k, rows]`) and `b` (`[k, cols]`), and the gradient is
-    /// `aᵀ · b`: a `MatMul`'s weight gradient, computed and applied a block of rows at a
-    /// time, so that it is never written out whole and read back.
-    Product,
-}
-
-/// The `ApplyAdam` op: updates a variable and its slots `m`, `v` in place. Inputs: the
-/// gradient (or the two factors of it, see [`AdamOptimizer`]), `beta1_power`,
-/// `beta2_power`.
-#[derive(Debug)]
-pub struct ApplyAdam {
-    grad: GradSource,
-    var: (NodeId, String),
-    m: (NodeId, String),
-    v: (NodeId, String),
+/// Adam's rule (`ApplyAdam`; inputs: the gradient, `beta1_power`, `beta2_power`).
+#[derive(Clone, Debug)]
+struct Adam {
     learning_rate: f32,
     beta1: f32,
     beta2: f32,
     epsilon: f32,
-}
-
-impl Op for ApplyAdam {
-    fn op_type(&self) -> &'static str {
-        "ApplyAdam"
-    }
-    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        not_differentiable(gc)
-    }
-    fn kind(&self) -> OpKind {
-        OpKind::Stateful
-    }
-    fn reads_variables(&self) -> Vec<NodeId> {
-        vec![self.var.0, self.m.0, self.v.0]
-    }
-    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let powers = match self.grad {
-            GradSource::Tensor => 1,
-            GradSource::Product => 2,
-        };
-        let (b1p, b2p) = (
-            ctx.input(powers).scalar_value::<f32>()?,
-            ctx.input(powers + 1).scalar_value::<f32>()?,
-        );
-        let shape = match self.grad {
-            GradSource::Tensor => ctx.input(0).shape().to_vec(),
-            GradSource::Product => product_shape(ctx.input(0), ctx.input(1))?.to_vec(),
-        };
-        let lr_t = self.learning_rate * (1.0 - b2p).sqrt() / (1.0 - b1p);
-        let r = ctx.resources;
-        let (vs, ms, ss) = (
-            r.variable(self.var.0),
-            r.variable(self.m.0),
-            r.variable(self.v.0),
-        );
-        // Lock order: the variable, then its slots (every optimizer op does the same). The
-        // update runs under the locks on threads of its own, never on rayon's pool (see
-        // `for_each_unpooled`).
-        let mut var = lock_var(&vs, &self.var.1, &shape)?;
-        let mut m = lock_var(&ms, &self.m.1, &shape)?;
-        let mut v = lock_var(&ss, &self.v.1, &shape)?;
-        let (Some(var), Some(m), Some(v)) = (var.as_mut(), m.as_mut(), v.as_mut()) else {
-            return Err(Error::Kernel("Adam slots vanished".into()));
-        };
-        let (w, m, v) = (
-            var.data_mut::<f32>()?,
-            m.data_mut::<f32>()?,
-            v.data_mut::<f32>()?,
-        );
-        let step = Step {
-            lr_t,
-            b1: 1.0 - self.beta1,
-            b2: 1.0 - self.beta2,
-            eps: self.epsilon,
-        };
-        match self.grad {
-            GradSource::Tensor => {
-                let g = ctx.input(0).as_slice::<f32>()?;
-                let chunks = w
-                    .chunks_mut(CHUNK)
-                    .zip(m.chunks_mut(CHUNK))
-                    .zip(v.chunks_mut(CHUNK))
-                    .zip(g.chunks(CHUNK));
-                for_each_unpooled(chunks, |(((w, m), v), g)| step.apply(w, m, v, g));
-            }
-            GradSource::Product => {
-                let (a, b) = (ctx.input(0), ctx.input(1));
-                let (k, rows, cols) = (a.shape()[0], shape[0], shape[1]);
-                let (a, b) = (a.as_slice::<f32>()?, b.as_slice::<f32>()?);
-                let block = PRODUCT_ROWS * cols.max(1);
-                let blocks = w
-                    .chunks_mut(block)
-                    .zip(m.chunks_mut(block))
-                    .zip(v.chunks_mut(block))
-                    .enumerate();
-                for_each_unpooled(blocks, |(i, ((w, m), v))| {
-                    let (r0, nr) = (i * PRODUCT_ROWS, w.len() / cols);
-                    GRAD_ROWS.with(|cell| {
-                        let mut g = cell.borrow_mut();
-                        g.resize(w.len(), 0.0);
-                        // Rows r0..r0 + nr of aᵀ · b: element (r, kk) of aᵀ is a[kk][r0 + r].
-                        // (With k = 0, `a` is empty and the product is 0.)
-                        let at = MatRef {
-                            data: &a[r0.min(a.len())..],
-                            rs: 1,
-                            cs: rows,
-                        };
-                        sgemm_serial(nr, cols, k, at, MatRef::new(b, cols, false), &mut g, false);
-                        step.apply(w, m, v, &g);
-                    });
-                });
-            }
-        }
-        Ok(vec![])
-    }
-    fn attrs(&self) -> String {
-        let grad = match self.grad {
-            GradSource::Tensor => "",
-            GradSource::Product => ", gradient=transpose(input 0) x input 1",
-        };
-        format!(
-            "var={}, learning_rate={}, beta1={}, beta2={}, epsilon={}{grad}",
-            self.var.1, self.learning_rate, self.beta1, self.beta2, self.epsilon
-        )
-    }
-}
-
-/// The shape `[rows, cols]` of `aᵀ · b` for `a` `[k, rows]` and `b` `[k, cols]`, or the error
-/// a `MatMul` would give.
-fn product_shape(a: &Value, b: &Value) -> Result<[usize; 2]> {
-    match (a.shape(), b.shape()) {
-        (&[k, rows], &[k2, cols]) if k == k2 && a.dtype() == DType::F32 => Ok([rows, cols]),
-        _ => Err(Error::Kernel(format!(
-            "Matrix size-incompatible: In[0]: {} (transposed), In[1]: {}",
-            fmt_dims(a.shape()),
-            fmt_dims(b.shape())
-        ))),
-    }
 }
 
 /// One Adam step's constants.
@@ -178,50 +26,33 @@ struct Step {
     eps: f32,
 }
 
-impl Step {
-    /// Updates `w`, `m`, `v` with the gradient `g`, element by element.
-    fn apply(self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-        let Step { lr_t, b1, b2, eps } = self;
-        for (((w, m), v), &g) in w.iter_mut().zip(m).zip(v).zip(g) {
+impl Rule for Adam {
+    const OP: &'static str = "ApplyAdam";
+    type Step = Step;
+    fn step(&self, powers: &[f32]) -> Step {
+        let (b1p, b2p) = (powers[0], powers[1]);
+        Step {
+            lr_t: self.learning_rate * (1.0 - b2p).sqrt() / (1.0 - b1p),
+            b1: 1.0 - self.beta1,
+            b2: 1.0 - self.beta2,
+            eps: self.epsilon,
+        }
+    }
+    fn apply(step: Step, w: &mut [f32], slots: &mut [&mut [f32]], g: &[f32]) {
+        let Step { lr_t, b1, b2, eps } = step;
+        let [m, v] = slots else { return };
+        for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
             *m += (g - *m) * b1;
             *v += (g * g - *v) * b2;
             *w -= lr_t * *m / (v.sqrt() + eps);
         }
     }
-}
-
-/// When `grad` is a `MatMul`'s weight gradient `aᵀ · b` (`transpose_a` only, both matrices),
-/// its factors `a` and `b`.
-fn product_factors(grad: &Tensor) -> Option<(Tensor, Tensor)> {
-    let op = grad.op();
-    let transposes = op.graph().with_node(op.id(), |n| {
-        (*n.op)
-            .as_any()
-            .downcast_ref::<MatMul>()
-            .map(MatMul::transposes)
-    });
-    let inputs = op.inputs();
-    match (transposes, &inputs[..]) {
-        (Some((true, false)), [a, b])
-            if a.shape().rank() == Some(2) && b.shape().rank() == Some(2) =>
-        {
-            Some((a.clone(), b.clone()))
-        }
-        _ => None,
+    fn attrs(&self) -> String {
+        format!(
+            "learning_rate={}, beta1={}, beta2={}, epsilon={}",
+            self.learning_rate, self.beta1, self.beta2, self.epsilon
+        )
     }
-}
-
-/// The nodes that read both `var` and `dy`: the input gradients of the layer that `var`
-/// weighs (`dy · varᵀ`). The update waits for them, so that they read the variable before
-/// it changes, and it is changed in place rather than copied.
-fn readers_of_both(var: &Variable, dy: &Tensor) -> Vec<Operation> {
-    let g = var.graph();
-    let (v, d) = ((var.node(), var.index()), (dy.node(), dy.index()));
-    g.node_ids()
-        .into_iter()
-        .filter(|&id| g.with_node(id, |n| n.inputs.contains(&v) && n.inputs.contains(&d)))
-        .map(|id| Operation::from_graph(g, id))
-        .collect()
 }
 
 /// Adam (`tf.train.AdamOptimizer`), exactly as TensorFlow 1.x computes it:
@@ -238,12 +69,8 @@ fn readers_of_both(var: &Variable, dy: &Tensor) -> Vec<Operation> {
 /// `beta1_power` and `beta2_power`, all non-trainable: run `global_variables_initializer()`
 /// after `minimize`.
 ///
-/// When a gradient is a `MatMul`'s weight gradient `aᵀ · dy`, the update computes it itself,
-/// a block of rows at a time, from `a` and `dy`: the same values, without writing the whole
-/// gradient to memory and reading it back (for the tutorial's first fully-connected layer,
-/// 12.8 MB each way per step). The `MatMul` node stays in the graph for whoever fetches
-/// it. The update then also waits for the layer's input gradient (`dy · Wᵀ`), which reads
-/// the weights it changes.
+/// As every optimizer's update, it computes a `MatMul`'s weight gradient itself when a plan
+/// fuses the two (`rustflow_ops::fusion`).
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -336,35 +163,18 @@ impl Optimizer for AdamOptimizer {
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
         let slots = self.slots.get(var)?;
         let (b1, b2) = self.powers()?;
-        let factors = product_factors(grad);
-        let op = ApplyAdam {
-            grad: match factors {
-                Some(_) => GradSource::Product,
-                None => GradSource::Tensor,
-            },
-            var: (var.node(), var.op_name()),
-            m: (slots[0].node(), slots[0].op_name()),
-            v: (slots[1].node(), slots[1].op_name()),
+        let rule = Adam {
             learning_rate: self.learning_rate,
             beta1: self.beta1,
             beta2: self.beta2,
             epsilon: self.epsilon,
         };
-        match &factors {
-            Some((a, dy)) => {
-                let after = readers_of_both(var, dy);
-                let inputs = [a, dy, &b1, &b2];
-                if after.is_empty() {
-                    add(var.graph(), "ApplyAdam", op, &inputs, vec![])
-                } else {
-                    let after: Vec<&Operation> = after.iter().collect();
-                    var.graph().control_dependencies(&after, |g| {
-                        add(g, "ApplyAdam", op, &inputs, vec![])
-                    })?
-                }
-            }
-            None => add(var.graph(), "ApplyAdam", op, &[grad, &b1, &b2], vec![]),
-        }
+        let vars = [&**var, &*slots[0], &*slots[1]]
+            .iter()
+            .map(|v| (v.node(), v.op().name()))
+            .collect();
+        let op = ApplyDense::new(rule, vars);
+        add(var.graph(), "ApplyAdam", op, &[grad, &b1, &b2], vec![])
     }
 
     fn finish(&self, g: &Graph, updates: &[Operation]) -> Result<Vec<Operation>> {

@@ -1,62 +1,30 @@
 //! `GradientDescentOptimizer`: `var -= learning_rate * grad`.
 
+use super::update::{ApplyDense, Rule};
 use super::Optimizer;
 use crate::util::add;
 use crate::Variable;
-use rustflow_graph::{
-    fmt_dims, not_differentiable, Error, GradContext, KernelContext, NodeId, Op, OpKind, Operation,
-    Result, Tensor, Value,
-};
-use std::sync::PoisonError;
+use rustflow_graph::{Operation, Result, Tensor};
 
-/// The `ApplyGradientDescent` op: updates its variable in place.
-#[derive(Debug)]
-pub struct ApplyGradientDescent {
-    var: NodeId,
-    var_name: String,
+/// The rule of `ApplyGradientDescent`: `var -= learning_rate * grad`.
+#[derive(Clone, Debug)]
+struct Descent {
     learning_rate: f32,
 }
 
-impl Op for ApplyGradientDescent {
-    fn op_type(&self) -> &'static str {
-        "ApplyGradientDescent"
+impl Rule for Descent {
+    const OP: &'static str = "ApplyGradientDescent";
+    type Step = f32;
+    fn step(&self, _: &[f32]) -> f32 {
+        self.learning_rate
     }
-    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        not_differentiable(gc)
-    }
-    fn kind(&self) -> OpKind {
-        OpKind::Stateful
-    }
-    fn reads_variables(&self) -> Vec<NodeId> {
-        vec![self.var]
-    }
-    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let grad = ctx.input(0);
-        let slot = ctx.resources.variable(self.var);
-        // Lock order (see `slots`): the variable's lock alone, released before any wait.
-        let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
-        let var = guard.as_mut().ok_or_else(|| Error::Uninitialized {
-            var: self.var_name.clone(),
-        })?;
-        if var.shape() != grad.shape() {
-            return Err(Error::Kernel(format!(
-                "var and delta do not have the same shape {} {}",
-                fmt_dims(var.shape()),
-                fmt_dims(grad.shape())
-            )));
-        }
-        let lr = self.learning_rate;
-        let g = grad.as_slice::<f32>()?;
-        for (w, &d) in var.data_mut::<f32>()?.iter_mut().zip(g) {
+    fn apply(lr: f32, w: &mut [f32], _: &mut [&mut [f32]], g: &[f32]) {
+        for (w, &d) in w.iter_mut().zip(g) {
             *w -= lr * d;
         }
-        Ok(vec![])
     }
     fn attrs(&self) -> String {
-        format!(
-            "var={}, learning_rate={}",
-            self.var_name, self.learning_rate
-        )
+        format!("learning_rate={}", self.learning_rate)
     }
 }
 
@@ -90,11 +58,10 @@ impl Optimizer for GradientDescentOptimizer {
     }
 
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let op = ApplyGradientDescent {
-            var: var.node(),
-            var_name: var.op_name(),
+        let rule = Descent {
             learning_rate: self.learning_rate,
         };
+        let op = ApplyDense::new(rule, vec![(var.node(), var.op_name())]);
         add(var.graph(), "ApplyGradientDescent", op, &[grad], vec![])
     }
 }

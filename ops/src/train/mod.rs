@@ -5,6 +5,7 @@ mod gradient_descent;
 mod momentum;
 mod optimizer;
 mod slots;
+mod update;
 
 pub use adam::AdamOptimizer;
 pub use gradient_descent::GradientDescentOptimizer;

@@ -1,62 +1,36 @@
 //! `MomentumOptimizer`: `accum = momentum * accum + grad; var -= learning_rate * accum`.
 
-use super::slots::{lock_var, Slots};
+use super::slots::Slots;
+use super::update::{ApplyDense, Rule};
 use super::Optimizer;
 use crate::util::add;
 use crate::Variable;
-use rustflow_graph::{
-    not_differentiable, GradContext, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor,
-    Value,
-};
+use rustflow_graph::{Operation, Result, Tensor};
 
-/// The `ApplyMomentum` op: updates a variable and its accumulator in place.
-#[derive(Debug)]
-pub struct ApplyMomentum {
-    var: (NodeId, String),
-    accum: (NodeId, String),
+/// The rule of `ApplyMomentum`: `accum = momentum * accum + grad; var -= lr * accum`.
+#[derive(Clone, Debug)]
+struct Momentum {
     learning_rate: f32,
     momentum: f32,
 }
 
-impl Op for ApplyMomentum {
-    fn op_type(&self) -> &'static str {
-        "ApplyMomentum"
+impl Rule for Momentum {
+    const OP: &'static str = "ApplyMomentum";
+    type Step = (f32, f32);
+    fn step(&self, _: &[f32]) -> (f32, f32) {
+        (self.learning_rate, self.momentum)
     }
-    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        not_differentiable(gc)
-    }
-    fn kind(&self) -> OpKind {
-        OpKind::Stateful
-    }
-    fn reads_variables(&self) -> Vec<NodeId> {
-        vec![self.var.0, self.accum.0]
-    }
-    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let grad = ctx.input(0);
-        let g = grad.as_slice::<f32>()?;
-        // Lock order (see `slots`): the variable, then its slots; the loop below is serial,
-        // so nothing waits for rayon's pool under them.
-        let (vs, accs) = (
-            ctx.resources.variable(self.var.0),
-            ctx.resources.variable(self.accum.0),
-        );
-        let mut var = lock_var(&vs, &self.var.1, grad.shape())?;
-        let mut acc = lock_var(&accs, &self.accum.1, grad.shape())?;
-        let (Some(var), Some(acc)) = (var.as_mut(), acc.as_mut()) else {
-            return Ok(vec![]);
-        };
-        let (w, a) = (var.data_mut::<f32>()?, acc.data_mut::<f32>()?);
-        let (lr, mu) = (self.learning_rate, self.momentum);
+    fn apply((lr, mu): (f32, f32), w: &mut [f32], slots: &mut [&mut [f32]], g: &[f32]) {
+        let [a] = slots else { return };
         for ((w, a), &g) in w.iter_mut().zip(a.iter_mut()).zip(g) {
             *a = mu * *a + g;
             *w -= lr * *a;
         }
-        Ok(vec![])
     }
     fn attrs(&self) -> String {
         format!(
-            "var={}, learning_rate={}, momentum={}",
-            self.var.1, self.learning_rate, self.momentum
+            "learning_rate={}, momentum={}",
+            self.learning_rate, self.momentum
         )
     }
 }
@@ -104,12 +78,17 @@ impl Optimizer for MomentumOptimizer {
 
     fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
         let accum = self.slots.get(var)?.remove(0);
-        let op = ApplyMomentum {
-            var: (var.node(), var.op_name()),
-            accum: (accum.node(), accum.op_name()),
+        let rule = Momentum {
             learning_rate: self.learning_rate,
             momentum: self.momentum,
         };
-        add(var.graph(), "ApplyMomentum", op, &[grad], vec![])
+        let vars = vec![(var.node(), var.op_name()), (accum.node(), accum.op_name())];
+        add(
+            var.graph(),
+            "ApplyMomentum",
+            ApplyDense::new(rule, vars),
+            &[grad],
+            vec![],
+        )
     }
 }
