@@ -4,7 +4,8 @@
 use crate::util::{norm_axis, shape_error};
 use rustflow_graph::{fmt_dims, Dim, Element, Error, Graph, Result, Shape, Tensor, Value};
 
-/// Runs `$body` with `$t` bound to the element type of `$dtype` (every dtype).
+/// Runs `$body` with `$t` bound to the element type of `$dtype` (every numeric and bool
+/// dtype; `tf.string` returns an error from the enclosing function).
 macro_rules! dispatch {
     ($dtype:expr, $t:ident => $body:expr) => {
         match $dtype {
@@ -23,6 +24,11 @@ macro_rules! dispatch {
             rustflow_graph::DType::Bool => {
                 type $t = bool;
                 $body
+            }
+            rustflow_graph::DType::String => {
+                return Err(rustflow_graph::Error::Kernel(
+                    "this array kernel does not take tf.string values".into(),
+                ))
             }
         }
     };
