@@ -57,19 +57,30 @@ fn concat_stack_split_unstack() {
         });
     }
     let x = random_value(&[3, 6, 2], 6);
-    check(&[x.clone()], |_, t| join(&split(&t[0], 3, 1)?));
-    check(&[x.clone()], |_, t| join(&split_v(&t[0], &[1, -1, 2], 1)?));
-    check(&[x.clone()], |_, t| join(&unstack(&t[0], -1, None)?));
+    check(std::slice::from_ref(&x), |_, t| join(&split(&t[0], 3, 1)?));
+    check(std::slice::from_ref(&x), |_, t| {
+        join(&split_v(&t[0], &[1, -1, 2], 1)?)
+    });
+    check(std::slice::from_ref(&x), |_, t| {
+        join(&unstack(&t[0], -1, None)?)
+    });
     // Only some parts used: the others' upstream is zeros.
-    check(&[x.clone()], |_, t| Ok(split(&t[0], 2, 1)?.remove(1)));
+    check(std::slice::from_ref(&x), |_, t| {
+        Ok(split(&t[0], 2, 1)?.remove(1))
+    });
     check(&[x], |_, t| Ok(unstack(&t[0], 0, None)?.remove(2)));
 }
+
+/// begin, end, strides and masks of a strided slice.
+type Spec = (&'static [i64], &'static [i64], &'static [i64], SliceMasks);
 
 #[test]
 fn slices() {
     let x = random_value(&[4, 5, 3], 7);
-    check(&[x.clone()], |_, t| slice(&t[0], &[1, 2, 0], &[2, -1, 2]));
-    let specs: [(&[i64], &[i64], &[i64], SliceMasks); 6] = [
+    check(std::slice::from_ref(&x), |_, t| {
+        slice(&t[0], &[1, 2, 0], &[2, -1, 2])
+    });
+    let specs: [Spec; 6] = [
         // x[1:4:2, ::-2, 1]
         (
             &[1, 0, 1],
@@ -131,7 +142,9 @@ fn slices() {
         (&[-100, 3], &[100, 1], &[1, 1], SliceMasks::default()),
     ];
     for (b, e, s, m) in specs {
-        check(&[x.clone()], |_, t| strided_slice(&t[0], b, e, s, m));
+        check(std::slice::from_ref(&x), |_, t| {
+            strided_slice(&t[0], b, e, s, m)
+        });
     }
 }
 
@@ -139,13 +152,13 @@ fn slices() {
 fn pads_tile_reverse() {
     let x = random_value(&[3, 4], 8);
     for mode in [PadMode::Constant, PadMode::Reflect, PadMode::Symmetric] {
-        check(&[x.clone()], |_, t| {
+        check(std::slice::from_ref(&x), |_, t| {
             pad(&t[0], &[[2, 1], [3, 2]], mode, 0.5)
         });
     }
-    check(&[x.clone()], |_, t| tile(&t[0], &[2, 3]));
-    check(&[x.clone()], |_, t| reverse(&t[0], &[0, -1]));
-    check(&[x.clone()], |_, t| expand_dims(&t[0], 1));
+    check(std::slice::from_ref(&x), |_, t| tile(&t[0], &[2, 3]));
+    check(std::slice::from_ref(&x), |_, t| reverse(&t[0], &[0, -1]));
+    check(std::slice::from_ref(&x), |_, t| expand_dims(&t[0], 1));
     check(&[random_value(&[1, 3, 1, 2], 9)], |_, t| {
         squeeze(&t[0], None)
     });
@@ -181,8 +194,12 @@ fn select_fill_cumsum() {
     check(&[rows, x.clone(), y], |_, t| select(&t[0], &t[1], &t[2]));
     check(&[Value::scalar(0.7f32)], |_, t| fill_tensor(&[2, 3], &t[0]));
     for (exclusive, reverse) in [(false, false), (true, false), (false, true), (true, true)] {
-        check(&[x.clone()], |_, t| cumsum(&t[0], 1, exclusive, reverse));
-        check(&[x.clone()], |_, t| cumsum(&t[0], -2, exclusive, reverse));
+        check(std::slice::from_ref(&x), |_, t| {
+            cumsum(&t[0], 1, exclusive, reverse)
+        });
+        check(std::slice::from_ref(&x), |_, t| {
+            cumsum(&t[0], -2, exclusive, reverse)
+        });
     }
 }
 
