@@ -46,7 +46,14 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
             c.attrs["num"].as_u64().map(|n| n as usize),
         )?))),
         "expand_dims" => y(rustflow::expand_dims(i("x"), int(c, "axis"))?),
-        "squeeze" => y(rustflow::squeeze(i("x"), attr_i64s(c, "axis").as_deref())?),
+        "squeeze" => {
+            let axes = match &c.attrs["axis"] {
+                Json::Null => None,
+                Json::Array(_) => attr_i64s(c, "axis"),
+                n => Some(vec![n.as_i64().unwrap_or(0)]),
+            };
+            y(rustflow::squeeze(i("x"), axes.as_deref())?)
+        }
         "slice" => y(rustflow::slice(
             i("x"),
             &attr_i64s(c, "begin").unwrap_or_default(),
