@@ -382,7 +382,7 @@ pub const OPS: &[(&str, Build)] = &[
         t(ops::select_v2(n.input(0)?, n.input(1)?, n.input(2)?))
     }),
     ("Shape", |n| {
-        t(ops::shape_of(
+        t(ops::shape(
             n.input(0)?,
             n.dtype("out_type").unwrap_or(DType::I32),
         ))

@@ -6,7 +6,7 @@ mod support;
 
 use rustflow_graph::{shape, DType, Graph, Value};
 use rustflow_ops::{
-    compare, constant, placeholder, random_uniform_shaped, select_v2, shape_of, Comparison,
+    compare, constant, placeholder, random_uniform_shaped, select_v2, shape, Comparison,
 };
 use rustflow_runtime::{FeedDict, Session};
 use support::{check_gradients, pseudo, random_value};
@@ -97,11 +97,11 @@ fn select_v2_values_and_gradients() {
 fn shape_and_random_uniform_of_a_run_time_shape() {
     let g = Graph::new();
     let x = placeholder(&g, DType::F32, shape![?, 3], "x");
-    let s = shape_of(&x, DType::I32).unwrap();
-    let s64 = shape_of(&x, DType::I64).unwrap();
+    let s = shape(&x, DType::I32).unwrap();
+    let s64 = shape(&x, DType::I64).unwrap();
     let u = random_uniform_shaped(&s, Some(7)).unwrap();
     assert_eq!(u.shape().to_string(), "[?,?]");
-    assert!(shape_of(&x, DType::F32).is_err());
+    assert!(shape(&x, DType::F32).is_err());
     let sess = Session::new(&g);
     let feed = FeedDict::new().with(&x, Value::new(&[500, 3], vec![0f32; 1500]).unwrap());
     assert_eq!(

@@ -1,101 +1,117 @@
-//! `select_v2`: picks elements of `t` where `cond` holds and of `e` elsewhere, broadcasting.
+//! `select` (TF1's three-argument `tf.where`): elements or rows picked by a condition.
 
-use crate::math::broadcast_grad;
+use crate::array::common::dispatch;
 use crate::state::zeros_like;
-use crate::util::{
-    broadcast_dims, broadcast_shapes, expect_dtype, for_each_broadcast, same_dtype, shape_error,
-};
+use crate::util::{add1, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    Buffer, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value,
+    fmt_dims, DType, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
+    TensorSpec, Value,
 };
 
-/// The `SelectV2` op.
+/// The `Select` op: input 0 the bool condition, inputs 1 and 2 the values.
 #[derive(Debug)]
-pub struct SelectV2;
+pub struct Select;
 
-fn pick<T: Copy + Default>(
-    out: &[usize],
-    (c, sc): (&[bool], &[usize]),
-    (t, st): (&[T], &[usize]),
-    (e, se): (&[T], &[usize]),
-) -> Vec<T> {
-    let mut r = vec![T::default(); out.iter().product()];
-    for_each_broadcast(out, &[sc, st, se], |k, o| {
-        r[k] = if c[o[0]] { t[o[1]] } else { e[o[2]] }
-    });
-    r
+/// How many consecutive elements of `x` each condition element decides, for a condition of
+/// `c` and values of `x` (same shape, a vector over the first dimension, or a scalar).
+fn block(c: &[usize], x: &[usize]) -> Option<usize> {
+    let n: usize = x.iter().product();
+    if c == x {
+        Some(1)
+    } else if c.is_empty() {
+        Some(n)
+    } else if c.len() == 1 && x.first() == Some(&c[0]) {
+        Some(x[1..].iter().product())
+    } else {
+        None
+    }
 }
 
-impl Op for SelectV2 {
+fn pick<T: Element>(c: &[bool], x: &Value, y: &Value, block: usize) -> Result<Value> {
+    let (xs, ys) = (x.as_slice::<T>()?, y.as_slice::<T>()?);
+    let out = xs
+        .iter()
+        .zip(ys)
+        .enumerate()
+        .map(|(i, (&a, &b))| if c[i / block.max(1)] { a } else { b })
+        .collect();
+    Value::new(x.shape(), out)
+}
+
+impl Op for Select {
     fn op_type(&self) -> &'static str {
-        "SelectV2"
+        "Select"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let (c, t, e) = (ctx.input(0), ctx.input(1), ctx.input(2));
-        let out = broadcast_dims(&broadcast_dims(c.shape(), t.shape())?, e.shape())?;
-        let cond = (c.as_slice::<bool>()?, c.shape());
-        let (st, se) = (t.shape(), e.shape());
-        Ok(vec![match (t.buffer(), e.buffer()) {
-            (Buffer::F32(x), Buffer::F32(y)) => {
-                Value::new(&out, pick(&out, cond, (x, st), (y, se)))?
-            }
-            (Buffer::I32(x), Buffer::I32(y)) => {
-                Value::new(&out, pick(&out, cond, (x, st), (y, se)))?
-            }
-            (Buffer::I64(x), Buffer::I64(y)) => {
-                Value::new(&out, pick(&out, cond, (x, st), (y, se)))?
-            }
-            (Buffer::Bool(x), Buffer::Bool(y)) => {
-                Value::new(&out, pick(&out, cond, (x, st), (y, se)))?
-            }
-            _ => {
-                return Err(Error::Kernel(format!(
-                    "SelectV2 needs t and e of one numeric dtype, got {} and {}",
-                    t.dtype(),
-                    e.dtype()
-                )))
-            }
-        }])
+        let (c, x, y) = (ctx.input(0), ctx.input(1), ctx.input(2));
+        let b = block(c.shape(), x.shape()).filter(|_| x.shape() == y.shape());
+        let Some(b) = b else {
+            return Err(Error::Kernel(format!(
+                "condition must be a scalar, a vector of the first dimension, or the shape of 'then' and 'else' (which must match): condition {}, then {}, else {}",
+                fmt_dims(c.shape()),
+                fmt_dims(x.shape()),
+                fmt_dims(y.shape())
+            )));
+        };
+        let c = c.as_slice::<bool>()?;
+        Ok(vec![dispatch!(x.dtype(), T => pick::<T>(c, x, y, b)?)])
     }
-    /// `dt = select(cond, dy, 0)` and `de = select(cond, 0, dy)`, each summed down to its
-    /// operand's shape; `cond` gets none.
+    /// The upstream where each value was picked, zeros elsewhere; the condition gets none.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let (c, t, e, dy) = (gc.x(0), gc.x(1), gc.x(2), gc.dy(0));
+        let (c, dy) = (gc.x(0), gc.dy(0));
         let zeros = zeros_like(dy)?;
-        let dt = select_v2(c, dy, &zeros)?;
-        let de = select_v2(c, &zeros, dy)?;
         Ok(vec![
             None,
-            Some(broadcast_grad(&dt, t, dy)?),
-            Some(broadcast_grad(&de, e, dy)?),
+            Some(select(c, dy, &zeros)?),
+            Some(select(c, &zeros, dy)?),
         ])
     }
 }
 
-/// `cond ? t : e` element-wise with NumPy broadcasting of all three (`tf.where` in TF 2,
-/// node `SelectV2`). `cond` is bool; `t` and `e` share a dtype.
+/// The elements of `x` where `condition` is true and of `y` elsewhere (TF1's
+/// `tf.where(condition, x, y)`; op `Select`). `condition` (bool) has `x`'s shape, or is a
+/// vector over `x`'s first dimension (whole rows are picked), or a scalar.
 ///
 /// ```
-/// use rustflow_graph::Graph;
-/// use rustflow_ops::{constant, select_v2};
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::{placeholder, select};
 /// let g = Graph::new();
-/// let c = constant(&g, [true, false], "");
-/// let s = select_v2(&c, &constant(&g, [1.0f32, 2.0], ""), &constant(&g, 0.0f32, "")).unwrap();
-/// assert_eq!(s.shape().to_string(), "[2]");
+/// let rows = placeholder(&g, DType::Bool, shape![?], "rows");
+/// let x = placeholder(&g, DType::F32, shape![?, 4], "x");
+/// let y = placeholder(&g, DType::F32, shape![?, 4], "y");
+/// assert_eq!(select(&rows, &x, &y).unwrap().shape().to_string(), "[?,4]");
+/// let bad = placeholder(&g, DType::Bool, shape![?, 3], "bad");
+/// assert!(select(&bad, &x, &y).is_err());
 /// ```
-pub fn select_v2(cond: &Tensor, t: &Tensor, e: &Tensor) -> Result<Tensor> {
-    let g = cond.graph();
-    let name = "SelectV2";
-    expect_dtype(g, name, name, cond, &[DType::Bool])?;
-    let dtype = same_dtype(g, name, name, &[t, e])?;
-    let shape = broadcast_shapes(&cond.shape(), &t.shape())
-        .and_then(|s| broadcast_shapes(&s, &e.shape()))
-        .map_err(|msg| shape_error(g, name, name, msg, &[cond, t, e]))?;
-    crate::util::add1(
+pub fn select(condition: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let g = x.graph();
+    for t in [condition, y] {
+        g.check_owns(t.graph(), &t.to_string())?;
+    }
+    expect_dtype(g, "Select", "Select", condition, &[DType::Bool])?;
+    let dtype = same_dtype(g, "Select", "Select", &[x, y])?;
+    let err = |m: String| shape_error(g, "Select", "Select", m, &[condition, x, y]);
+    let shape = x
+        .shape()
+        .merge(&y.shape())
+        .ok_or_else(|| err("'then' and 'else' must have the same shape".into()))?;
+    if let (Some(c), Some(d)) = (condition.shape().dims(), shape.dims()) {
+        let fits = c.is_empty()
+            || Shape::new(c.to_vec()).is_compatible(&shape)
+            || (c.len() == 1
+                && !d.is_empty()
+                && Shape::new(vec![c[0]]).is_compatible(&Shape::new(vec![d[0]])));
+        if !fits {
+            return Err(err(
+                "condition must be a scalar, a vector of the first dimension, or the shape of 'then' and 'else'".into(),
+            ));
+        }
+    }
+    add1(
         g,
-        name,
-        SelectV2,
-        &[cond, t, e],
+        "Select",
+        Select,
+        &[condition, x, y],
         TensorSpec::new(dtype, shape),
     )
 }

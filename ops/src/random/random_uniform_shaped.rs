@@ -53,10 +53,10 @@ pub(crate) fn shape_input(v: &Value) -> Result<Vec<usize>> {
 ///
 /// ```
 /// use rustflow_graph::{shape, DType, Graph};
-/// use rustflow_ops::{placeholder, random_uniform_shaped, shape_of};
+/// use rustflow_ops::{placeholder, random_uniform_shaped, shape};
 /// let g = Graph::new();
 /// let x = placeholder(&g, DType::F32, shape![?, 3], "x");
-/// let u = random_uniform_shaped(&shape_of(&x, DType::I32).unwrap(), None).unwrap();
+/// let u = random_uniform_shaped(&shape(&x, DType::I32).unwrap(), None).unwrap();
 /// assert_eq!(u.shape().to_string(), "[?,?]");
 /// ```
 pub fn random_uniform_shaped(shape: &Tensor, seed: Option<u64>) -> Result<Tensor> {
