@@ -130,14 +130,22 @@ fn reductions() {
 #[test]
 fn clipping_and_norms() {
     let t = random_value(&[3, 4], 1);
-    check(&[t.clone()], 1e-3, |g, x| {
+    check(std::slice::from_ref(&t), 1e-3, |g, x| {
         clip_by_value(&x[0], &constant(g, -0.3f32, ""), &constant(g, 0.4f32, ""))
     });
-    check(&[t.clone()], 1e-3, |_, x| clip_by_norm(&x[0], 0.5, None));
-    check(&[t.clone()], 1e-3, |_, x| clip_by_norm(&x[0], 0.5, 1));
-    check(&[t.clone()], 1e-3, |_, x| clip_by_norm(&x[0], 100.0, None));
-    check(&[t.clone()], 1e-3, |_, x| l2_loss(&x[0]));
-    check(&[t.clone()], 1e-3, |_, x| l2_normalize(&x[0], 1, 1e-12));
+    check(std::slice::from_ref(&t), 1e-3, |_, x| {
+        clip_by_norm(&x[0], 0.5, None)
+    });
+    check(std::slice::from_ref(&t), 1e-3, |_, x| {
+        clip_by_norm(&x[0], 0.5, 1)
+    });
+    check(std::slice::from_ref(&t), 1e-3, |_, x| {
+        clip_by_norm(&x[0], 100.0, None)
+    });
+    check(std::slice::from_ref(&t), 1e-3, |_, x| l2_loss(&x[0]));
+    check(std::slice::from_ref(&t), 1e-3, |_, x| {
+        l2_normalize(&x[0], 1, 1e-12)
+    });
     check(&[t, random_value(&[2], 2)], 1e-3, |_, x| {
         let (ys, norm) = clip_by_global_norm(&[&x[0], &x[1]], 0.5)?;
         add_n(&[
