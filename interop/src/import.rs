@@ -4,7 +4,7 @@
 use crate::convert;
 use rustflow_graph::{DType, Error, Graph, NodeId, Operation, Result, Shape, Tensor, Value};
 use rustflow_ops::nn::Padding;
-use rustflow_ops::{self as ops, Comparison, Const, Variable};
+use rustflow_ops::{self as ops, Const, Variable};
 use rustflow_proto::{attr_value::Value as Attr, GraphDef, Message, NodeDef};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -230,10 +230,6 @@ impl NodeImport<'_> {
         t(f(self.input(0)?))
     }
 
-    fn compare(&self, c: Comparison) -> Result<Imported> {
-        t(ops::compare(self.input(0)?, self.input(1)?, c))
-    }
-
     fn reduce(&self, f: fn(&Tensor, ops::Axes, bool) -> Result<Tensor>) -> Result<Imported> {
         let axes = self.const_ints(1)?;
         t(f(
@@ -310,11 +306,11 @@ pub const OPS: &[(&str, Build)] = &[
     ("Div", |n| n.binary(ops::div)),
     ("Equal", |n| n.binary(ops::equal)),
     ("Exp", |n| n.unary(ops::exp)),
-    ("Greater", |n| n.compare(Comparison::Greater)),
-    ("GreaterEqual", |n| n.compare(Comparison::GreaterEqual)),
+    ("Greater", |n| n.binary(ops::greater)),
+    ("GreaterEqual", |n| n.binary(ops::greater_equal)),
     ("Identity", |n| n.unary(ops::identity)),
-    ("Less", |n| n.compare(Comparison::Less)),
-    ("LessEqual", |n| n.compare(Comparison::LessEqual)),
+    ("Less", |n| n.binary(ops::less)),
+    ("LessEqual", |n| n.binary(ops::less_equal)),
     ("Log", |n| n.unary(ops::log)),
     ("LogSoftmax", |n| n.unary(ops::nn::log_softmax)),
     ("MatMul", |n| {
@@ -348,7 +344,7 @@ pub const OPS: &[(&str, Build)] = &[
     ("Mul", |n| n.binary(ops::mul)),
     ("Neg", |n| n.unary(ops::neg)),
     ("NoOp", |n| Ok(ops::group(n.graph, &[], "NoOp")?.into())),
-    ("NotEqual", |n| n.compare(Comparison::NotEqual)),
+    ("NotEqual", |n| n.binary(ops::not_equal)),
     ("Placeholder", |n| {
         t(Ok(ops::placeholder(
             n.graph,

@@ -5,8 +5,10 @@
 mod support;
 
 use rustflow_graph::{shape, DType, Graph, Value};
+use rustflow_graph::{Result, Tensor};
 use rustflow_ops::{
-    compare, constant, placeholder, random_uniform_shaped, select_v2, shape, Comparison,
+    constant, greater, greater_equal, less, less_equal, not_equal, placeholder,
+    random_uniform_shaped, select_v2, shape,
 };
 use rustflow_runtime::{FeedDict, Session};
 use support::{check_gradients, pseudo, random_value};
@@ -18,14 +20,19 @@ fn comparisons_broadcast_like_numpy() {
     let b = Value::new(&[3], vec![1.0f32, 4.0, 2.0]).unwrap();
     let (ta, tb) = (constant(&g, a.clone(), "a"), constant(&g, b.clone(), "b"));
     let sess = Session::new(&g);
-    for (c, f) in [
-        (Comparison::Greater, (|x, y| x > y) as fn(f32, f32) -> bool),
-        (Comparison::GreaterEqual, |x, y| x >= y),
-        (Comparison::Less, |x, y| x < y),
-        (Comparison::LessEqual, |x, y| x <= y),
-        (Comparison::NotEqual, |x, y| x != y),
+    type Build = fn(&Tensor, &Tensor) -> Result<Tensor>;
+    for (c, build, f) in [
+        (
+            "greater",
+            greater as Build,
+            (|x, y| x > y) as fn(f32, f32) -> bool,
+        ),
+        ("greater_equal", greater_equal, |x, y| x >= y),
+        ("less", less, |x, y| x < y),
+        ("less_equal", less_equal, |x, y| x <= y),
+        ("not_equal", not_equal, |x, y| x != y),
     ] {
-        let y = compare(&ta, &tb, c).unwrap();
+        let y = build(&ta, &tb).unwrap();
         assert_eq!(y.shape().to_string(), "[2,3]");
         let got = sess.eval(&y, &FeedDict::new()).unwrap();
         let want: Vec<bool> = (0..6)
@@ -39,12 +46,7 @@ fn comparisons_broadcast_like_numpy() {
         assert_eq!(got.as_slice::<bool>().unwrap(), want.as_slice(), "{c:?}");
     }
     // Integers, a scalar on the left, and a dtype mismatch at build time.
-    let i = compare(
-        &constant(&g, 2i32, ""),
-        &constant(&g, [1i32, 2, 3], ""),
-        Comparison::Less,
-    )
-    .unwrap();
+    let i = less(&constant(&g, 2i32, ""), &constant(&g, [1i32, 2, 3], "")).unwrap();
     assert_eq!(
         sess.eval(&i, &FeedDict::new())
             .unwrap()
@@ -52,8 +54,8 @@ fn comparisons_broadcast_like_numpy() {
             .unwrap(),
         &[false, false, true]
     );
-    assert!(compare(&ta, &constant(&g, 1i32, ""), Comparison::Less).is_err());
-    assert!(compare(&ta, &constant(&g, [1.0f32, 2.0], ""), Comparison::Less).is_err());
+    assert!(less(&ta, &constant(&g, 1i32, "")).is_err());
+    assert!(less(&ta, &constant(&g, [1.0f32, 2.0], "")).is_err());
 }
 
 #[test]

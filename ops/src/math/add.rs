@@ -38,5 +38,5 @@ impl Op for Add {
 /// assert_eq!(y.shape().to_string(), "[1,2]");
 /// ```
 pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary_builder(a, b, "add", Add)
+    binary_builder(a, b, "add", Add, BinaryKind::Add)
 }

@@ -1,4 +1,4 @@
-//! `argmax`.
+//! `argmax` and `argmin`.
 
 use crate::util::{add1, expect_dtype, norm_axis, shape_error};
 use rustflow_graph::{
@@ -6,14 +6,16 @@ use rustflow_graph::{
     Shape, Tensor, TensorSpec, Value,
 };
 
-/// The `ArgMax` op (output int64).
+/// The `ArgMax` op, or `ArgMin` (output int64).
 #[derive(Debug)]
 pub struct ArgMax {
     axis: i64,
+    min: bool,
 }
 
-/// The index of the first maximum along the middle axis of `x` seen as `[outer, n, inner]`.
-fn argmax_kernel<T: Element + PartialOrd>(x: &[T], n: usize, inner: usize) -> Vec<i64> {
+/// The index of the first maximum (or minimum, `min`) along the middle axis of `x` seen as
+/// `[outer, n, inner]`.
+fn argmax_kernel<T: Element + PartialOrd>(x: &[T], n: usize, inner: usize, min: bool) -> Vec<i64> {
     let outer = x.len().checked_div(n * inner).unwrap_or(0);
     let mut out = vec![0i64; outer * inner];
     let mut best: Vec<T> = Vec::with_capacity(inner);
@@ -23,8 +25,8 @@ fn argmax_kernel<T: Element + PartialOrd>(x: &[T], n: usize, inner: usize) -> Ve
         best.extend_from_slice(&block[..inner]);
         for (j, row) in block.chunks_exact(inner).enumerate().skip(1) {
             for ((b, d), &v) in best.iter_mut().zip(dst.iter_mut()).zip(row) {
-                // Strictly greater: the smallest index wins ties.
-                if v > *b {
+                // Strictly better: the smallest index wins ties.
+                if (v > *b && !min) || (v < *b && min) {
                     *b = v;
                     *d = j as i64;
                 }
@@ -36,7 +38,11 @@ fn argmax_kernel<T: Element + PartialOrd>(x: &[T], n: usize, inner: usize) -> Ve
 
 impl Op for ArgMax {
     fn op_type(&self) -> &'static str {
-        "ArgMax"
+        if self.min {
+            "ArgMin"
+        } else {
+            "ArgMax"
+        }
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         not_differentiable(gc)
@@ -69,9 +75,9 @@ impl Op for ArgMax {
         }
         let inner: usize = shape[axis + 1..].iter().product();
         let data = match x.dtype() {
-            DType::F32 => argmax_kernel(x.as_slice::<f32>()?, n, inner),
-            DType::I32 => argmax_kernel(x.as_slice::<i32>()?, n, inner),
-            DType::I64 => argmax_kernel(x.as_slice::<i64>()?, n, inner),
+            DType::F32 => argmax_kernel(x.as_slice::<f32>()?, n, inner, self.min),
+            DType::I32 => argmax_kernel(x.as_slice::<i32>()?, n, inner, self.min),
+            DType::I64 => argmax_kernel(x.as_slice::<i64>()?, n, inner, self.min),
             d => return Err(Error::Kernel(format!("argmax is not defined for {d}"))),
         };
         Ok(vec![Value::new(&out_shape, data)?])
@@ -94,14 +100,28 @@ impl Op for ArgMax {
 /// assert_eq!(a.dtype(), DType::I64);
 /// ```
 pub fn argmax(x: &Tensor, axis: i64) -> Result<Tensor> {
+    arg_builder(x, axis, false)
+}
+
+/// The index of the smallest element along `axis` (`tf.math.argmin(x, axis)`; node
+/// `ArgMin`), as int64. Ties give the smallest index. No gradient.
+///
+/// ```
+/// use rustflow_graph::Graph;
+/// use rustflow_ops::{argmin, constant};
+/// let g = Graph::new();
+/// let a = argmin(&constant(&g, [[3.0f32, 1.0, 1.0]], ""), -1).unwrap();
+/// assert_eq!(a.op().op_type(), "ArgMin");
+/// ```
+pub fn argmin(x: &Tensor, axis: i64) -> Result<Tensor> {
+    arg_builder(x, axis, true)
+}
+
+fn arg_builder(x: &Tensor, axis: i64, min: bool) -> Result<Tensor> {
     let g = x.graph();
-    expect_dtype(
-        g,
-        "ArgMax",
-        "ArgMax",
-        x,
-        &[DType::F32, DType::I32, DType::I64],
-    )?;
+    let op = ArgMax { axis, min };
+    let name = op.op_type();
+    expect_dtype(g, name, name, x, &[DType::F32, DType::I32, DType::I64])?;
     let shape = match x.shape().dims() {
         None => Shape::unknown(),
         Some(dims) => {
@@ -111,7 +131,7 @@ pub fn argmax(x: &Tensor, axis: i64) -> Result<Tensor> {
                     "Expected dimension in the range [{}, {r}), but got {axis}",
                     -(r as i64)
                 );
-                shape_error(g, "ArgMax", "ArgMax", msg, &[x])
+                shape_error(g, name, name, msg, &[x])
             })?;
             Shape::new(
                 dims.iter()
@@ -122,11 +142,5 @@ pub fn argmax(x: &Tensor, axis: i64) -> Result<Tensor> {
             )
         }
     };
-    add1(
-        g,
-        "ArgMax",
-        ArgMax { axis },
-        &[x],
-        TensorSpec::new(DType::I64, shape),
-    )
+    add1(g, name, op, &[x], TensorSpec::new(DType::I64, shape))
 }

@@ -1,9 +1,16 @@
-//! What the broadcasting binary ops (`add`, `sub`, `mul`, `div`, `equal`, ...) share: the
-//! builder's dtype and shape checks, and the dtype dispatch of the kernel.
+//! The broadcasting binary ops, one row each in [`binary_ops!`] (TensorFlow's op type and
+//! node name, the builder, the dtypes it takes, its function, its gradient), and what they
+//! share: the builder's dtype and shape checks and the kernel's dtype dispatch. `add` keeps a
+//! file of its own (the plan fuses it); it uses the same builder and kernel.
 
 use crate::math::kernels::{binary, binary_inplace};
-use crate::util::{add1, broadcast_shapes, same_dtype, shape_error};
-use rustflow_graph::{DType, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+use crate::math::min_max_grad::min_max_grad;
+use crate::util::{add1, broadcast_shapes, expect_dtype, same_dtype, shape_error};
+use crate::{broadcast_grad, cast, constant, log, neg};
+use rustflow_graph::{
+    not_differentiable, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec,
+    Value,
+};
 
 /// The element-wise function of a binary op.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,19 +21,65 @@ pub(crate) enum BinaryKind {
     Div,
     Maximum,
     Minimum,
+    Pow,
+    SquaredDifference,
+    FloorDiv,
+    FloorMod,
+    /// A comparison (bool output).
+    Cmp(Cmp),
+    LogicalAnd,
+    LogicalOr,
+}
+
+/// The comparisons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cmp {
     Equal,
+    NotEqual,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+}
+
+impl Cmp {
+    fn test<T: PartialOrd>(self, x: T, y: T) -> bool {
+        match self {
+            Cmp::Equal => x == y,
+            Cmp::NotEqual => x != y,
+            Cmp::Less => x < y,
+            Cmp::LessEqual => x <= y,
+            Cmp::Greater => x > y,
+            Cmp::GreaterEqual => x >= y,
+        }
+    }
+}
+
+impl BinaryKind {
+    fn bool_output(self) -> bool {
+        matches!(
+            self,
+            BinaryKind::Cmp(_) | BinaryKind::LogicalAnd | BinaryKind::LogicalOr
+        )
+    }
 }
 
 /// Checks dtypes and broadcast shapes, then adds the node (output dtype: the inputs', or bool
-/// for comparisons).
-pub(crate) fn binary_builder(a: &Tensor, b: &Tensor, name: &str, op: impl Op) -> Result<Tensor> {
+/// for comparisons and logical ops).
+pub(crate) fn binary_builder(
+    a: &Tensor,
+    b: &Tensor,
+    name: &str,
+    op: impl Op,
+    kind: BinaryKind,
+) -> Result<Tensor> {
     let g = a.graph();
     g.check_owns(b.graph(), &b.to_string())?;
     let op_type = op.op_type();
     let dtype = same_dtype(g, name, op_type, &[a, b])?;
     let shape = broadcast_shapes(&a.shape(), &b.shape())
         .map_err(|msg| shape_error(g, name, op_type, msg, &[a, b]))?;
-    let out = if op_type == "Equal" {
+    let out = if kind.bool_output() {
         DType::Bool
     } else {
         dtype
@@ -45,39 +98,36 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
         )));
     }
     let shape = crate::util::broadcast_dims(a.shape(), b.shape())?;
-    let out_dtype = if kind == BinaryKind::Equal {
+    let out_dtype = if kind.bool_output() {
         DType::Bool
     } else {
         a.dtype()
     };
     ctx.check_output(out_dtype, &shape)?;
     use BinaryKind::*;
-    if a.dtype() == DType::F32 && kind != Equal && a.is_unique() && shape == a.shape() {
+    if a.dtype() == DType::F32 && !kind.bool_output() && a.is_unique() && shape == a.shape() {
         // Write into the first input's buffer: nothing else holds it.
         let mut out = ctx.take_input(0);
         with_float_fn!(kind, f => binary_inplace(&mut out, ctx.input(1), f))?;
         return Ok(vec![out]);
     }
+    let unsupported = |d: DType| Error::Kernel(format!("{kind:?} is not defined for {d} tensors"));
     let v = match (a.dtype(), kind) {
-        (_, Equal) => match a.dtype() {
-            DType::F32 => binary(a, b, |x: f32, y: f32| x == y),
-            DType::I32 => binary(a, b, |x: i32, y: i32| x == y),
-            DType::I64 => binary(a, b, |x: i64, y: i64| x == y),
-            DType::Bool => binary(a, b, |x: bool, y: bool| x == y),
-            d => Err(Error::Kernel(format!(
-                "Equal is not defined for {d} tensors"
-            ))),
+        (d, Cmp(c)) => match d {
+            DType::F32 => binary(a, b, |x: f32, y: f32| c.test(x, y)),
+            DType::I32 => binary(a, b, |x: i32, y: i32| c.test(x, y)),
+            DType::I64 => binary(a, b, |x: i64, y: i64| c.test(x, y)),
+            DType::Bool => binary(a, b, |x: bool, y: bool| c.test(x, y)),
+            d => Err(unsupported(d)),
         },
+        (DType::Bool, LogicalAnd) => binary(a, b, |x: bool, y: bool| x && y),
+        (DType::Bool, LogicalOr) => binary(a, b, |x: bool, y: bool| x || y),
         (DType::F32, _) => with_float_fn!(kind, f => binary(a, b, f)),
         (DType::I32, _) => binary(a, b, |x: i32, y: i32| {
             int_fn(kind, x as i64, y as i64) as i32
         }),
         (DType::I64, _) => binary(a, b, |x: i64, y: i64| int_fn(kind, x, y)),
-        (d, _) => {
-            return Err(Error::Kernel(format!(
-                "{kind:?} is not defined for {d} tensors"
-            )))
-        }
+        (d, _) => Err(unsupported(d)),
     }?;
     Ok(vec![v])
 }
@@ -112,10 +162,32 @@ macro_rules! with_float_fn {
                 let $f = |x: f32, y: f32| if x <= y || y.is_nan() { x } else { y };
                 $body
             }
-            Equal => {
-                let $f = |_: f32, _: f32| 0.0f32;
+            Pow => {
+                let $f = |x: f32, y: f32| x.powf(y);
                 $body
             }
+            SquaredDifference => {
+                let $f = |x: f32, y: f32| (x - y) * (x - y);
+                $body
+            }
+            FloorDiv => {
+                let $f = |x: f32, y: f32| (x / y).floor();
+                $body
+            }
+            FloorMod => {
+                let $f = |x: f32, y: f32| {
+                    let r = x % y;
+                    if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                        r + y
+                    } else {
+                        r
+                    }
+                };
+                $body
+            }
+            k @ (Cmp(_) | LogicalAnd | LogicalOr) => Err(Error::Kernel(format!(
+                "{k:?} takes float32 inputs to a bool output only"
+            ))),
         }
     }};
 }
@@ -131,6 +203,165 @@ fn int_fn(kind: BinaryKind, x: i64, y: i64) -> i64 {
         Div => x.checked_div(y).unwrap_or(0),
         Maximum => x.max(y),
         Minimum => x.min(y),
-        Equal => 0,
+        // A negative exponent gives 0 (TensorFlow reports an error).
+        Pow => u32::try_from(y).map_or(0, |e| x.wrapping_pow(e)),
+        SquaredDifference => x.wrapping_sub(y).wrapping_mul(x.wrapping_sub(y)),
+        // Rounds toward -inf; by zero gives 0.
+        FloorDiv => match (x.checked_div(y), x.checked_rem(y)) {
+            (Some(q), Some(r)) if r != 0 && (r < 0) != (y < 0) => q - 1,
+            (Some(q), _) => q,
+            _ => 0,
+        },
+        // Takes the divisor's sign; by zero gives 0.
+        FloorMod => match x.checked_rem(y) {
+            Some(r) if r != 0 && (r < 0) != (y < 0) => r + y,
+            Some(r) => r,
+            None => 0,
+        },
+        Cmp(_) | LogicalAnd | LogicalOr => 0,
     }
+}
+
+const NUM: &[DType] = &[DType::F32, DType::I32, DType::I64];
+const NUM_BOOL: &[DType] = &[DType::F32, DType::I32, DType::I64, DType::Bool];
+
+/// One row per op: `Type "TfOp" "node" builder(kind, dtypes)`, then either
+/// `no_grad not_differentiable` or `grad(gc, dy, a, b) = [da, db]`, the gradients in the broadcast shape (`Option<Tensor>`;
+/// the row sums each back to its operand's shape).
+macro_rules! binary_ops {
+    ($(
+        $(#[doc = $doc:literal])*
+        $ty:ident $tf:literal $node:literal $builder:ident($kind:expr, $dtypes:expr)
+        $(no_grad $nd:ident)?
+        $(grad($gc:ident, $dy:ident, $a:ident, $b:ident) = $grad:expr)?;
+    )*) => {$(
+        #[doc = concat!("The `", $tf, "` op.")]
+        #[derive(Debug)]
+        pub(crate) struct $ty;
+
+        impl Op for $ty {
+            fn op_type(&self) -> &'static str {
+                $tf
+            }
+            fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+                binary_kernel(ctx, $kind)
+            }
+            $(fn gradient(&self, $gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+                let ($dy, $a, $b) = ($gc.dy(0), $gc.x(0), $gc.x(1));
+                let [da, db]: [Option<Tensor>; 2] = $grad;
+                Ok(vec![
+                    da.map(|d| broadcast_grad(&d, $a, $b)).transpose()?,
+                    db.map(|d| broadcast_grad(&d, $b, $a)).transpose()?,
+                ])
+            })?
+            $(fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+                $nd(gc)
+            })?
+        }
+
+        $(#[doc = $doc])*
+        #[doc = concat!("Broadcasts as NumPy does; node `", $node, "`.")]
+        pub fn $builder(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+            let g = a.graph();
+            g.check_owns(b.graph(), &b.to_string())?;
+            same_dtype(g, $node, $tf, &[a, b])?;
+            expect_dtype(g, $node, $tf, a, $dtypes)?;
+            binary_builder(a, b, $node, $ty, $kind)
+        }
+    )*};
+}
+
+binary_ops! {
+    /// `a - b` (`tf.subtract`).
+    Sub "Sub" "sub" sub(BinaryKind::Sub, NUM)
+        grad(gc, dy, a, b) = [Some(dy.clone()), Some(neg(dy)?)];
+    /// `a * b` element-wise (`tf.multiply`).
+    Mul "Mul" "mul" mul(BinaryKind::Mul, NUM)
+        grad(gc, dy, a, b) = [Some(mul(dy, b)?), Some(mul(a, dy)?)];
+    /// `a / b` for float32 tensors (`tf.divide` / `tf.truediv`; op `RealDiv`). Integer
+    /// tensors are refused (TensorFlow would divide them in float64): cast them first.
+    ///
+    /// ```
+    /// use rustflow_graph::Graph;
+    /// use rustflow_ops::{constant, div};
+    /// let g = Graph::new();
+    /// let y = div(&constant(&g, [1.0f32, 3.0], ""), &constant(&g, 2.0f32, "")).unwrap();
+    /// assert_eq!(y.op().name(), "truediv");
+    /// assert_eq!(y.op().op_type(), "RealDiv");
+    /// ```
+    RealDiv "RealDiv" "truediv" div(BinaryKind::Div, &[DType::F32])
+        grad(gc, dy, a, b) = [
+            Some(crate::div(dy, b)?),
+            Some(mul(dy, &crate::div(&crate::div(&neg(a)?, b)?, b)?)?)
+        ];
+    /// The element-wise maximum (`tf.maximum`); on a tie the gradient goes to `a`.
+    Maximum "Maximum" "Maximum" maximum(BinaryKind::Maximum, NUM)
+        grad(gc, dy, a, b) = {
+            let (da, db) = min_max_grad(dy, a, b, true)?;
+            [Some(da), Some(db)]
+        };
+    /// The element-wise minimum (`tf.minimum`); on a tie the gradient goes to `a`.
+    Minimum "Minimum" "Minimum" minimum(BinaryKind::Minimum, NUM)
+        grad(gc, dy, a, b) = {
+            let (da, db) = min_max_grad(dy, a, b, false)?;
+            [Some(da), Some(db)]
+        };
+    /// `a` to the power `b` (`tf.pow`). A negative base with an integer exponent is real; the
+    /// exponent's gradient is 0 where `a <= 0`, as TensorFlow's.
+    Pow "Pow" "Pow" pow(BinaryKind::Pow, NUM)
+        grad(gc, dy, a, b) = {
+            let one = constant(gc.graph, 1f32, "Const");
+            let da = mul(&mul(dy, b)?, &pow(a, &sub(b, &one)?)?)?;
+            // log(a) where a > 0, else 0 (a finite stand-in times a zero mask).
+            let zero = constant(gc.graph, 0f32, "Const");
+            let positive = cast(&greater(a, &zero)?, DType::F32)?;
+            let tiny = constant(gc.graph, f32::MIN_POSITIVE, "Const");
+            let log_a = mul(&log(&maximum(a, &tiny)?)?, &positive)?;
+            [Some(da), Some(mul(&mul(dy, gc.y(0))?, &log_a)?)]
+        };
+    /// `(a - b)²` (`tf.math.squared_difference`).
+    SquaredDifference "SquaredDifference" "SquaredDifference"
+        squared_difference(BinaryKind::SquaredDifference, NUM)
+        grad(gc, dy, a, b) = {
+            let two = constant(gc.graph, 2f32, "Const");
+            let d = mul(&mul(&two, dy)?, &sub(a, b)?)?;
+            [Some(d.clone()), Some(neg(&d)?)]
+        };
+    /// `floor(a / b)` (`tf.math.floordiv`): integers round toward -inf (`-7 // 2 = -4`).
+    /// Not differentiable, as in TensorFlow.
+    FloorDiv "FloorDiv" "floordiv" floordiv(BinaryKind::FloorDiv, NUM) no_grad not_differentiable;
+    /// `a - floor(a / b) * b` (`tf.math.floormod`): the result takes the divisor's sign
+    /// (`-7 % 2 = 1`, `7 % -2 = -1`).
+    FloorMod "FloorMod" "floormod" floormod(BinaryKind::FloorMod, NUM)
+        grad(gc, dy, a, b) = [Some(dy.clone()), Some(mul(dy, &neg(&floordiv(a, b)?)?)?)];
+    /// `a == b` as bool (`tf.equal`). No gradient.
+    ///
+    /// ```
+    /// use rustflow_graph::{DType, Graph};
+    /// use rustflow_ops::{constant, equal};
+    /// let g = Graph::new();
+    /// let e = equal(&constant(&g, [1i64, 2], ""), &constant(&g, [1i64, 3], "")).unwrap();
+    /// assert_eq!(e.dtype(), DType::Bool);
+    /// ```
+    Equal "Equal" "Equal" equal(BinaryKind::Cmp(Cmp::Equal), NUM_BOOL) no_grad not_differentiable;
+    /// `a != b` as bool (`tf.math.not_equal`). No gradient.
+    NotEqual "NotEqual" "NotEqual" not_equal(BinaryKind::Cmp(Cmp::NotEqual), NUM_BOOL)
+        no_grad not_differentiable;
+    /// `a < b` as bool (`tf.math.less`). No gradient.
+    Less "Less" "Less" less(BinaryKind::Cmp(Cmp::Less), NUM) no_grad not_differentiable;
+    /// `a <= b` as bool (`tf.math.less_equal`). No gradient.
+    LessEqual "LessEqual" "LessEqual" less_equal(BinaryKind::Cmp(Cmp::LessEqual), NUM)
+        no_grad not_differentiable;
+    /// `a > b` as bool (`tf.math.greater`). No gradient.
+    Greater "Greater" "Greater" greater(BinaryKind::Cmp(Cmp::Greater), NUM)
+        no_grad not_differentiable;
+    /// `a >= b` as bool (`tf.math.greater_equal`). No gradient.
+    GreaterEqual "GreaterEqual" "GreaterEqual" greater_equal(BinaryKind::Cmp(Cmp::GreaterEqual), NUM)
+        no_grad not_differentiable;
+    /// `a && b` of bool tensors (`tf.math.logical_and`).
+    LogicalAnd "LogicalAnd" "LogicalAnd" logical_and(BinaryKind::LogicalAnd, &[DType::Bool])
+        no_grad not_differentiable;
+    /// `a || b` of bool tensors (`tf.math.logical_or`).
+    LogicalOr "LogicalOr" "LogicalOr" logical_or(BinaryKind::LogicalOr, &[DType::Bool])
+        no_grad not_differentiable;
 }

@@ -112,6 +112,14 @@ pub fn unary_inplace(mut x: Value, f: impl Fn(f32) -> f32 + Sync) -> Result<Valu
     Ok(x)
 }
 
+/// `d = f(d, s)` element-wise over two slices of one length, split into tasks on the rayon
+/// pool for large ones (the fused gradients' `dy * f'(s)`).
+pub fn unary_inplace_with(d: &mut [f32], s: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
+    d.par_chunks_mut(PAR_CHUNK)
+        .zip(s.par_chunks(PAR_CHUNK))
+        .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(g, &x)| *g = f(*g, x)));
+}
+
 /// `acc += sign * x` in place, for variables (`assign_add`, `assign_sub`); shapes must match.
 pub fn accumulate(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
     if acc.shape() != x.shape() || acc.dtype() != x.dtype() {

@@ -3,7 +3,9 @@
 
 use crate::math::kernels::binary;
 use crate::util::add;
-use rustflow_graph::{fmt_dims, DType, Error, KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{
+    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Tensor, Value,
+};
 
 /// Inputs `(dy, a, b)`; outputs `(da, db)` in `dy`'s (the broadcast) shape: `dy` where the
 /// argument was selected (`a >= b` for maximum, `a <= b` for minimum, else `b`), 0 elsewhere.
@@ -56,6 +58,14 @@ impl Op for MinMaxGrad {
             Value::new(dy.shape(), da)?,
             Value::new(dy.shape(), db)?,
         ])
+    }
+    /// Linear in `dy`: each output's upstream where its argument was selected; the selection
+    /// is not differentiable (`a` and `b` get none, as through TensorFlow's `Select`).
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (a, b) = (gc.x(1), gc.x(2));
+        let (from_a, _) = min_max_grad(gc.dy(0), a, b, self.max)?;
+        let (_, from_b) = min_max_grad(gc.dy(1), a, b, self.max)?;
+        Ok(vec![Some(crate::add(&from_a, &from_b)?), None, None])
     }
 }
 

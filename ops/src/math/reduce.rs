@@ -80,15 +80,28 @@ pub(crate) fn reduce_builder(
     name: &str,
     op: impl Op,
 ) -> Result<Tensor> {
-    let g = x.graph();
     // TensorFlow rejects bool at build time (a TypeError), as argmax does here.
-    expect_dtype(
-        g,
-        name,
-        op.op_type(),
+    reduce_builder_of(
         x,
+        axes,
+        keep_dims,
+        name,
+        op,
         &[DType::F32, DType::I32, DType::I64],
-    )?;
+    )
+}
+
+/// [`reduce_builder`] for an op taking the `dtypes`.
+pub(crate) fn reduce_builder_of(
+    x: &Tensor,
+    axes: &Axes,
+    keep_dims: bool,
+    name: &str,
+    op: impl Op,
+    dtypes: &[DType],
+) -> Result<Tensor> {
+    let g = x.graph();
+    expect_dtype(g, name, op.op_type(), x, dtypes)?;
     let s = x.shape();
     let shape = match s.dims() {
         None => match (axes, keep_dims) {
@@ -222,6 +235,17 @@ impl Op for ReduceGrad {
         let mut out = Vec::with_capacity(n);
         for_each_offset(&shape, &strides, |_, off| out.push(g[off] * scale));
         Ok(vec![Value::new(&shape, out)?])
+    }
+    /// Linear in `dy`: the upstream summed (or averaged) back over the axes, in `dy`'s shape;
+    /// `x` gives only its shape.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (dy, g) = (gc.x(0), gc.dy(0));
+        let r = if self.mean {
+            crate::reduce_mean(g, self.axes.clone(), false)?
+        } else {
+            crate::reduce_sum(g, self.axes.clone(), false)?
+        };
+        Ok(vec![Some(crate::reshape_like(&r, dy)?), None])
     }
 }
 

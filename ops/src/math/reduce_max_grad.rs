@@ -3,7 +3,7 @@
 use crate::kernels::strided::for_each_offset;
 use crate::math::reduce::{kept_strides, resolve_run, Axes};
 use crate::util::add1;
-use rustflow_graph::{fmt_dims, Error, KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// Inputs `(dy, x, y)` where `y = reduce_max(x, axes)` (with or without kept dims) and `dy`
 /// its upstream gradient; output `dx` in `x`'s shape: `dy / n` at each of the `n` elements
@@ -45,6 +45,15 @@ impl Op for ReduceMaxGrad {
             }
         });
         Ok(vec![Value::new(shape, dx)?])
+    }
+    /// Linear in `dy`: `ddy = sum over the axes of (upstream * indicator / count)`, in
+    /// `dy`'s shape; the indicator is not differentiable (`x` and `y` get none, as in
+    /// TensorFlow, where it is `Equal` then `Cast`).
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (dy, x, y) = (gc.x(0), gc.x(1), gc.x(2));
+        let share = reduce_max_grad(&crate::ones_like(dy)?, x, y, &self.axes)?;
+        let picked = crate::reduce_sum(&crate::mul(gc.dy(0), &share)?, self.axes.clone(), false)?;
+        Ok(vec![Some(crate::reshape_like(&picked, dy)?), None, None])
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::math::kernels::sum_to_shape as kernel;
 use crate::util::add1;
-use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// Sums input 0 over the dimensions along which an operand was broadcast to it, and reshapes
 /// the result to the operand's shape (TensorFlow's `BroadcastGradientArgs` + `Sum` +
@@ -24,6 +24,14 @@ impl Op for SumToShape {
             None => ctx.input(1).shape(),
         };
         Ok(vec![kernel(grad, target)?])
+    }
+    /// The upstream broadcast back to the summed gradient's shape (`zeros_like(grad) + dy`);
+    /// the shape-only input gets none.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let back = crate::add(&crate::zeros_like(gc.x(0))?, gc.dy(0))?;
+        let mut grads = vec![Some(back)];
+        grads.resize(gc.inputs.len(), None);
+        Ok(grads)
     }
     fn attrs(&self) -> String {
         self.target

@@ -46,3 +46,10 @@ mod softmax_grad;
 pub use log_softmax::log_softmax;
 pub use softmax::{log_softmax_axis, softmax, softmax_axis};
 pub use softmax_grad::{log_softmax_grad, softmax_grad};
+
+/// The `tf.nn` names of activations, losses and ranking ops that are rows and files of
+/// [`crate::math`].
+pub use crate::math::{
+    elu, in_top_k, l2_loss, l2_normalize, leaky_relu, relu6, selu, sigmoid, softplus, softsign,
+    tanh, top_k,
+};
