@@ -7,6 +7,7 @@ pub(crate) mod direct;
 pub mod gemm;
 pub(crate) mod packed;
 pub(crate) mod pool;
+pub(crate) mod pool_grad_grad;
 #[cfg(test)]
 pub(crate) mod reference;
 pub(crate) mod strided;

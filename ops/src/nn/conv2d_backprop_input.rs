@@ -3,8 +3,9 @@
 use crate::kernels::conv::conv2d_backprop_input as kernel;
 use crate::nn::conv2d::{backprop_static, backprop_window, conv_attrs};
 use crate::nn::padding::Padding;
+use crate::nn::{conv2d, conv2d_backprop_filter};
 use crate::util::add1;
-use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Conv2DBackpropInput` op: inputs (input, filter, out_backprop); the input is read only
 /// for its run-time shape (TensorFlow passes `input_sizes`).
@@ -32,6 +33,18 @@ impl Op for Conv2DBackpropInput {
             ctx.options().winograd,
         );
         Ok(vec![Value::new(x.shape(), dx)?])
+    }
+    /// Bilinear in (filter, out_backprop): with `g` the upstream input gradient,
+    /// `d(filter) = conv2d_backprop_filter(g, filter, out_backprop)` and
+    /// `d(out_backprop) = conv2d(g, filter)`; the input, read for its shape only, gets none.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (f, dy, g) = (gc.x(1), gc.x(2), gc.dy(0));
+        let strides = [1, self.strides.0, self.strides.1, 1];
+        Ok(vec![
+            None,
+            Some(conv2d_backprop_filter(g, f, dy, strides, self.padding)?),
+            Some(conv2d(g, f, strides, self.padding)?),
+        ])
     }
     fn attrs(&self) -> String {
         conv_attrs(self.strides, self.padding)

@@ -14,11 +14,13 @@ mod avg_pool;
 mod avg_pool_grad;
 mod max_pool;
 mod max_pool_grad;
+mod max_pool_grad_grad;
 pub(crate) mod pool;
 pub use avg_pool::avg_pool;
 pub use avg_pool_grad::avg_pool_grad;
 pub use max_pool::max_pool;
 pub use max_pool_grad::max_pool_grad;
+pub use max_pool_grad_grad::max_pool_grad_grad;
 
 mod bias_add;
 mod bias_add_grad;
