@@ -5,6 +5,7 @@ pub(crate) mod bcast;
 pub(crate) mod conv;
 pub(crate) mod direct;
 pub mod gemm;
+pub(crate) mod lrn;
 pub(crate) mod packed;
 pub(crate) mod pool;
 pub(crate) mod pool_grad_grad;

@@ -54,3 +54,13 @@ mod softmax_grad;
 pub use log_softmax::log_softmax;
 pub use softmax::{log_softmax_axis, softmax, softmax_axis};
 pub use softmax_grad::{log_softmax_grad, softmax_grad};
+
+mod sigmoid_xent;
+pub use sigmoid_xent::{sigmoid_cross_entropy_with_logits, weighted_cross_entropy_with_logits};
+
+mod moments;
+pub use moments::{batch_normalization, moments};
+
+mod lrn;
+mod lrn_grad;
+pub use lrn::local_response_normalization;
