@@ -49,6 +49,29 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
             attr_f32(c, "alpha")?,
             attr_f32(c, "beta")?,
         )?),
+        "conv2d_transpose" => y(nn::conv2d_transpose(
+            i("value"),
+            i("filter"),
+            attr4(c, "output_shape"),
+            attr4(c, "strides"),
+            padding(c),
+        )?),
+        "fused_batch_norm" => {
+            let (out, mean, var) = nn::fused_batch_norm(
+                i("x"),
+                i("scale"),
+                i("offset"),
+                x.get("mean"),
+                x.get("variance"),
+                attr_f32(c, "epsilon")?,
+                c.attrs["is_training"].as_bool().unwrap_or(true),
+            )?;
+            Ok(Some(vec![
+                ("y".into(), out),
+                ("batch_mean".into(), mean),
+                ("batch_variance".into(), var),
+            ]))
+        }
         _ => Ok(None),
     }
 }

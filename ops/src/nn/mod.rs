@@ -6,9 +6,11 @@ pub use padding::Padding;
 mod conv2d;
 mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
+mod conv2d_transpose;
 pub use conv2d::conv2d;
 pub use conv2d_backprop_filter::conv2d_backprop_filter;
 pub use conv2d_backprop_input::conv2d_backprop_input;
+pub use conv2d_transpose::conv2d_transpose;
 
 mod avg_pool;
 mod avg_pool_grad;
@@ -64,3 +66,6 @@ pub use moments::{batch_normalization, moments};
 mod lrn;
 mod lrn_grad;
 pub use lrn::local_response_normalization;
+
+mod fused_batch_norm;
+pub use fused_batch_norm::fused_batch_norm;
