@@ -72,6 +72,20 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
                 ("batch_variance".into(), var),
             ]))
         }
+        "conv2d" => y(nn::conv2d_dilated(
+            i("input"),
+            i("filter"),
+            attr4(c, "strides"),
+            padding(c),
+            attr4(c, "dilations"),
+        )?),
+        "depthwise_conv2d" => y(nn::depthwise_conv2d(
+            i("input"),
+            i("filter"),
+            attr4(c, "strides"),
+            padding(c),
+            attr4(c, "dilations"),
+        )?),
         _ => Ok(None),
     }
 }

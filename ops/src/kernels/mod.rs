@@ -3,6 +3,7 @@
 pub mod abt;
 pub(crate) mod bcast;
 pub(crate) mod conv;
+pub(crate) mod dilated;
 pub(crate) mod direct;
 pub mod gemm;
 pub(crate) mod lrn;

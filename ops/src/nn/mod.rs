@@ -69,3 +69,6 @@ pub use lrn::local_response_normalization;
 
 mod fused_batch_norm;
 pub use fused_batch_norm::fused_batch_norm;
+
+mod direct_conv;
+pub use direct_conv::{conv2d_dilated, depthwise_conv2d};
