@@ -13,6 +13,9 @@ pub enum DType {
     I64,
     /// Boolean (`tf.bool`); the type of `equal`.
     Bool,
+    /// Byte strings (`tf.string`): serialized summaries, file names. Not a numeric type:
+    /// element-wise kernels refuse it.
+    String,
 }
 
 impl DType {
@@ -23,6 +26,7 @@ impl DType {
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::Bool => "bool",
+            DType::String => "string",
         }
     }
 
@@ -39,6 +43,7 @@ impl fmt::Display for DType {
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::Bool => "bool",
+            DType::String => "string",
         })
     }
 }

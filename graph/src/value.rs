@@ -16,6 +16,8 @@ pub enum Buffer {
     I64(Arc<Vec<i64>>),
     /// `bool` elements.
     Bool(Arc<Vec<bool>>),
+    /// Byte strings (`tf.string`).
+    String(Arc<Vec<Vec<u8>>>),
 }
 
 /// A concrete tensor: a shape and a contiguous row-major buffer of one dtype.
@@ -135,6 +137,38 @@ impl Value {
         Value::new(shape, data)
     }
 
+    /// A `tf.string` value from a shape and row-major byte strings.
+    ///
+    /// ```
+    /// use rustflow_graph::{DType, Value};
+    /// let v = Value::strings(&[2], vec![b"a".to_vec(), b"bc".to_vec()]).unwrap();
+    /// assert_eq!(v.dtype(), DType::String);
+    /// assert_eq!(v.as_strings().unwrap()[1], b"bc");
+    /// ```
+    pub fn strings(shape: &[usize], data: Vec<Vec<u8>>) -> Result<Self> {
+        let n = checked_len(shape)?;
+        if n != data.len() {
+            return Err(Error::Kernel(format!(
+                "shape {} needs {} strings, got {}",
+                fmt_dims(shape),
+                n,
+                data.len()
+            )));
+        }
+        Ok(Value {
+            shape: shape.to_vec(),
+            buffer: Buffer::String(Arc::new(data)),
+        })
+    }
+
+    /// The byte strings, row-major, if the dtype is `tf.string`.
+    pub fn as_strings(&self) -> Result<&[Vec<u8>]> {
+        match &self.buffer {
+            Buffer::String(d) => Ok(d),
+            _ => Err(self.type_error(DType::String)),
+        }
+    }
+
     /// The dtype of the elements.
     pub fn dtype(&self) -> DType {
         match self.buffer {
@@ -142,6 +176,7 @@ impl Value {
             Buffer::I32(_) => DType::I32,
             Buffer::I64(_) => DType::I64,
             Buffer::Bool(_) => DType::Bool,
+            Buffer::String(_) => DType::String,
         }
     }
 
@@ -157,6 +192,7 @@ impl Value {
             Buffer::I32(d) => d.len(),
             Buffer::I64(d) => d.len(),
             Buffer::Bool(d) => d.len(),
+            Buffer::String(d) => d.len(),
         }
     }
 
@@ -194,6 +230,7 @@ impl Value {
             Buffer::I32(d) => Arc::strong_count(d) == 1,
             Buffer::I64(d) => Arc::strong_count(d) == 1,
             Buffer::Bool(d) => Arc::strong_count(d) == 1,
+            Buffer::String(d) => Arc::strong_count(d) == 1,
         }
     }
 
@@ -281,6 +318,7 @@ impl Value {
             Buffer::I32(d) => d.iter().map(|&x| x as f64).collect(),
             Buffer::I64(d) => d.iter().map(|&x| x as f64).collect(),
             Buffer::Bool(d) => d.iter().map(|&x| x as u8 as f64).collect(),
+            Buffer::String(d) => vec![f64::NAN; d.len()],
         }
     }
 }
@@ -348,6 +386,7 @@ impl PartialEq for Value {
                 (Buffer::I32(a), Buffer::I32(b)) => a == b,
                 (Buffer::I64(a), Buffer::I64(b)) => a == b,
                 (Buffer::Bool(a), Buffer::Bool(b)) => a == b,
+                (Buffer::String(a), Buffer::String(b)) => a == b,
                 _ => false,
             }
     }

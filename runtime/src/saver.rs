@@ -180,6 +180,11 @@ impl Saver {
                 v.ok_or_else(|| Error::Uninitialized { var: name.clone() })?,
             ));
         }
+        if let Some((name, _)) = values.iter().find(|(_, v)| v.dtype() == DType::String) {
+            return Err(Error::Kernel(format!(
+                "variable '{name}' is a string tensor, which safetensors checkpoints cannot hold"
+            )));
+        }
         let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = values
             .iter()
             .map(|(n, v)| {
@@ -318,20 +323,23 @@ fn st_dtype(d: DType) -> Dtype {
         DType::I32 => Dtype::I32,
         DType::I64 => Dtype::I64,
         DType::Bool => Dtype::BOOL,
+        // Refused before anything is written: safetensors has no strings.
+        DType::String => Dtype::U8,
     }
 }
 
-fn to_bytes(v: &Value) -> Vec<u8> {
+pub(crate) fn to_bytes(v: &Value) -> Vec<u8> {
     use rustflow_graph::Buffer;
     match v.buffer() {
         Buffer::F32(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Buffer::I32(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Buffer::I64(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Buffer::Bool(d) => d.iter().map(|&x| x as u8).collect(),
+        Buffer::String(_) => Vec::new(),
     }
 }
 
-fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Result<Value> {
+pub(crate) fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Result<Value> {
     match dtype {
         DType::F32 => Value::new(
             shape,
@@ -352,5 +360,8 @@ fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Result<Value> {
                 .collect(),
         ),
         DType::Bool => Value::new(shape, b.iter().map(|&x| x != 0).collect()),
+        DType::String => Err(Error::Kernel(
+            "safetensors checkpoints hold no string tensors".into(),
+        )),
     }
 }

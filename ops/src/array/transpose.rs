@@ -90,6 +90,19 @@ impl Op for Transpose {
             DType::I32 => transpose_data::<i32>(&x, &perm)?,
             DType::I64 => transpose_data::<i64>(&x, &perm)?,
             DType::Bool => transpose_data::<bool>(&x, &perm)?,
+            DType::String => {
+                let data = x.as_strings()?;
+                let index = transpose_data::<i64>(
+                    &Value::new(x.shape(), (0..data.len() as i64).collect())?,
+                    &perm,
+                )?;
+                let shape = index.shape().to_vec();
+                let out = index
+                    .as_slice::<i64>()?
+                    .iter()
+                    .map(|&i| data[i as usize].clone());
+                Value::strings(&shape, out.collect())?
+            }
         };
         Ok(vec![y])
     }

@@ -72,7 +72,7 @@ impl Op for ArgMax {
             DType::F32 => argmax_kernel(x.as_slice::<f32>()?, n, inner),
             DType::I32 => argmax_kernel(x.as_slice::<i32>()?, n, inner),
             DType::I64 => argmax_kernel(x.as_slice::<i64>()?, n, inner),
-            DType::Bool => return Err(Error::Kernel("argmax is not defined for bool".into())),
+            d => return Err(Error::Kernel(format!("argmax is not defined for {d}"))),
         };
         Ok(vec![Value::new(&out_shape, data)?])
     }

@@ -61,15 +61,18 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
             DType::I32 => binary(a, b, |x: i32, y: i32| x == y),
             DType::I64 => binary(a, b, |x: i64, y: i64| x == y),
             DType::Bool => binary(a, b, |x: bool, y: bool| x == y),
+            d => Err(Error::Kernel(format!(
+                "Equal is not defined for {d} tensors"
+            ))),
         },
         (DType::F32, _) => with_float_fn!(kind, f => binary(a, b, f)),
         (DType::I32, _) => binary(a, b, |x: i32, y: i32| {
             int_fn(kind, x as i64, y as i64) as i32
         }),
         (DType::I64, _) => binary(a, b, |x: i64, y: i64| int_fn(kind, x, y)),
-        (DType::Bool, _) => {
+        (d, _) => {
             return Err(Error::Kernel(format!(
-                "{kind:?} is not defined for bool tensors"
+                "{kind:?} is not defined for {d} tensors"
             )))
         }
     }?;

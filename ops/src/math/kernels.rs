@@ -138,9 +138,7 @@ pub fn accumulate(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
         rustflow_graph::DType::F32 => go::<f32>(acc, x, sign),
         rustflow_graph::DType::I32 => go::<i32>(acc, x, sign),
         rustflow_graph::DType::I64 => go::<i64>(acc, x, sign),
-        rustflow_graph::DType::Bool => {
-            Err(Error::Kernel("assign_add is not defined for bool".into()))
-        }
+        d => Err(Error::Kernel(format!("assign_add is not defined for {d}"))),
     }
 }
 

@@ -34,7 +34,7 @@ impl Op for Max {
                 let (kept, d) = reduce_kernel(x, &axes, i64::MIN, i64::max)?;
                 Value::new(&final_shape(&kept, &axes, self.keep_dims), d)?
             }
-            DType::Bool => return Err(Error::Kernel("reduce_max is not defined for bool".into())),
+            d => return Err(Error::Kernel(format!("reduce_max is not defined for {d}"))),
         };
         Ok(vec![v])
     }

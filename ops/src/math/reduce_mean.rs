@@ -38,7 +38,7 @@ impl Op for Mean {
                 let d = d.into_iter().map(|s| int_mean(s, count)).collect();
                 Value::new(&final_shape(&kept, &axes, self.keep_dims), d)?
             }
-            DType::Bool => return Err(Error::Kernel("reduce_mean is not defined for bool".into())),
+            d => return Err(Error::Kernel(format!("reduce_mean is not defined for {d}"))),
         };
         Ok(vec![v])
     }

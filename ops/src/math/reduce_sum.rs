@@ -32,7 +32,7 @@ impl Op for Sum {
                 let (kept, d) = reduce_kernel(x, &axes, 0i64, i64::wrapping_add)?;
                 Value::new(&final_shape(&kept, &axes, self.keep_dims), d)?
             }
-            DType::Bool => return Err(Error::Kernel("reduce_sum is not defined for bool".into())),
+            d => return Err(Error::Kernel(format!("reduce_sum is not defined for {d}"))),
         };
         Ok(vec![v])
     }

@@ -90,6 +90,12 @@ impl Op for FillLike {
             DType::I32 => Value::filled(shape, self.one as i32)?,
             DType::I64 => Value::filled(shape, self.one as i64)?,
             DType::Bool => Value::filled(shape, self.one)?,
+            DType::String if !self.one => Value::strings(shape, vec![Vec::new(); x.len()])?,
+            DType::String => {
+                return Err(rustflow_graph::Error::Kernel(
+                    "ones_like is not defined for string".into(),
+                ))
+            }
         }])
     }
 }
