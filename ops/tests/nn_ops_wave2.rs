@@ -374,3 +374,46 @@ fn gradients_of_the_normalizations_and_losses() {
         );
     }
 }
+
+#[test]
+fn wrong_shapes_are_errors_naming_the_op() {
+    use rustflow_graph::{shape, DType};
+    let g = Graph::new();
+    let x = placeholder(&g, DType::F32, shape![?, 5, 5, 3], "x");
+    let f2 = placeholder(&g, DType::F32, shape![3, 3, 2, 2], "f2");
+    let same = Padding::Same;
+    let one = [1, 1, 1, 1];
+    let msg = |r: Result<Tensor>| r.expect_err("an error").to_string();
+    assert!(msg(nn::depthwise_conv2d(&x, &f2, one, same, one)).contains("DepthwiseConv2dNative"));
+    assert!(msg(nn::conv2d_dilated(&x, &f2, one, same, [1, 2, 2, 1])).contains("Conv2D"));
+    assert!(msg(nn::conv2d_dilated(&x, &f2, one, same, [2, 1, 1, 1])).contains("dilations"));
+    let rank3 = placeholder(&g, DType::F32, shape![?, 5, 3], "r3");
+    assert!(msg(nn::local_response_normalization(&rank3, 2, 1.0, 1.0, 0.5)).contains("LRN"));
+    let v = placeholder(&g, DType::F32, shape![1, 3, 3, 2], "v");
+    let ft = placeholder(&g, DType::F32, shape![3, 3, 4, 2], "ft");
+    assert!(nn::conv2d_transpose(&v, &ft, [1, 6, 6, 4], [1, 2, 2, 1], same).is_ok());
+    assert!(msg(nn::conv2d_transpose(
+        &v,
+        &ft,
+        [1, 6, 6, 3],
+        [1, 2, 2, 1],
+        same
+    ))
+    .contains("Conv2DBackpropInput"));
+    assert!(nn::fused_batch_norm(&x, &v, &v, None, None, 1e-3, false).is_err());
+    // Run time: a fed input whose depth is not the filter's fails the run, naming the op.
+    let any = placeholder(&g, DType::F32, shape![?, ?, ?, ?], "any");
+    let f3 = placeholder(&g, DType::F32, shape![2, 2, 3, 2], "f3");
+    let y = nn::depthwise_conv2d(&any, &f3, one, same, one).unwrap();
+    let err = Session::new(&g)
+        .eval(
+            &y,
+            &rustflow_runtime::feed! { &any => random_value(&[1, 4, 4, 2], 1), &f3 => random_value(&[2, 2, 3, 2], 2) },
+        )
+        .expect_err("a depth mismatch")
+        .to_string();
+    assert!(
+        err.contains("DepthwiseConv2dNative") && err.contains("[1,4,4,2]"),
+        "{err}"
+    );
+}
