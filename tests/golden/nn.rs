@@ -93,8 +93,97 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
 /// Runs a case that is not a plain op case (its own format); `None` when it is not one of
 /// this module's.
 pub fn run(c: &Case) -> Option<Result<(), String>> {
-    let _ = c;
-    None
+    match c.op.as_str() {
+        "cifar_tiny" => Some(run_cifar_tiny(c)),
+        _ => None,
+    }
+}
+
+/// The CIFAR-10 tutorial's network at a tiny size (`attrs.architecture`): forward values,
+/// gradients, and three gradient-descent steps.
+fn run_cifar_tiny(c: &Case) -> Result<(), String> {
+    let e = |e: rustflow::Error| e.to_string();
+    let g = Graph::new();
+    let inp = |k: &str| c.inputs.get(k).cloned().ok_or_else(|| format!("input {k}"));
+    let images = g.constant(inp("images")?);
+    let labels = g.constant(inp("labels")?);
+    let mut v = BTreeMap::new();
+    for k in &c.variables {
+        v.insert(k.clone(), g.variable(&g.constant(inp(k)?), k).map_err(e)?);
+    }
+    let lrn = &c.attrs["lrn"];
+    let f = |k: &str| lrn[k].as_f64().unwrap_or(0.0) as f32;
+    let norm = |t: &Tensor| {
+        let r = f("depth_radius") as usize;
+        nn::local_response_normalization(t, r, f("bias"), f("alpha"), f("beta"))
+    };
+    let same = nn::Padding::Same;
+    let layer = |x: &Tensor, w: &str, b: &str| {
+        let conv = nn::conv2d(x, &v[w], [1, 1, 1, 1], same)?;
+        nn::relu(&nn::bias_add(&conv, &v[b])?)
+    };
+    let pool = |x: &Tensor| nn::max_pool(x, [1, 3, 3, 1], [1, 2, 2, 1], same);
+    let conv1 = layer(&images, "conv1/weights", "conv1/biases").map_err(e)?;
+    let norm1 = norm(&pool(&conv1).map_err(e)?).map_err(e)?;
+    let conv2 = layer(&norm1, "conv2/weights", "conv2/biases").map_err(e)?;
+    let pool2 = pool(&norm(&conv2).map_err(e)?).map_err(e)?;
+    let w = &v["softmax_linear/weights"];
+    let batch = c.inputs["images"].shape()[0] as i64;
+    let flat = rustflow::reshape(&pool2, &[batch, -1]).map_err(e)?;
+    let logits = flat
+        .matmul(w)
+        .and_then(|t| t.add(&v["softmax_linear/biases"]))
+        .map_err(e)?;
+    let xent = nn::sparse_softmax_cross_entropy_with_logits(&labels, &logits).map_err(e)?;
+    let cross_entropy = rustflow::reduce_mean(&xent, None, false).map_err(e)?;
+    let decay = c.attrs["weight_decay"].as_f64().unwrap_or(0.0) as f32 / 2.0;
+    let l2 = rustflow::square(w)
+        .and_then(|t| t.reduce_sum(None))
+        .and_then(|t| t.mul(&g.constant(Value::scalar(decay))))
+        .map_err(e)?;
+    let loss = cross_entropy.add(&l2).map_err(e)?;
+    let vars: Vec<&Tensor> = c.variables.iter().map(|k| &*v[k]).collect();
+    let grads = gradients(&[&loss], &vars, None).map_err(e)?;
+    let lr = c.attrs["learning_rate"].as_f64().unwrap_or(0.1) as f32;
+    let step = train::GradientDescentOptimizer::new(lr)
+        .minimize(&loss)
+        .map_err(e)?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {})
+        .map_err(e)?;
+    let (tol, tol_grad) = ((1e-4, 1e-5), (1e-3, 1e-5));
+    let eval = |t: &Tensor| sess.eval(t, &feed! {}).map_err(e);
+    let named = [
+        ("loss", &loss),
+        ("loss@0", &loss),
+        ("cross_entropy", &cross_entropy),
+        ("logits", &logits),
+        ("norm1", &norm1),
+        ("pool2", &pool2),
+    ];
+    for (k, t) in named {
+        compare(k, &eval(t)?, &c.outputs[k], tol)?;
+    }
+    for (k, d) in c.variables.iter().zip(&grads) {
+        let d = d.as_ref().ok_or_else(|| format!("no gradient for {k}"))?;
+        let want = c
+            .grads
+            .get(&format!("d{k}"))
+            .cloned()
+            .flatten()
+            .ok_or("grad")?;
+        compare(&format!("d{k}"), &eval(d)?, &want, tol_grad)?;
+    }
+    for s in 1..=c.attrs["steps"].as_u64().unwrap_or(0) {
+        sess.run_op(&step, &feed! {}).map_err(e)?;
+        for k in &c.variables {
+            let key = format!("{k}@{s}");
+            compare(&key, &eval(&v[k])?, &c.outputs[&key], (1e-5, 1e-5))?;
+        }
+        let key = format!("loss@{s}");
+        compare(&key, &eval(&loss)?, &c.outputs[&key], tol)?;
+    }
+    Ok(())
 }
 
 /// The (outputs, grads) tolerances of this module's ops, from WAVE2.md.
