@@ -265,12 +265,6 @@ fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<
             "loss".into(),
             nn::sparse_softmax_cross_entropy_with_logits(i("labels"), i("logits"))?,
         )])),
-        "conv2d" => y(nn::conv2d(
-            i("input"),
-            i("filter"),
-            attr4(c, "strides"),
-            padding(c),
-        )?),
         "max_pool" => y(nn::max_pool(
             i("x"),
             attr4(c, "ksize"),

@@ -24,7 +24,7 @@ impl Window {
 
 /// Runs `f(first image, output chunk)` over chunks of whole images of `out` (`per_image`
 /// elements each), in parallel.
-fn par_images(
+pub(crate) fn par_images(
     win: &Window,
     out: &mut [f32],
     per_image: usize,
@@ -46,7 +46,7 @@ fn par_images(
 /// Calls `visit(o, taps)` for each output pixel of the `nb` images from image `i0`: `o` is
 /// the pixel's first element within those images' output, and `taps` yields the element
 /// offsets (within the whole input) of the window's in-bounds input pixels, row-major.
-fn for_each_window(
+pub(crate) fn for_each_window(
     win: &Window,
     i0: usize,
     nb: usize,

@@ -56,3 +56,9 @@ pub fn avg_pool(
         attrs,
     })
 }
+
+/// [`avg_pool`] with checked attributes (the gradient rule of `AvgPoolGrad`).
+pub(crate) fn avg_pool_op(x: &Tensor, attrs: PoolAttrs) -> Result<Tensor> {
+    let (ksize, strides) = attrs.as_arrays();
+    avg_pool(x, ksize, strides, attrs.padding)
+}

@@ -1,10 +1,11 @@
 //! `AvgPoolGrad`: the gradient of `avg_pool`.
 
 use crate::kernels::pool::avg_pool_grad as kernel;
+use crate::nn::avg_pool::avg_pool_op;
 use crate::nn::padding::Padding;
 use crate::nn::pool::{pool_grad_static, PoolAttrs};
 use crate::util::add1;
-use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `AvgPoolGrad` op: inputs (the pooled input `x`, read only for its shape, and the
 /// upstream gradient `dy`); output shaped like `x`.
@@ -23,6 +24,10 @@ impl Op for AvgPoolGrad {
             kernel(dy.as_slice()?, win, dx);
             Ok(())
         })
+    }
+    /// Linear in `dy`: `d(dy) = avg_pool(g)`; `x`, read for its shape only, gets none.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![None, Some(avg_pool_op(gc.dy(0), self.attrs)?)])
     }
     fn attrs(&self) -> String {
         self.attrs.describe()

@@ -1,8 +1,11 @@
 //! `BiasAddGrad`: the bias gradient of `bias_add`, a sum over every dimension but the last.
 
+use crate::nn::bias_add;
 use crate::util::{add1, expect_dtype, shape_error};
+use crate::zeros_like;
 use rustflow_graph::{
-    fmt_dims, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
+    fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
+    Value,
 };
 
 /// The `BiasAddGrad` op.
@@ -30,6 +33,11 @@ impl Op for BiasAddGrad {
             }
         }
         Ok(vec![Value::new(&[c], sum)?])
+    }
+    /// Linear: the upstream bias gradient broadcast over `dy`'s shape (TensorFlow's
+    /// `_BiasAddGradGrad` tiles it).
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(bias_add(&zeros_like(gc.x(0))?, gc.dy(0))?)])
     }
 }
 

@@ -4,8 +4,9 @@ use crate::kernels::conv::conv2d_backprop_filter as kernel;
 use crate::kernels::conv::ConvProblem;
 use crate::nn::conv2d::{backprop_static, conv_attrs};
 use crate::nn::padding::Padding;
+use crate::nn::{conv2d, conv2d_backprop_input};
 use crate::util::add1;
-use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Conv2DBackpropFilter` op: inputs (input, filter, out_backprop); the filter is read
 /// only for its run-time shape (TensorFlow passes `filter_sizes`).
@@ -32,6 +33,18 @@ impl Op for Conv2DBackpropFilter {
         let mut df = ctx.output_f32(f.len());
         kernel(&p, x.as_slice()?, dy.as_slice()?, &mut df);
         Ok(vec![Value::new(f.shape(), df)?])
+    }
+    /// Bilinear in (input, out_backprop): with `g` the upstream filter gradient,
+    /// `d(input) = conv2d_backprop_input(input, g, out_backprop)` and
+    /// `d(out_backprop) = conv2d(input, g)`; the filter, read for its shape only, gets none.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (x, dy, g) = (gc.x(0), gc.x(2), gc.dy(0));
+        let strides = [1, self.strides.0, self.strides.1, 1];
+        Ok(vec![
+            Some(conv2d_backprop_input(x, g, dy, strides, self.padding)?),
+            None,
+            Some(conv2d(x, g, strides, self.padding)?),
+        ])
     }
     fn attrs(&self) -> String {
         conv_attrs(self.strides, self.padding)

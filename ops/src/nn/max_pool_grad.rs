@@ -1,10 +1,12 @@
 //! `MaxPoolGrad`: the gradient of `max_pool`, recomputing each window's first maximum.
 
 use crate::kernels::pool::max_pool_grad as kernel;
+use crate::nn::max_pool_grad_grad::max_pool_grad_grad_op;
 use crate::nn::padding::Padding;
 use crate::nn::pool::{pool_grad_static, PoolAttrs};
 use crate::util::add1;
-use rustflow_graph::{KernelContext, Op, Result, Tensor, Value};
+use crate::zeros_like;
+use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `MaxPoolGrad` op: inputs (the pooled input `x`, the upstream gradient `dy`); output
 /// shaped like `x`.
@@ -23,6 +25,15 @@ impl Op for MaxPoolGrad {
             kernel(x.as_slice()?, dy.as_slice()?, win, dx);
             Ok(())
         })
+    }
+    /// Linear in `dy`: `d(dy) = max_pool_grad_grad(x, g)`; `x` gets zeros (the maxima are
+    /// piecewise constant), as TensorFlow's `_MaxPoolGradGrad`.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let x = gc.x(0);
+        Ok(vec![
+            Some(zeros_like(x)?),
+            Some(max_pool_grad_grad_op(x, gc.dy(0), self.attrs)?),
+        ])
     }
     fn attrs(&self) -> String {
         self.attrs.describe()

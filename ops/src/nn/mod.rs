@@ -6,19 +6,23 @@ pub use padding::Padding;
 pub(crate) mod conv2d;
 mod conv2d_backprop_filter;
 mod conv2d_backprop_input;
+mod conv2d_transpose;
 pub use conv2d::conv2d;
 pub use conv2d_backprop_filter::conv2d_backprop_filter;
 pub use conv2d_backprop_input::conv2d_backprop_input;
+pub use conv2d_transpose::conv2d_transpose;
 
 mod avg_pool;
 mod avg_pool_grad;
 mod max_pool;
 mod max_pool_grad;
+mod max_pool_grad_grad;
 pub(crate) mod pool;
 pub use avg_pool::avg_pool;
 pub use avg_pool_grad::avg_pool_grad;
 pub use max_pool::max_pool;
 pub use max_pool_grad::max_pool_grad;
+pub use max_pool_grad_grad::max_pool_grad_grad;
 
 mod bias_add;
 mod bias_add_grad;
@@ -53,3 +57,18 @@ pub use crate::math::{
     elu, in_top_k, l2_loss, l2_normalize, leaky_relu, relu6, selu, sigmoid, softplus, softsign,
     tanh, top_k,
 };
+mod sigmoid_xent;
+pub use sigmoid_xent::{sigmoid_cross_entropy_with_logits, weighted_cross_entropy_with_logits};
+
+mod moments;
+pub use moments::{batch_normalization, moments};
+
+mod lrn;
+mod lrn_grad;
+pub use lrn::local_response_normalization;
+
+mod fused_batch_norm;
+pub use fused_batch_norm::fused_batch_norm;
+
+mod direct_conv;
+pub use direct_conv::{conv2d_dilated, depthwise_conv2d};

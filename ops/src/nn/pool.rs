@@ -81,6 +81,12 @@ impl PoolAttrs {
         Ok(vec![Value::new(x.shape(), dx)?])
     }
 
+    /// `ksize` and `strides` as TensorFlow spells them, `[1, a, b, 1]`.
+    pub fn as_arrays(&self) -> ([usize; 4], [usize; 4]) {
+        let (k, s) = (self.ksize, self.strides);
+        ([1, k.0, k.1, 1], [1, s.0, s.1, 1])
+    }
+
     /// The attributes as printed in graph listings.
     pub fn describe(&self) -> String {
         format!(

@@ -2,6 +2,7 @@
 
 use crate::math::kernels::PAR_CHUNK;
 use crate::util::{add1, same_dtype, shape_error};
+use crate::zeros_like;
 use rayon::prelude::*;
 use rustflow_graph::{fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
 
@@ -37,11 +38,14 @@ impl Op for ReluGrad {
             });
         Ok(vec![dy])
     }
-    /// Linear in `dy`: `d(dy) = relu_grad(ddx, y)`; `y` gets none (the mask is piecewise
-    /// constant).
+    /// Linear in `dy`: `d(dy) = relu_grad(ddx, y)`; `y` gets zeros (the mask is piecewise
+    /// constant), as TensorFlow's `_ReluGradGrad`.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let ddx = gc.dy(0);
-        Ok(vec![Some(relu_grad(ddx, gc.x(1))?), None])
+        Ok(vec![
+            Some(relu_grad(ddx, gc.x(1))?),
+            Some(zeros_like(gc.x(1))?),
+        ])
     }
 }
 

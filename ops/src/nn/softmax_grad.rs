@@ -2,7 +2,10 @@
 //! the last axis, from the forward output.
 
 use crate::util::{add1, same_dtype, shape_error};
-use rustflow_graph::{fmt_dims, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+use crate::{exp, mul, neg, reduce_sum, sub};
+use rustflow_graph::{
+    fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value,
+};
 
 /// Inputs `(dy, y)`; per row of the last axis:
 /// softmax (`y = softmax(x)`): `dx = (dy - Σ dy·y) * y`;
@@ -54,6 +57,22 @@ impl Op for SoftmaxGrad {
             }
         }
         Ok(vec![dy])
+    }
+    /// Both are linear in `dy`. With `g` the upstream gradient and sums along the last axis:
+    /// softmax: `d(dy) = softmax_grad(g, y)`, `d(y) = g·(dy - Σ dy·y) - dy·Σ g·y`;
+    /// log-softmax: `d(dy) = g - Σ g·exp(y)`, `d(y) = -g·exp(y)·Σ dy`.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (dy, y, g) = (gc.x(0), gc.x(1), gc.dy(0));
+        let row_sum = |t: &Tensor| reduce_sum(t, -1, true);
+        let (d_dy, d_y) = if self.log {
+            let ge = mul(g, &exp(y)?)?;
+            (sub(g, &row_sum(&ge)?)?, neg(&mul(&ge, &row_sum(dy)?)?)?)
+        } else {
+            let centered = sub(dy, &row_sum(&mul(dy, y)?)?)?;
+            let d_y = sub(&mul(g, &centered)?, &mul(dy, &row_sum(&mul(g, y)?)?)?)?;
+            (softmax_grad(g, y)?, d_y)
+        };
+        Ok(vec![Some(d_dy), Some(d_y)])
     }
 }
 

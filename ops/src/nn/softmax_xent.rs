@@ -1,8 +1,10 @@
 //! `softmax_cross_entropy_with_logits` (v1 and v2): the cross-entropy between label
 //! distributions and the softmax of logits, along the last dimension.
 
-use crate::nn::xent_grad::xent_grad;
+use crate::nn::xent_grad::{logits_grad, xent_grad};
+use crate::nn::{log_softmax, log_softmax_grad};
 use crate::util::{add, add1, expect_dtype, same_dtype, shape_error};
+use crate::{mul, neg, reduce_sum};
 use rustflow_graph::{
     fmt_dims, DType, Dim, Error, GradContext, KernelContext, Op, Result, Shape, Tensor, TensorSpec,
     Value,
@@ -116,10 +118,10 @@ impl Op for SoftmaxCrossEntropyWithLogits {
     }
     /// `dlogits = dy[..., None] * (softmax(logits) - labels)`; for v2 also
     /// `dlabels = -dy[..., None] * log_softmax(logits)`. An upstream gradient of the backprop
-    /// output itself is not differentiated.
+    /// output adds its derivative through the softmax to `dlogits` only (as TensorFlow).
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let dy = gc.dy(0);
-        let dlogits = xent_grad(dy, gc.y(1))?;
+        let dlogits = logits_grad(dy, gc.y(1), gc.dy(1), gc.x(1))?;
         let dlabels = if self.labels_grad {
             Some(add1(
                 gc.graph,
@@ -171,6 +173,16 @@ impl Op for XentLabelsGrad {
             }
         }
         Ok(vec![Value::new(logits.shape(), out)?])
+    }
+    /// Bilinear in (dy, log_softmax(logits)), with `ls = log_softmax(logits)`:
+    /// `d(dy) = -Σ_last g·ls`, `d(logits) = log_softmax_grad(-dy[..., None] * g, ls)`.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (dy, g) = (gc.x(0), gc.dy(0));
+        let ls = log_softmax(gc.x(1))?;
+        Ok(vec![
+            Some(neg(&reduce_sum(&mul(g, &ls)?, -1, false)?)?),
+            Some(log_softmax_grad(&neg(&xent_grad(dy, g)?)?, &ls)?),
+        ])
     }
 }
 

@@ -2,7 +2,7 @@
 //! labels and the softmax of logits.
 
 use crate::nn::softmax_xent::{loss_shape, mismatch, xent_outputs};
-use crate::nn::xent_grad::xent_grad;
+use crate::nn::xent_grad::logits_grad;
 use crate::util::{add, expect_dtype, shape_error};
 use rustflow_graph::{
     fmt_dims, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value,
@@ -57,8 +57,8 @@ impl Op for SparseSoftmaxCrossEntropyWithLogits {
     }
     /// `dlogits = dy[..., None] * (softmax(logits) - one_hot(labels))`; integer labels get none.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let dy = gc.dy(0);
-        Ok(vec![None, Some(xent_grad(dy, gc.y(1))?)])
+        let dlogits = logits_grad(gc.dy(0), gc.y(1), gc.dy(1), gc.x(1))?;
+        Ok(vec![None, Some(dlogits)])
     }
 }
 

@@ -1,7 +1,9 @@
 //! `XentGrad`: the logits gradient of the cross-entropy ops, `dy[..., None] * backprop`.
 
+use crate::nn::{softmax, softmax_grad};
 use crate::util::add1;
-use rustflow_graph::{fmt_dims, Error, KernelContext, Op, Result, Tensor, Value};
+use crate::{add, mul, reduce_sum};
+use rustflow_graph::{fmt_dims, Error, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `XentGrad` op: inputs (the loss's upstream gradient `dy`, shape `S`, and the
 /// cross-entropy's saved `backprop = softmax(logits) - labels`, shape `S + [C]`); output
@@ -36,6 +38,14 @@ impl Op for XentGrad {
         }
         Ok(vec![out])
     }
+    /// Bilinear: `d(dy) = Σ_last g·backprop`, `d(backprop) = dy[..., None] * g`.
+    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let (dy, bp, g) = (gc.x(0), gc.x(1), gc.dy(0));
+        Ok(vec![
+            Some(reduce_sum(&mul(g, bp)?, -1, false)?),
+            Some(xent_grad(dy, g)?),
+        ])
+    }
 }
 
 /// `dy[..., None] * backprop`, shaped like `backprop` (the cross-entropies' logits gradient).
@@ -47,4 +57,22 @@ pub(crate) fn xent_grad(dy: &Tensor, backprop: &Tensor) -> Result<Tensor> {
         &[dy, backprop],
         backprop.spec(),
     )
+}
+
+/// The logits gradient of a cross-entropy op (its rule's shared part), from the upstream
+/// gradients of its outputs (loss, backprop): `dy_loss[..., None] * backprop`, plus, when the
+/// backprop output itself has an upstream gradient `gg` (a gradient of a gradient), its
+/// derivative through `softmax(logits)`: `softmax_grad(gg, softmax(logits))`, as TensorFlow's
+/// `_SoftmaxCrossEntropyWithLogitsGrad`.
+pub(crate) fn logits_grad(
+    dy_loss: &Tensor,
+    backprop: &Tensor,
+    dy_backprop: &Tensor,
+    logits: &Tensor,
+) -> Result<Tensor> {
+    let first = xent_grad(dy_loss, backprop)?;
+    if dy_backprop.op().op_type() == "ZerosLike" {
+        return Ok(first);
+    }
+    add(&first, &softmax_grad(dy_backprop, &softmax(logits)?)?)
 }
