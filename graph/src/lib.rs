@@ -4,6 +4,7 @@
 
 mod dtype;
 mod error;
+mod function;
 mod graph;
 mod op;
 mod shape;
@@ -11,6 +12,7 @@ mod value;
 
 pub use dtype::DType;
 pub use error::{Error, Result};
+pub use function::{Arg, Function, FunctionRunner};
 pub use graph::{
     Edge, Graph, NodeData, NodeId, Operation, Tensor, TensorSpec, VariableInfo, DEFAULT_GRAPH_SEED,
 };

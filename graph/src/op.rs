@@ -1,7 +1,7 @@
 //! The interface every op implements: the runtime and the gradient pass know ops only
 //! through it.
 
-use crate::{Error, Graph, NodeId, Operation, Result, Tensor, Value};
+use crate::{Error, FunctionRunner, Graph, NodeId, Operation, Result, Tensor, Value};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -268,6 +268,8 @@ pub struct KernelContext<'a> {
     pub node: NodeId,
     /// The session's variables and node states.
     pub resources: &'a Resources,
+    /// Runs the functions of control-flow ops (`If`, `While`) within the same run.
+    pub functions: &'a dyn FunctionRunner,
 }
 
 impl KernelContext<'_> {
