@@ -402,3 +402,84 @@ fn while_loop_of_ten_thousand_iterations() {
     let v = Session::new(&g).eval(&out[1], &feed! {}).unwrap();
     assert_eq!(v.scalar_value::<f32>().unwrap(), 10_000.0);
 }
+
+#[test]
+fn tensor_array_write_read_gather_scatter_stack() {
+    let g = Graph::new();
+    let n = constant(&g, 3i32, "n");
+    let ta = TensorArray::new(&n, DType::F32, &[2]).unwrap();
+    assert_eq!(ta.stack().shape(), shape![3, 2]);
+    let ta = ta
+        .write(&constant(&g, 2i32, "i"), &constant(&g, [1.0f32, 2.0], "a"))
+        .unwrap()
+        .scatter(
+            &constant(&g, [0i32, 1], "ix"),
+            &constant(
+                &g,
+                Value::new(&[2, 2], vec![3.0f32, 4.0, 5.0, 6.0]).unwrap(),
+                "b",
+            ),
+        )
+        .unwrap();
+    let read = ta.read(&constant(&g, 1i32, "j")).unwrap();
+    let gathered = ta.gather(&constant(&g, [2i32, 0], "jx")).unwrap();
+    assert_eq!(gathered.shape(), shape![2, 2]);
+    let size = ta.size().unwrap();
+    let sess = Session::new(&g);
+    let r = sess
+        .run(
+            &[
+                (&ta.stack()).into(),
+                (&read).into(),
+                (&gathered).into(),
+                (&size).into(),
+            ],
+            &feed! {},
+        )
+        .unwrap();
+    assert_eq!(
+        f32s(r.value(0).unwrap()),
+        vec![3.0, 4.0, 5.0, 6.0, 1.0, 2.0]
+    );
+    assert_eq!(f32s(r.value(1).unwrap()), vec![5.0, 6.0]);
+    assert_eq!(f32s(r.value(2).unwrap()), vec![1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(r.value(3).unwrap().scalar_value::<i32>().unwrap(), 3);
+    // Reading past the end is a run-time error naming the read.
+    let bad = ta.read(&constant(&g, 3i32, "k")).unwrap();
+    let err = sess.eval(&bad, &feed! {}).unwrap_err();
+    assert!(err.to_string().contains("TensorArrayRead"), "{err}");
+}
+
+#[test]
+fn tensor_array_in_a_loop_and_its_gradient() {
+    // out[t] = tanh(x[t] * w + prev), written to a TensorArray carried through the loop
+    // (a tiny recurrent loop reading from one TensorArray and writing to another).
+    check_gradients(
+        &[random_value(&[4, 2, 3], 10), random_value(&[3], 11)],
+        &[],
+        |g, x| {
+            let xs = TensorArray::unstack(&x[0])?;
+            let t = xs.size()?;
+            let out = TensorArray::new(&t, DType::F32, &[2, 3])?;
+            let h0 = zeros(g, &[2, 3])?;
+            let res = while_loop(
+                |v| less(&v[0], &t),
+                |v| {
+                    let h = tanh(&add(&mul(&xs.read(&v[0])?, &x[1])?, &v[1])?)?;
+                    let ta = TensorArray::from_flow(&v[2]).write(&v[0], &h)?;
+                    Ok(vec![
+                        add(&v[0], &constant(g, 1i32, "one"))?,
+                        h,
+                        ta.flow().clone(),
+                    ])
+                },
+                &[&constant(g, 0i32, "i"), &h0, out.flow()],
+                WhileOptions::default(),
+            )?;
+            Ok(TensorArray::from_flow(&res[2]).stack())
+        },
+        1e-2,
+        1e-2,
+        1e-3,
+    );
+}

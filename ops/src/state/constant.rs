@@ -12,6 +12,13 @@ pub struct Const {
     value: Value,
 }
 
+impl Const {
+    /// The value it holds.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+}
+
 impl Op for Const {
     fn op_type(&self) -> &'static str {
         "Const"
