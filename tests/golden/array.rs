@@ -24,7 +24,6 @@ fn int(c: &Case, k: &str) -> i64 {
 /// Builds the case's op on the placeholders `x` (named after its inputs); `None` when the
 /// op is not one of this module's.
 pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<Option<Built>> {
-    let _ = g;
     let i = |k: &str| &x[k];
     let y = |t: Tensor| Ok(Some(vec![("y".to_string(), t)]));
     match c.op.as_str() {
@@ -97,6 +96,61 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
             let cv = c.attrs["constant_values"].as_f64().unwrap_or(0.0);
             y(rustflow::pad(i("x"), &paddings, mode, cv)?)
         }
+        "where" => y(rustflow::select(i("condition"), i("x"), i("y"))?),
+        "one_hot" => y(rustflow::one_hot(
+            i("indices"),
+            int(c, "depth") as usize,
+            c.attrs["on_value"].as_f64().unwrap_or(1.0) as f32,
+            c.attrs["off_value"].as_f64().unwrap_or(0.0) as f32,
+            c.attrs["axis"].as_i64().unwrap_or(-1),
+        )?),
+        "fill" => y(rustflow::fill_tensor(
+            &attr_i64s(c, "dims")
+                .unwrap_or_default()
+                .iter()
+                .map(|&d| d as usize)
+                .collect::<Vec<_>>(),
+            i("value"),
+        )?),
+        "zeros_like" => y(rustflow::zeros_like(i("x"))?),
+        "ones_like" => y(rustflow::ones_like(i("x"))?),
+        "range" => {
+            let f = |k: &str| c.attrs[k].as_f64().unwrap_or(0.0);
+            let dtype = match attr_str(c, "dtype") {
+                "float32" => F32,
+                "int64" => I64,
+                _ => I32,
+            };
+            y(rustflow::range(
+                g,
+                f("start"),
+                f("limit"),
+                f("delta"),
+                dtype,
+            )?)
+        }
+        "shape" | "size" => {
+            let out = match attr_str(c, "out_type") {
+                "int64" => I64,
+                _ => I32,
+            };
+            y(match c.op.as_str() {
+                "shape" => rustflow::shape(i("x"), out)?,
+                _ => rustflow::size(i("x"), out)?,
+            })
+        }
+        "rank" => y(rustflow::rank(i("x"))?),
+        "cumsum" => y(rustflow::cumsum(
+            i("x"),
+            int(c, "axis"),
+            c.attrs["exclusive"].as_bool().unwrap_or(false),
+            c.attrs["reverse"].as_bool().unwrap_or(false),
+        )?),
+        "boolean_mask" => y(rustflow::boolean_mask(
+            i("tensor"),
+            i("mask"),
+            int(c, "axis") as usize,
+        )?),
         _ => Ok(None),
     }
 }
