@@ -24,6 +24,11 @@ macro_rules! dispatch {
                 type $t = bool;
                 $body
             }
+            rustflow_graph::DType::String => {
+                return Err(rustflow_graph::Error::Kernel(
+                    "this op does not take string tensors".into(),
+                ))
+            }
         }
     };
 }
