@@ -52,3 +52,8 @@ mod softmax_grad;
 pub use log_softmax::log_softmax;
 pub use softmax::{log_softmax_axis, softmax, softmax_axis};
 pub use softmax_grad::{log_softmax_grad, softmax_grad};
+
+mod rnn;
+mod rnn_cell;
+pub use rnn::{dynamic_rnn, static_rnn, RnnOptions};
+pub use rnn_cell::{BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell, MultiRNNCell, RNNCell};
