@@ -1,6 +1,6 @@
 //! The graph: nodes, unique names, name scopes, control dependencies, variables, DOT export.
 
-use crate::{DType, Error, Op, OpKind, Result, Shape};
+use crate::{Arg, DType, Error, Function, Op, OpKind, Result, Shape};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -78,6 +78,16 @@ struct State {
     variables: Vec<VariableInfo>,
     seed: Option<u64>,
     random_ops: u64,
+    /// The functions being built, innermost last.
+    functions: Vec<FnContext>,
+}
+
+/// A function being built: nodes with ids below `first` are outside it, and an outside
+/// tensor used as an input is replaced by an argument (a capture).
+struct FnContext {
+    first: NodeId,
+    nodes: Vec<NodeId>,
+    captures: Vec<((NodeId, usize), NodeId)>,
 }
 
 /// What one thread is building in one graph: its name-scope and control-dependency stacks.
@@ -349,23 +359,31 @@ impl Graph {
         let mut st = self.write();
         let name = Self::unique_name_locked(&mut st.names_in_use, &scope, name);
         controls.dedup();
+        let mut data_inputs: Vec<(NodeId, usize)> =
+            inputs.iter().map(|t| (t.node, t.index)).collect();
+        if let Some(first) = st.functions.last().map(|f| f.first) {
+            // Inside a function, outside tensors come in as arguments, and outside nodes
+            // cannot be waited for (the function's caller waits for them).
+            controls.retain(|c| *c >= first);
+            for x in &mut data_inputs {
+                if x.0 < first {
+                    *x = (Self::capture_locked(&mut st, *x), 0);
+                }
+            }
+        }
         let data = NodeData {
             name: name.clone(),
             op,
-            inputs: inputs.iter().map(|t| (t.node, t.index)).collect(),
+            inputs: data_inputs.clone(),
             control_inputs: controls.clone(),
             outputs,
         };
         let id = st.g.add_node(data);
-        for (k, t) in inputs.iter().enumerate() {
-            st.g.add_edge(
-                t.node,
-                id,
-                Edge::Data {
-                    from: t.index,
-                    to: k,
-                },
-            );
+        if let Some(f) = st.functions.last_mut() {
+            f.nodes.push(id);
+        }
+        for (k, &(node, index)) in data_inputs.iter().enumerate() {
+            st.g.add_edge(node, id, Edge::Data { from: index, to: k });
         }
         for c in controls {
             st.g.add_edge(c, id, Edge::Control);
@@ -396,6 +414,121 @@ impl Graph {
         st.by_name.insert(name.to_string(), id);
         st.names_in_use.entry(name.to_lowercase()).or_insert(1);
         Ok(())
+    }
+
+    /// The argument that stands for the outside tensor `x` in the innermost function being
+    /// built, created on first use.
+    fn capture_locked(st: &mut State, x: (NodeId, usize)) -> NodeId {
+        let f = st.functions.last().expect("capture outside a function");
+        if let Some(&(_, arg)) = f.captures.iter().find(|(t, _)| *t == x) {
+            return arg;
+        }
+        let spec = st.g[x.0].outputs[x.1].clone();
+        let name = Self::unique_name_locked(&mut st.names_in_use, "", "capture");
+        let arg = st.g.add_node(NodeData {
+            name: name.clone(),
+            op: Arc::new(Arg),
+            inputs: vec![],
+            control_inputs: vec![],
+            outputs: vec![spec],
+        });
+        st.by_name.insert(name, arg);
+        let f = st.functions.last_mut().expect("capture outside a function");
+        f.captures.push((x, arg));
+        arg
+    }
+
+    /// Inside [`Graph::build_function`]: the tensor that stands for `x` in the function being
+    /// built (`x` itself when it belongs to the function, else the argument capturing it).
+    pub fn capture(&self, x: &Tensor) -> Tensor {
+        let mut st = self.write();
+        match st.functions.last().map(|f| f.first) {
+            Some(first) if x.node < first => Tensor {
+                graph: self.clone(),
+                node: Self::capture_locked(&mut st, (x.node, x.index)),
+                index: 0,
+            },
+            _ => x.clone(),
+        }
+    }
+
+    /// Builds a function (a `cond` branch, a `while_loop` body): `f` receives one argument
+    /// per spec of `args` and returns the results. Every outside tensor the function uses
+    /// becomes an argument of its own (see [`Function::captures`]). Nothing outside can read
+    /// the nodes built by `f`: they run only when the function is called.
+    pub fn build_function(
+        &self,
+        args: &[TensorSpec],
+        f: impl FnOnce(&[Tensor]) -> Result<Vec<Tensor>>,
+    ) -> Result<Function> {
+        let first = NodeId::new(self.len());
+        self.write().functions.push(FnContext {
+            first,
+            nodes: vec![],
+            captures: vec![],
+        });
+        let built = (|| {
+            let arg_tensors = args
+                .iter()
+                .map(|spec| {
+                    self.add_node("arg", Arc::new(Arg), &[], &[], vec![spec.clone()])?
+                        .output(0)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let results = f(&arg_tensors)?;
+            for r in &results {
+                self.check_owns(&r.graph, &r.to_string())?;
+            }
+            let results: Vec<Tensor> = results.iter().map(|r| self.capture(r)).collect();
+            Ok((arg_tensors, results))
+        })();
+        let ctx = self
+            .write()
+            .functions
+            .pop()
+            .expect("the function's context");
+        let (arg_tensors, results) = built?;
+        let st = self.read();
+        let stateful = ctx
+            .nodes
+            .iter()
+            .copied()
+            .filter(|&n| st.g[n].op.kind() == OpKind::Stateful)
+            .collect();
+        Ok(Function {
+            args: arg_tensors
+                .iter()
+                .map(|a| a.node)
+                .chain(ctx.captures.iter().map(|c| c.1))
+                .collect(),
+            n_explicit: arg_tensors.len(),
+            captures: ctx
+                .captures
+                .iter()
+                .map(|&((node, index), _)| Tensor {
+                    graph: self.clone(),
+                    node,
+                    index,
+                })
+                .collect(),
+            results: results.iter().map(|r| (r.node, r.index)).collect(),
+            nodes: ctx.nodes,
+            stateful,
+        })
+    }
+
+    /// Whether a function is being built ([`Graph::build_function`]).
+    pub fn in_function(&self) -> bool {
+        !self.read().functions.is_empty()
+    }
+
+    /// Gives node `id` a new op and output list (the outputs it had must stay first): how a
+    /// `While` starts keeping what its gradient needs once a gradient asks for it.
+    pub fn replace_op(&self, id: NodeId, op: Arc<dyn Op>, outputs: Vec<TensorSpec>) {
+        let mut st = self.write();
+        let n = &mut st.g[id];
+        n.op = op;
+        n.outputs = outputs;
     }
 
     /// Records a variable in `GLOBAL_VARIABLES` (and `TRAINABLE_VARIABLES` if `trainable`).

@@ -5,6 +5,7 @@
 mod capability;
 mod dtype;
 mod error;
+mod function;
 mod graph;
 mod op;
 mod shape;
@@ -13,6 +14,7 @@ mod value;
 pub use capability::{Capability, Elementwise};
 pub use dtype::DType;
 pub use error::{Error, Result};
+pub use function::{Arg, Function, FunctionRunner};
 pub use graph::{
     Edge, Graph, NodeData, NodeId, Operation, Tensor, TensorSpec, VariableInfo, DEFAULT_GRAPH_SEED,
 };

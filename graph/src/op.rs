@@ -1,7 +1,9 @@
 //! The interface every op implements: the runtime and the gradient pass know ops only
 //! through it.
 
-use crate::{Capability, DType, Error, Graph, NodeId, Operation, Result, Tensor, Value};
+use crate::{
+    Capability, DType, Error, FunctionRunner, Graph, NodeId, Operation, Result, Tensor, Value,
+};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -236,6 +238,41 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// Checks that a tensor of `dtype` and `shape` fits the session's memory limit (see
+    /// [`KernelContext::check_output`], which kernels call).
+    ///
+    /// ```
+    /// use rustflow_graph::{DType, Error, Resources, SessionOptions};
+    /// let r = Resources::with_options(SessionOptions { memory_limit: Some(1 << 20), ..Default::default() });
+    /// assert!(r.check_output(DType::F32, &[512, 512]).is_ok());
+    /// let err = r.check_output(DType::F32, &[1 << 20, 1 << 20]).unwrap_err();
+    /// assert!(matches!(err, Error::ResourceExhausted { bytes, .. } if bytes == 1 << 42));
+    /// ```
+    pub fn check_output(&self, dtype: DType, shape: &[usize]) -> Result<()> {
+        let bytes = shape
+            .iter()
+            .fold(dtype.size() as u128, |n, &d| n.saturating_mul(d as u128));
+        let limit = self.memory_limit();
+        if bytes <= limit as u128 {
+            return Ok(());
+        }
+        Err(Error::ResourceExhausted {
+            node: String::new(),
+            op: String::new(),
+            shape: format!(
+                "[{}]",
+                shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            dtype,
+            bytes,
+            limit,
+        })
+    }
+
     /// Empty resources for a session with these options.
     pub fn with_options(options: SessionOptions) -> Resources {
         Resources {
@@ -299,6 +336,8 @@ pub struct KernelContext<'a> {
     pub node: NodeId,
     /// The session's variables and node states.
     pub resources: &'a Resources,
+    /// Runs the functions of control-flow ops (`If`, `While`) within the same run.
+    pub functions: &'a dyn FunctionRunner,
 }
 
 impl KernelContext<'_> {
@@ -318,37 +357,8 @@ impl KernelContext<'_> {
     /// (random ops, broadcasting, `MatMul`, ...) calls it first. The error is
     /// [`Error::ResourceExhausted`], attributed to the node by the executor.
     ///
-    /// ```
-    /// use rustflow_graph::{DType, Error, KernelContext, NodeId, Resources, SessionOptions};
-    /// let r = Resources::with_options(SessionOptions { memory_limit: Some(1 << 20), ..Default::default() });
-    /// let ctx = KernelContext { inputs: vec![], node: NodeId::new(0), resources: &r };
-    /// assert!(ctx.check_output(DType::F32, &[512, 512]).is_ok());
-    /// let err = ctx.check_output(DType::F32, &[1 << 20, 1 << 20]).unwrap_err();
-    /// assert!(matches!(err, Error::ResourceExhausted { bytes, .. } if bytes == 1 << 42));
-    /// ```
     pub fn check_output(&self, dtype: DType, shape: &[usize]) -> Result<()> {
-        let bytes = shape
-            .iter()
-            .fold(dtype.size() as u128, |n, &d| n.saturating_mul(d as u128));
-        let limit = self.resources.memory_limit();
-        if bytes <= limit as u128 {
-            return Ok(());
-        }
-        Err(Error::ResourceExhausted {
-            node: String::new(),
-            op: String::new(),
-            shape: format!(
-                "[{}]",
-                shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            dtype,
-            bytes,
-            limit,
-        })
+        self.resources.check_output(dtype, shape)
     }
 
     /// A buffer for a float output of `len` elements, from the session's pool when it has

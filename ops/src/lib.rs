@@ -5,6 +5,7 @@
 //! `nn::conv2d`); [`TensorOps`] offers the same as methods (`x.matmul(&w)?.add(&b)?`).
 
 pub mod array;
+pub mod control;
 pub mod debug;
 pub mod fusion;
 mod gradients;
@@ -18,6 +19,7 @@ pub mod train;
 mod util;
 
 pub use array::*;
+pub use control::*;
 pub use debug::*;
 pub use gradients::gradients;
 pub use math::*;

@@ -2,7 +2,7 @@
 //! concurrently, freeing each intermediate value after its last reader.
 
 use crate::plan::{Plan, Step};
-use rustflow_graph::{Error, KernelContext, Resources, Result, Value};
+use rustflow_graph::{Error, FunctionRunner, KernelContext, Resources, Result, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -97,6 +97,7 @@ struct RunState<'a> {
     plan: &'a Plan,
     resources: &'a Resources,
     options: &'a RunOptions,
+    functions: &'a dyn FunctionRunner,
     slots: Vec<Mutex<Option<Value>>>,
     readers: Vec<AtomicUsize>,
     pending: Vec<AtomicUsize>,
@@ -146,6 +147,7 @@ impl RunState<'_> {
             inputs,
             node: step.node,
             resources: self.resources,
+            functions: self.functions,
         };
         let result =
             catch_unwind(AssertUnwindSafe(|| step.op.compute(&mut ctx))).unwrap_or_else(|p| {
@@ -238,16 +240,21 @@ fn check_numerics(v: &Value, step: &Step) -> Result<()> {
 }
 
 /// Runs `plan` with `feeds` (one value per fed slot) and returns the fetch slots' values.
+/// `functions` runs the functions of control-flow ops; a function's plan runs `nested` in
+/// the run that called it, and keeps the session's buffer pool as it is.
 pub(crate) fn execute(
     plan: &Plan,
     feeds: Vec<(usize, Value)>,
     resources: &Resources,
     options: &RunOptions,
+    functions: &dyn FunctionRunner,
+    nested: bool,
 ) -> Result<(Vec<Option<Value>>, RunMetadata)> {
     let state = RunState {
         plan,
         resources,
         options,
+        functions,
         slots: (0..plan.n_slots).map(|_| Mutex::new(None)).collect(),
         readers: plan.readers.iter().map(|&r| AtomicUsize::new(r)).collect(),
         pending: plan
@@ -263,7 +270,9 @@ pub(crate) fn execute(
     for (s, v) in feeds {
         *lock(&state.slots[s]) = Some(v);
     }
-    resources.buffers.begin_run(plan as *const Plan as usize);
+    if !nested {
+        resources.buffers.begin_run(plan as *const Plan as usize);
+    }
     let last_us = plan.last_run_us.load(Ordering::Relaxed);
     let short = last_us > 0 && last_us < SEQUENTIAL_BELOW_US;
     if options.inter_op_parallelism

@@ -1,7 +1,7 @@
 //! A plan: the pruned, ordered subgraph for one (fetches, feeds) signature, computed once.
 
 use crate::Fetch;
-use rustflow_graph::{Error, Graph, NodeData, NodeId, Op, OpKind, Result};
+use rustflow_graph::{Error, Function, Graph, NodeData, NodeId, Op, OpKind, Result};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -39,6 +39,24 @@ impl PlanKey {
         let mut feeds = fed.to_vec();
         feeds.sort();
         PlanKey { fetches, feeds }
+    }
+}
+
+impl PlanKey {
+    /// The signature of a call of `f`: its results and stateful nodes fetched, its
+    /// arguments fed.
+    pub fn for_function(f: &Function) -> Self {
+        let mut feeds: Vec<(NodeId, usize)> = f.args.iter().map(|&a| (a, 0)).collect();
+        feeds.sort();
+        PlanKey {
+            fetches: f
+                .results
+                .iter()
+                .map(|&(n, i)| (n, Some(i)))
+                .chain(f.stateful.iter().map(|&n| (n, None)))
+                .collect(),
+            feeds,
+        }
     }
 }
 

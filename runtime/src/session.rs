@@ -3,7 +3,10 @@
 use crate::executor::{execute, RunMetadata, RunOptions};
 use crate::plan::{Plan, PlanKey};
 use crate::{FeedDict, Fetch, Outputs};
-use rustflow_graph::{Error, Graph, Operation, Resources, Result, SessionOptions, Tensor, Value};
+use rustflow_graph::{
+    Error, Function, FunctionRunner, Graph, Operation, Resources, Result, SessionOptions, Tensor,
+    Value,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +17,61 @@ struct Inner {
     resources: Resources,
     plans: Mutex<HashMap<PlanKey, Arc<Plan>>>,
     closed: AtomicBool,
+}
+
+impl Inner {
+    /// The plan of `key`, built on first use.
+    fn plan(&self, key: &PlanKey) -> Result<Arc<Plan>> {
+        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = plans.get(key) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Plan::build(&self.graph, key)?);
+        plans.insert(key.clone(), p.clone());
+        Ok(p)
+    }
+}
+
+/// Runs the functions of a run's control-flow ops, each as a plan of its own (cached with
+/// the session's plans: its fetches are the function's results and stateful nodes, its
+/// feeds the arguments).
+struct Calls<'a> {
+    inner: &'a Inner,
+    options: &'a RunOptions,
+}
+
+impl FunctionRunner for Calls<'_> {
+    fn call(&self, f: &Function, args: Vec<Value>) -> Result<Vec<Value>> {
+        let key = PlanKey::for_function(f);
+        let plan = self.inner.plan(&key)?;
+        let feeds = f
+            .args
+            .iter()
+            .zip(args)
+            .map(|(a, v)| (plan.feed_slots[&(*a, 0)], v))
+            .collect();
+        let (values, _) = execute(
+            &plan,
+            feeds,
+            &self.inner.resources,
+            self.options,
+            self,
+            true,
+        )?;
+        values
+            .into_iter()
+            .take(f.results.len())
+            .zip(&f.results)
+            .map(|(v, r)| {
+                v.ok_or_else(|| {
+                    Error::Kernel(format!(
+                        "internal error: the function result {} was not computed",
+                        self.inner.graph.with_node(r.0, |d| d.name.clone())
+                    ))
+                })
+            })
+            .collect()
+    }
 }
 
 /// Runs a graph: `run(fetches, feeds)` executes the subgraph the fetches need, substituting
@@ -149,22 +207,13 @@ impl Session {
             .iter()
             .map(|(t, v)| (plan.feed_slots[&(t.node(), t.index())], v.clone()))
             .collect();
-        let (values, meta) = execute(&plan, feed_values, &inner.resources, options)?;
+        let calls = Calls { inner, options };
+        let (values, meta) = execute(&plan, feed_values, &inner.resources, options, &calls, false)?;
         Ok((Outputs(values), meta))
     }
 
     fn plan(&self, key: &PlanKey) -> Result<Arc<Plan>> {
-        let mut plans = self
-            .inner
-            .plans
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = plans.get(key) {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(Plan::build(&self.inner.graph, key)?);
-        plans.insert(key.clone(), p.clone());
-        Ok(p)
+        self.inner.plan(key)
     }
 
     /// The value of one tensor (`sess.run(t, feeds)`).

@@ -72,3 +72,7 @@ pub use fused_batch_norm::fused_batch_norm;
 
 mod direct_conv;
 pub use direct_conv::{conv2d_dilated, depthwise_conv2d};
+mod rnn;
+mod rnn_cell;
+pub use rnn::{dynamic_rnn, static_rnn, RnnOptions};
+pub use rnn_cell::{BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell, MultiRNNCell, RNNCell};

@@ -24,7 +24,8 @@ pub fn random_value(shape: &[usize], seed: u64) -> Value {
 /// Checks the gradient rule of the graph `build` makes from placeholders shaped like
 /// `inputs`: for L = sum(build(x) * U) with a fixed random U, compares `gradients(L, x_i)`
 /// with central differences `(L(x + h e_j) - L(x - h e_j)) / 2h` for every element of every
-/// float input listed in `check` (all float inputs when `check` is empty).
+/// float input listed in `check` (all float inputs when `check` is empty). Variables of the
+/// graph are initialized first.
 /// Passes iff |analytic - numeric| <= atol + rtol * |numeric| everywhere.
 pub fn check_gradients(
     inputs: &[Value],
@@ -42,6 +43,9 @@ pub fn check_gradients(
         .collect();
     let y = build(&g, &xs).expect("build");
     let sess = Session::new(&g);
+    // Variables the graph made (a recurrent cell's weights) hold their initial values.
+    let init = rustflow_ops::global_variables_initializer(&g).expect("init");
+    sess.run_op(&init, &FeedDict::new()).expect("init");
     let feeds = |vals: &[Value]| {
         let mut f = FeedDict::new();
         for (x, v) in xs.iter().zip(vals) {
