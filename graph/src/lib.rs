@@ -2,6 +2,7 @@
 //! tensor values, nodes with unique names and name scopes, and exports DOT. It computes
 //! nothing: ops (crate `rustflow-ops`) and sessions (crate `rustflow-runtime`) build on it.
 
+mod collections;
 mod dtype;
 mod error;
 mod graph;
@@ -9,6 +10,7 @@ mod op;
 mod shape;
 mod value;
 
+pub use collections::{CollectionItem, GraphKeys, Reuse, VariableScope};
 pub use dtype::DType;
 pub use error::{Error, Result};
 pub use graph::{

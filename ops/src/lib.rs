@@ -8,6 +8,7 @@ pub mod array;
 pub mod debug;
 mod gradients;
 pub mod kernels;
+pub mod layers;
 pub mod math;
 pub mod nn;
 pub mod random;

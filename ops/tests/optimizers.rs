@@ -638,7 +638,7 @@ fn adam_from_the_matmul_factors_matches_the_stored_gradient() {
                     other => (other, v),
                 })
                 .collect();
-            let step = opt.apply_gradients(&gv).unwrap();
+            let step = opt.apply_gradients(&gv, None).unwrap();
             let update = g.operation_by_name("Adam/update_w/ApplyAdam").unwrap();
             let waits = g.with_node(update.id(), |n| n.control_inputs.len()) > 0;
             let sess = Session::new(&g);

@@ -1,12 +1,19 @@
 //! Placeholders, constants and variables.
 
 mod constant;
+mod get_variable;
+mod initializers;
 mod placeholder;
 mod variable;
 
 pub use constant::{constant, fill, ones, ones_like, zeros, zeros_like};
+pub use get_variable::{
+    get_variable, get_variable_with, global_variables, trainable_variables,
+    variables_of_collection, VariableOptions,
+};
+pub use initializers::{Distribution, FanMode, Initializer};
 pub use placeholder::placeholder;
 pub(crate) use variable::VariableOp;
 pub use variable::{
-    global_variables_initializer, group, variables_initializer, AssignMode, Variable,
+    global_variables_initializer, group, no_op, variables_initializer, AssignMode, Variable,
 };

@@ -1,11 +1,11 @@
 //! `AdamOptimizer`, with TensorFlow 1.x's update (epsilon outside the bias correction).
 
-use super::slots::{lock_var, Slots};
-use super::Optimizer;
+use super::slots::{lock_var, SlotSpec, Slots};
+use super::{Hyper, Optimizer};
 use crate::kernels::gemm::{sgemm_serial, MatRef};
 use crate::math::MatMul;
 use crate::util::add;
-use crate::{constant, mul, Variable};
+use crate::{mul, Variable};
 use rayon::prelude::*;
 use rustflow_graph::{
     fmt_dims, not_differentiable, DType, Error, GradContext, Graph, KernelContext, NodeId, Op,
@@ -39,17 +39,13 @@ enum GradSource {
 
 /// The `ApplyAdam` op: updates a variable and its slots `m`, `v` in place. Inputs: the
 /// gradient (or the two factors of it, see [`AdamOptimizer`]), `beta1_power`,
-/// `beta2_power`.
+/// `beta2_power`, then the scalars learning rate, beta1, beta2, epsilon.
 #[derive(Debug)]
 pub struct ApplyAdam {
     grad: GradSource,
     var: (NodeId, String),
     m: (NodeId, String),
     v: (NodeId, String),
-    learning_rate: f32,
-    beta1: f32,
-    beta2: f32,
-    epsilon: f32,
 }
 
 impl Op for ApplyAdam {
@@ -70,15 +66,13 @@ impl Op for ApplyAdam {
             GradSource::Tensor => 1,
             GradSource::Product => 2,
         };
-        let (b1p, b2p) = (
-            ctx.input(powers).scalar_value::<f32>()?,
-            ctx.input(powers + 1).scalar_value::<f32>()?,
-        );
+        let s = |i: usize| ctx.input(powers + i).scalar_value::<f32>();
+        let (b1p, b2p, lr, beta1, beta2, eps) = (s(0)?, s(1)?, s(2)?, s(3)?, s(4)?, s(5)?);
         let shape = match self.grad {
             GradSource::Tensor => ctx.input(0).shape().to_vec(),
             GradSource::Product => product_shape(ctx.input(0), ctx.input(1))?.to_vec(),
         };
-        let lr_t = self.learning_rate * (1.0 - b2p).sqrt() / (1.0 - b1p);
+        let lr_t = lr * (1.0 - b2p).sqrt() / (1.0 - b1p);
         let r = ctx.resources;
         let (vs, ms, ss) = (
             r.variable(self.var.0),
@@ -99,9 +93,9 @@ impl Op for ApplyAdam {
         );
         let step = Step {
             lr_t,
-            b1: 1.0 - self.beta1,
-            b2: 1.0 - self.beta2,
-            eps: self.epsilon,
+            b1: 1.0 - beta1,
+            b2: 1.0 - beta2,
+            eps,
         };
         match self.grad {
             GradSource::Tensor => {
@@ -154,10 +148,7 @@ impl Op for ApplyAdam {
             GradSource::Tensor => "",
             GradSource::Product => ", gradient=transpose(input 0) x input 1",
         };
-        format!(
-            "var={}, learning_rate={}, beta1={}, beta2={}, epsilon={}{grad}",
-            self.var.1, self.learning_rate, self.beta1, self.beta2, self.epsilon
-        )
+        format!("var={}{grad}", self.var.1)
     }
 }
 
@@ -241,7 +232,9 @@ fn readers_of_both(var: &Variable, dy: &Tensor) -> Vec<Operation> {
 ///
 /// `minimize` creates the slots `<var>/Adam` (m) and `<var>/Adam_1` (v) and the scalars
 /// `beta1_power` and `beta2_power`, all non-trainable: run `global_variables_initializer()`
-/// after `minimize`.
+/// after `minimize`. The learning rate, betas and epsilon are numbers or float32 scalar
+/// tensors ([`Hyper`]); `beta1_power` and `beta2_power` start at the betas' values when
+/// those are numbers, and at the tensors' values (read by the initializer) otherwise.
 ///
 /// When a gradient is a `MatMul`'s weight gradient `aᵀ · dy`, the update computes it itself,
 /// a block of rows at a time, from `a` and `dy`: the same values, without writing the whole
@@ -264,10 +257,10 @@ fn readers_of_both(var: &Variable, dy: &Tensor) -> Vec<Operation> {
 /// ```
 #[derive(Debug)]
 pub struct AdamOptimizer {
-    learning_rate: f32,
-    beta1: f32,
-    beta2: f32,
-    epsilon: f32,
+    learning_rate: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    epsilon: Hyper,
     slots: Slots,
     powers: Mutex<Option<(Variable, Variable)>>,
 }
@@ -275,32 +268,32 @@ pub struct AdamOptimizer {
 impl AdamOptimizer {
     /// Adam with this learning rate and TensorFlow's defaults: beta1 0.9, beta2 0.999,
     /// epsilon 1e-8.
-    pub fn new(learning_rate: f32) -> Self {
+    pub fn new(learning_rate: impl Into<Hyper>) -> Self {
         AdamOptimizer {
-            learning_rate,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
+            learning_rate: learning_rate.into(),
+            beta1: 0.9.into(),
+            beta2: 0.999.into(),
+            epsilon: 1e-8.into(),
             slots: Slots::default(),
             powers: Mutex::new(None),
         }
     }
 
     /// Sets the decay of the first moment (default 0.9).
-    pub fn with_beta1(mut self, beta1: f32) -> Self {
-        self.beta1 = beta1;
+    pub fn with_beta1(mut self, beta1: impl Into<Hyper>) -> Self {
+        self.beta1 = beta1.into();
         self
     }
 
     /// Sets the decay of the second moment (default 0.999).
-    pub fn with_beta2(mut self, beta2: f32) -> Self {
-        self.beta2 = beta2;
+    pub fn with_beta2(mut self, beta2: impl Into<Hyper>) -> Self {
+        self.beta2 = beta2.into();
         self
     }
 
     /// Sets epsilon (default 1e-8), added to `sqrt(v)` of the uncorrected `v`.
-    pub fn with_epsilon(mut self, epsilon: f32) -> Self {
-        self.epsilon = epsilon;
+    pub fn with_epsilon(mut self, epsilon: impl Into<Hyper>) -> Self {
+        self.epsilon = epsilon.into();
         self
     }
 
@@ -318,27 +311,42 @@ impl Optimizer for AdamOptimizer {
         "Adam"
     }
 
+    fn hypers(&self) -> Vec<(&'static str, &Hyper)> {
+        vec![
+            ("learning_rate", &self.learning_rate),
+            ("beta1", &self.beta1),
+            ("beta2", &self.beta2),
+            ("epsilon", &self.epsilon),
+        ]
+    }
+
     fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
         let mut powers = self.powers.lock().unwrap_or_else(PoisonError::into_inner);
         if powers.is_none() {
             if let Some(first) = vars.first() {
                 let g = first.graph();
                 let b1 = Variable::non_trainable(
-                    &constant(g, self.beta1, "beta1_power/initial_value"),
+                    &self.beta1.tensor(g, "beta1_power/initial_value")?,
                     "beta1_power",
                 )?;
                 let b2 = Variable::non_trainable(
-                    &constant(g, self.beta2, "beta2_power/initial_value"),
+                    &self.beta2.tensor(g, "beta2_power/initial_value")?,
                     "beta2_power",
                 )?;
                 *powers = Some((b1, b2));
             }
         }
+        let spec = |name| SlotSpec { name, init: 0.0 };
+        let specs = [spec("m"), spec("v")];
         vars.iter()
-            .try_for_each(|v| self.slots.create(v, &["Adam", "Adam_1"]))
+            .try_for_each(|v| self.slots.create(v, "Adam", &specs))
     }
 
-    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
+    fn get_slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get_slot(var, name)
+    }
+
+    fn apply_dense(&self, grad: &Tensor, var: &Variable, h: &[Tensor]) -> Result<Operation> {
         let slots = self.slots.get(var)?;
         let (b1, b2) = self.powers()?;
         let factors = product_factors(grad);
@@ -350,15 +358,11 @@ impl Optimizer for AdamOptimizer {
             var: (var.node(), var.op_name()),
             m: (slots[0].node(), slots[0].op_name()),
             v: (slots[1].node(), slots[1].op_name()),
-            learning_rate: self.learning_rate,
-            beta1: self.beta1,
-            beta2: self.beta2,
-            epsilon: self.epsilon,
         };
         match &factors {
             Some((a, dy)) => {
                 let after = readers_of_both(var, dy);
-                let inputs = [a, dy, &b1, &b2];
+                let inputs = [a, dy, &b1, &b2, &h[0], &h[1], &h[2], &h[3]];
                 if after.is_empty() {
                     add(var.graph(), "ApplyAdam", op, &inputs, vec![])
                 } else {
@@ -368,17 +372,20 @@ impl Optimizer for AdamOptimizer {
                     })?
                 }
             }
-            None => add(var.graph(), "ApplyAdam", op, &[grad, &b1, &b2], vec![]),
+            None => {
+                let inputs = [grad, &b1, &b2, &h[0], &h[1], &h[2], &h[3]];
+                add(var.graph(), "ApplyAdam", op, &inputs, vec![])
+            }
         }
     }
 
-    fn finish(&self, g: &Graph, updates: &[Operation]) -> Result<Vec<Operation>> {
+    fn finish(&self, g: &Graph, updates: &[Operation], h: &[Tensor]) -> Result<Vec<Operation>> {
         let (b1, b2) = self.powers()?;
         g.control_dependencies(
             &updates.iter().collect::<Vec<_>>(),
-            |g| -> Result<Vec<Operation>> {
-                let next1 = b1.assign(&mul(&b1, &constant(g, self.beta1, "beta1"))?)?;
-                let next2 = b2.assign(&mul(&b2, &constant(g, self.beta2, "beta2"))?)?;
+            |_| -> Result<Vec<Operation>> {
+                let next1 = b1.assign(&mul(&b1, &h[1])?)?;
+                let next2 = b2.assign(&mul(&b2, &h[2])?)?;
                 Ok(vec![next1.op(), next2.op()])
             },
         )?

@@ -1,65 +1,26 @@
 //! `GradientDescentOptimizer`: `var -= learning_rate * grad`.
 
-use super::Optimizer;
-use crate::util::add;
+use super::slots::{apply_rule, Rule};
+use super::{Hyper, Optimizer};
 use crate::Variable;
-use rustflow_graph::{
-    fmt_dims, not_differentiable, Error, GradContext, KernelContext, NodeId, Op, OpKind, Operation,
-    Result, Tensor, Value,
-};
-use std::sync::PoisonError;
+use rustflow_graph::{Operation, Result, Tensor};
 
-/// The `ApplyGradientDescent` op: updates its variable in place.
+/// The rule of `ApplyGradientDescent`; hyper-parameter: the learning rate.
 #[derive(Debug)]
-pub struct ApplyGradientDescent {
-    var: NodeId,
-    var_name: String,
-    learning_rate: f32,
-}
+pub(crate) struct GradientDescent;
 
-impl Op for ApplyGradientDescent {
-    fn op_type(&self) -> &'static str {
-        "ApplyGradientDescent"
-    }
-    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        not_differentiable(gc)
-    }
-    fn kind(&self) -> OpKind {
-        OpKind::Stateful
-    }
-    fn reads_variables(&self) -> Vec<NodeId> {
-        vec![self.var]
-    }
-    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let grad = ctx.input(0);
-        let slot = ctx.resources.variable(self.var);
-        let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
-        let var = guard.as_mut().ok_or_else(|| Error::Uninitialized {
-            var: self.var_name.clone(),
-        })?;
-        if var.shape() != grad.shape() {
-            return Err(Error::Kernel(format!(
-                "var and delta do not have the same shape {} {}",
-                fmt_dims(var.shape()),
-                fmt_dims(grad.shape())
-            )));
-        }
-        let lr = self.learning_rate;
-        let g = grad.as_slice::<f32>()?;
-        for (w, &d) in var.data_mut::<f32>()?.iter_mut().zip(g) {
+impl Rule for GradientDescent {
+    const OP_TYPE: &'static str = "ApplyGradientDescent";
+    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+        let lr = h[0];
+        for (w, &d) in v[0].iter_mut().zip(g) {
             *w -= lr * d;
         }
-        Ok(vec![])
-    }
-    fn attrs(&self) -> String {
-        format!(
-            "var={}, learning_rate={}",
-            self.var_name, self.learning_rate
-        )
     }
 }
 
-/// Plain gradient descent (`tf.train.GradientDescentOptimizer`).
+/// Plain gradient descent (`tf.train.GradientDescentOptimizer`). The learning rate is a
+/// number or a float32 scalar tensor ([`Hyper`]).
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -73,13 +34,15 @@ impl Op for ApplyGradientDescent {
 /// ```
 #[derive(Clone, Debug)]
 pub struct GradientDescentOptimizer {
-    learning_rate: f32,
+    learning_rate: Hyper,
 }
 
 impl GradientDescentOptimizer {
     /// An optimizer with this learning rate.
-    pub fn new(learning_rate: f32) -> Self {
-        GradientDescentOptimizer { learning_rate }
+    pub fn new(learning_rate: impl Into<Hyper>) -> Self {
+        GradientDescentOptimizer {
+            learning_rate: learning_rate.into(),
+        }
     }
 }
 
@@ -88,12 +51,11 @@ impl Optimizer for GradientDescentOptimizer {
         "GradientDescent"
     }
 
-    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let op = ApplyGradientDescent {
-            var: var.node(),
-            var_name: var.op_name(),
-            learning_rate: self.learning_rate,
-        };
-        add(var.graph(), "ApplyGradientDescent", op, &[grad], vec![])
+    fn hypers(&self) -> Vec<(&'static str, &Hyper)> {
+        vec![("learning_rate", &self.learning_rate)]
+    }
+
+    fn apply_dense(&self, grad: &Tensor, var: &Variable, h: &[Tensor]) -> Result<Operation> {
+        apply_rule(GradientDescent, grad, var, &[], h)
     }
 }

@@ -1,67 +1,36 @@
-//! `MomentumOptimizer`: `accum = momentum * accum + grad; var -= learning_rate * accum`.
+//! `MomentumOptimizer`: `accum = momentum * accum + grad; var -= learning_rate * accum`, or
+//! with Nesterov `var -= learning_rate * (grad + momentum * accum)`.
 
-use super::slots::{lock_var, Slots};
-use super::Optimizer;
-use crate::util::add;
+use super::slots::{apply_rule, Rule, SlotSpec, Slots};
+use super::{Hyper, Optimizer};
 use crate::Variable;
-use rustflow_graph::{
-    not_differentiable, GradContext, KernelContext, NodeId, Op, OpKind, Operation, Result, Tensor,
-    Value,
-};
+use rustflow_graph::{Operation, Result, Tensor};
 
-/// The `ApplyMomentum` op: updates a variable and its accumulator in place.
+/// The rule of `ApplyMomentum`; hyper-parameters: learning rate, momentum; slot: `accum`.
 #[derive(Debug)]
-pub struct ApplyMomentum {
-    var: (NodeId, String),
-    accum: (NodeId, String),
-    learning_rate: f32,
-    momentum: f32,
+pub(crate) struct Momentum {
+    use_nesterov: bool,
 }
 
-impl Op for ApplyMomentum {
-    fn op_type(&self) -> &'static str {
-        "ApplyMomentum"
-    }
-    fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        not_differentiable(gc)
-    }
-    fn kind(&self) -> OpKind {
-        OpKind::Stateful
-    }
-    fn reads_variables(&self) -> Vec<NodeId> {
-        vec![self.var.0, self.accum.0]
-    }
-    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let grad = ctx.input(0);
-        let g = grad.as_slice::<f32>()?;
-        // Lock order: the variable, then its slots (every optimizer op does the same).
-        let (vs, accs) = (
-            ctx.resources.variable(self.var.0),
-            ctx.resources.variable(self.accum.0),
-        );
-        let mut var = lock_var(&vs, &self.var.1, grad.shape())?;
-        let mut acc = lock_var(&accs, &self.accum.1, grad.shape())?;
-        let (Some(var), Some(acc)) = (var.as_mut(), acc.as_mut()) else {
-            return Ok(vec![]);
-        };
-        let (w, a) = (var.data_mut::<f32>()?, acc.data_mut::<f32>()?);
-        let (lr, mu) = (self.learning_rate, self.momentum);
+impl Rule for Momentum {
+    const OP_TYPE: &'static str = "ApplyMomentum";
+    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+        let (lr, mu) = (h[0], h[1]);
+        let [w, a] = v else { return };
         for ((w, a), &g) in w.iter_mut().zip(a.iter_mut()).zip(g) {
             *a = mu * *a + g;
-            *w -= lr * *a;
+            *w -= if self.use_nesterov {
+                g * lr + *a * mu * lr
+            } else {
+                lr * *a
+            };
         }
-        Ok(vec![])
-    }
-    fn attrs(&self) -> String {
-        format!(
-            "var={}, learning_rate={}, momentum={}",
-            self.var.1, self.learning_rate, self.momentum
-        )
     }
 }
 
-/// Gradient descent with momentum (`tf.train.MomentumOptimizer`, `use_nesterov=False`): one
-/// accumulator slot per variable, `<var>/Momentum`, starting at zero.
+/// Gradient descent with momentum (`tf.train.MomentumOptimizer`): one accumulator slot per
+/// variable, `<var>/Momentum` (slot name `momentum`), starting at zero. Learning rate and
+/// momentum are numbers or float32 scalar tensors.
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -75,19 +44,28 @@ impl Op for ApplyMomentum {
 /// ```
 #[derive(Debug)]
 pub struct MomentumOptimizer {
-    learning_rate: f32,
-    momentum: f32,
+    learning_rate: Hyper,
+    momentum: Hyper,
+    use_nesterov: bool,
     slots: Slots,
 }
 
 impl MomentumOptimizer {
     /// An optimizer with this learning rate and momentum.
-    pub fn new(learning_rate: f32, momentum: f32) -> Self {
+    pub fn new(learning_rate: impl Into<Hyper>, momentum: impl Into<Hyper>) -> Self {
         MomentumOptimizer {
-            learning_rate,
-            momentum,
+            learning_rate: learning_rate.into(),
+            momentum: momentum.into(),
+            use_nesterov: false,
             slots: Slots::default(),
         }
+    }
+
+    /// Nesterov momentum (`use_nesterov=True`): the step is `learning_rate * (grad +
+    /// momentum * accum)` with the updated accumulator.
+    pub fn with_nesterov(mut self, use_nesterov: bool) -> Self {
+        self.use_nesterov = use_nesterov;
+        self
     }
 }
 
@@ -96,19 +74,30 @@ impl Optimizer for MomentumOptimizer {
         "Momentum"
     }
 
-    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
-        vars.iter()
-            .try_for_each(|v| self.slots.create(v, &["Momentum"]))
+    fn hypers(&self) -> Vec<(&'static str, &Hyper)> {
+        vec![
+            ("learning_rate", &self.learning_rate),
+            ("momentum", &self.momentum),
+        ]
     }
 
-    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let accum = self.slots.get(var)?.remove(0);
-        let op = ApplyMomentum {
-            var: (var.node(), var.op_name()),
-            accum: (accum.node(), accum.op_name()),
-            learning_rate: self.learning_rate,
-            momentum: self.momentum,
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        let spec = SlotSpec {
+            name: "momentum",
+            init: 0.0,
         };
-        add(var.graph(), "ApplyMomentum", op, &[grad], vec![])
+        vars.iter()
+            .try_for_each(|v| self.slots.create(v, "Momentum", &[spec]))
+    }
+
+    fn get_slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get_slot(var, name)
+    }
+
+    fn apply_dense(&self, grad: &Tensor, var: &Variable, h: &[Tensor]) -> Result<Operation> {
+        let rule = Momentum {
+            use_nesterov: self.use_nesterov,
+        };
+        apply_rule(rule, grad, var, &self.slots.get(var)?, h)
     }
 }
