@@ -27,7 +27,7 @@ use rustflow_graph::{Error, Graph, GraphKeys, Result, Reuse, Tensor};
 /// let x = placeholder(&g, DType::F32, shape![?, 5], "x");
 /// let training = placeholder(&g, DType::Bool, shape![], "training");
 /// let y = BatchNormalization::new().apply(&x, &training).unwrap();
-/// assert_eq!(y.shape().to_string(), "[?, 5]");
+/// assert_eq!(y.shape().to_string(), "[?,5]");
 /// assert!(g.tensor_by_name("batch_normalization/moving_variance:0").is_ok());
 /// assert_eq!(g.get_collection(GraphKeys::UPDATE_OPS).len(), 2);
 /// ```

@@ -13,7 +13,7 @@ use rustflow_graph::{Error, Result, Reuse, Tensor};
 /// let g = Graph::new();
 /// let x = placeholder(&g, DType::F32, shape![?, 28, 28, 1], "x");
 /// let y = Conv2D::new(32, [5, 5]).padding(nn::Padding::Same).activation(nn::relu).apply(&x).unwrap();
-/// assert_eq!(y.shape().to_string(), "[?, 28, 28, 32]");
+/// assert_eq!(y.shape().to_string(), "[?,28,28,32]");
 /// assert!(g.tensor_by_name("conv2d/kernel:0").is_ok());
 /// ```
 #[derive(Clone, Debug)]

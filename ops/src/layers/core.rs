@@ -62,7 +62,7 @@ impl Training {
 /// let x = placeholder(&g, DType::F32, shape![?, 10], "x");
 /// let training = placeholder(&g, DType::Bool, shape![], "training");
 /// let y = layers::dropout(&x, 0.4, &training).unwrap();
-/// assert_eq!(y.shape().to_string(), "[?, 10]");
+/// assert_eq!(y.shape().to_string(), "[?,10]");
 /// ```
 pub fn dropout(inputs: &Tensor, rate: f32, training: impl Into<Training>) -> Result<Tensor> {
     let training = training.into();
@@ -87,7 +87,7 @@ pub fn dropout(inputs: &Tensor, rate: f32, training: impl Into<Training>) -> Res
 /// use rustflow_ops::{layers, placeholder};
 /// let g = Graph::new();
 /// let x = placeholder(&g, DType::F32, shape![?, 7, 7, 64], "x");
-/// assert_eq!(layers::flatten(&x).unwrap().shape().to_string(), "[?, 3136]");
+/// assert_eq!(layers::flatten(&x).unwrap().shape().to_string(), "[?,3136]");
 /// ```
 pub fn flatten(inputs: &Tensor) -> Result<Tensor> {
     let g = inputs.graph();

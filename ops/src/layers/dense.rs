@@ -14,7 +14,7 @@ use rustflow_graph::{Error, Result, Reuse, Tensor};
 /// let g = Graph::new();
 /// let x = placeholder(&g, DType::F32, shape![?, 784], "x");
 /// let h = Dense::new(128).activation(nn::relu).apply(&x).unwrap();
-/// assert_eq!(h.shape().to_string(), "[?, 128]");
+/// assert_eq!(h.shape().to_string(), "[?,128]");
 /// assert!(g.tensor_by_name("dense/kernel:0").is_ok());
 /// ```
 #[derive(Clone, Debug)]

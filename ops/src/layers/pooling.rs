@@ -12,7 +12,7 @@ use rustflow_graph::{Result, Tensor};
 /// let g = Graph::new();
 /// let x = placeholder(&g, DType::F32, shape![?, 28, 28, 32], "x");
 /// let y = layers::max_pooling2d(&x, [2, 2], [2, 2], nn::Padding::Valid).unwrap();
-/// assert_eq!(y.shape().to_string(), "[?, 14, 14, 32]");
+/// assert_eq!(y.shape().to_string(), "[?,14,14,32]");
 /// assert_eq!(y.op().name(), "max_pooling2d/MaxPool");
 /// ```
 pub fn max_pooling2d(
