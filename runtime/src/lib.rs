@@ -1,6 +1,7 @@
 //! rustflow-runtime: `Session`, `InteractiveSession`, the executor and variable storage.
 //! It knows no op by name: it asks each node's op to compute itself.
 
+pub mod bundle;
 mod executor;
 mod feed;
 mod plan;

@@ -328,7 +328,7 @@ fn st_dtype(d: DType) -> Dtype {
     }
 }
 
-fn to_bytes(v: &Value) -> Vec<u8> {
+pub(crate) fn to_bytes(v: &Value) -> Vec<u8> {
     use rustflow_graph::Buffer;
     match v.buffer() {
         Buffer::F32(d) => d.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -339,7 +339,7 @@ fn to_bytes(v: &Value) -> Vec<u8> {
     }
 }
 
-fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Result<Value> {
+pub(crate) fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Result<Value> {
     match dtype {
         DType::F32 => Value::new(
             shape,
