@@ -15,14 +15,17 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
 pub fn run(c: &Case) -> Option<Result<(), String>> {
     match c.op.as_str() {
         "optimizer" => Some(run_optimizer(c)),
+        "batchnorm_mlp_tiny" => Some(run_batchnorm_mlp_tiny(c)),
         _ => None,
     }
 }
 
 /// The (outputs, grads) tolerances of this module's ops, from WAVE2.md.
 pub fn tolerance(op: &str) -> Option<((f64, f64), (f64, f64))> {
-    let _ = op;
-    None
+    match op {
+        "lstm_tiny" | "cifar_tiny" | "batchnorm_mlp_tiny" => Some(((1e-4, 1e-5), (1e-3, 1e-5))),
+        _ => None,
+    }
 }
 
 fn e(e: rustflow::Error) -> String {
@@ -189,4 +192,124 @@ fn run_optimizer(c: &Case) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The checks of an end-to-end case: forward values and gradients at the initial variables,
+/// then every variable and the loss after each training step. `vars` are the case's
+/// variables by name (all of them are set to the case's initial values first).
+fn check_end_to_end(
+    c: &Case,
+    sess: &Session,
+    feeds: &FeedDict,
+    forward: &[(&str, &Tensor)],
+    vars: &BTreeMap<String, Variable>,
+    loss: &Tensor,
+    step: &Operation,
+) -> Result<(), String> {
+    let (tol, tol_grad) = tolerance(&c.op).ok_or("tolerance")?;
+    for (name, v) in vars {
+        let want = c.inputs.get(name).ok_or(format!("no input {name}"))?;
+        let set = v.assign(&sess.graph().constant(want.clone())).map_err(e)?;
+        sess.eval(&set, &feed! {})
+            .map_err(|err| format!("setting {name}: {err}"))?;
+    }
+    for (k, t) in forward {
+        compare(k, &sess.eval(t, feeds).map_err(e)?, &c.outputs[*k], tol)?;
+    }
+    for (dk, want) in &c.grads {
+        let v = dk
+            .strip_prefix('d')
+            .and_then(|k| vars.get(k))
+            .ok_or(format!("grad {dk} names no variable"))?;
+        let d = gradients(&[loss], &[&**v], None).map_err(e)?.remove(0);
+        let (d, want) = (
+            d.ok_or(format!("no gradient {dk}"))?,
+            want.as_ref().ok_or(dk)?,
+        );
+        compare(dk, &sess.eval(&d, feeds).map_err(e)?, want, tol_grad)?;
+    }
+    compare(
+        "loss@0",
+        &sess.eval(loss, feeds).map_err(e)?,
+        &c.outputs["loss@0"],
+        tol,
+    )?;
+    for s in 1..=c.attrs["steps"].as_u64().unwrap_or(0) {
+        sess.run_op(step, feeds).map_err(e)?;
+        for (name, v) in vars {
+            let key = format!("{name}@{s}");
+            let want = c.outputs.get(&key).ok_or(format!("no output {key}"))?;
+            compare(&key, &sess.eval(v, feeds).map_err(e)?, want, (1e-5, 1e-5))?;
+        }
+        let key = format!("loss@{s}");
+        compare(
+            &key,
+            &sess.eval(loss, feeds).map_err(e)?,
+            &c.outputs[&key],
+            tol,
+        )?;
+    }
+    Ok(())
+}
+
+/// Variables of the case created as plain variables (those not made by a layer).
+fn plain_variables(c: &Case, g: &Graph) -> Result<BTreeMap<String, Variable>, String> {
+    c.variables
+        .iter()
+        .filter(|k| !k.contains('/'))
+        .map(|k| {
+            let v = c.inputs.get(k).ok_or(format!("no input {k}"))?;
+            Ok((k.clone(), g.variable(&g.constant(v.clone()), k).map_err(e)?))
+        })
+        .collect()
+}
+
+/// A batch-normalized MLP: `layers.batch_normalization(training=True)` with its moving
+/// averages run through `UPDATE_OPS`, trained by momentum.
+fn run_batchnorm_mlp_tiny(c: &Case) -> Result<(), String> {
+    let g = Graph::new();
+    let inp = |k: &str| c.inputs.get(k).cloned().ok_or(format!("input {k}"));
+    let x = g.placeholder_named(F32, inp("x")?.shape().to_vec(), "x");
+    let labels = g.placeholder_named(F32, inp("labels")?.shape().to_vec(), "labels");
+    let mut vars = plain_variables(c, &g)?;
+    let h = x
+        .matmul(&vars["W1"])
+        .map_err(e)?
+        .add(&vars["b1"])
+        .map_err(e)?;
+    let momentum = c.attrs["bn_momentum"].as_f64().unwrap_or(0.99) as f32;
+    let epsilon = c.attrs["bn_epsilon"].as_f64().unwrap_or(1e-3) as f32;
+    let h_bn = rustflow::layers::BatchNormalization::new()
+        .momentum(momentum)
+        .epsilon(epsilon)
+        .apply(&h, true)
+        .map_err(e)?;
+    for v in rustflow::global_variables(&g).map_err(e)? {
+        vars.insert(v.op_name(), v);
+    }
+    let logits = nn::relu(&h_bn)
+        .and_then(|r| r.matmul(&vars["W2"]))
+        .and_then(|m| m.add(&vars["b2"]))
+        .map_err(e)?;
+    let xent = nn::softmax_cross_entropy_with_logits_v2(&labels, &logits).map_err(e)?;
+    let loss = rustflow::reduce_mean(&xent, None, false).map_err(e)?;
+    let updates: Vec<Operation> = g
+        .get_collection(rustflow::GraphKeys::UPDATE_OPS)
+        .iter()
+        .map(|i| i.op())
+        .collect();
+    let lr = c.attrs["learning_rate"].as_f64().ok_or("learning_rate")? as f32;
+    let mu = c.attrs["momentum"].as_f64().ok_or("momentum")? as f32;
+    let step = g
+        .control_dependencies(&updates.iter().collect::<Vec<_>>(), |_| {
+            train::MomentumOptimizer::new(lr, mu).minimize(&loss)
+        })
+        .map_err(e)?
+        .map_err(e)?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {})
+        .map_err(e)?;
+    let feeds = feed! { &x => inp("x")?, &labels => inp("labels")? };
+    let forward = [("h_bn", &h_bn), ("logits", &logits), ("loss", &loss)];
+    check_end_to_end(c, &sess, &feeds, &forward, &vars, &loss, &step)
 }

@@ -59,7 +59,10 @@ pub trait Optimizer {
                 .collect::<Result<_>>()?,
         };
         let xs: Vec<&Tensor> = vars.iter().map(|v| &**v).collect();
-        let grads = gradients(&[loss], &xs, None)?;
+        // The backward pass reads the values the forward pass read: inside
+        // `control_dependencies` (of UPDATE_OPS, say) it would read the variables anew, maybe
+        // after this step's updates. The updates built next carry the dependencies.
+        let grads = g.without_control_dependencies(|_| gradients(&[loss], &xs, None))?;
         Ok(grads.into_iter().zip(vars).collect())
     }
 
@@ -83,7 +86,8 @@ pub trait Optimizer {
         };
         let g = first.graph().clone();
         let vars: Vec<&Variable> = with_grad.iter().map(|(_, v)| *v).collect();
-        g.name_scope("", |_| self.create_slots(&vars))?;
+        // Slots are variables: built at the top, outside control dependencies.
+        g.without_control_dependencies(|g| g.name_scope("", |_| self.create_slots(&vars)))?;
         let name = self.name().to_string();
         g.name_scope(&name, |g| {
             let h = self
