@@ -506,3 +506,34 @@ fn adam_takes_its_hyper_parameters_as_tensors() {
     };
     assert_eq!(run(true), run(false));
 }
+
+#[test]
+fn scatter_update_and_add_write_rows_in_place() {
+    let g = Graph::new();
+    let v = g
+        .variable(&g.constant([[1.0f32, 1.0], [2.0, 2.0], [3.0, 3.0]]), "v")
+        .unwrap();
+    let set =
+        rustflow::scatter_update(&v, &g.constant([2i32]), &g.constant([[7.0f32, 8.0]])).unwrap();
+    let add = rustflow::scatter_add(
+        &v,
+        &g.constant([0i64, 0]),
+        &g.constant([[0.5f32, 0.5], [1.0, 1.0]]),
+    )
+    .unwrap();
+    let bad = rustflow::scatter_add(&v, &g.constant([3i32]), &g.constant([[1.0f32, 1.0]])).unwrap();
+    let sess = Session::new(&g);
+    init(&sess, &g);
+    assert_eq!(vals(&sess, &set, &feed! {}), [1.0, 1.0, 2.0, 2.0, 7.0, 8.0]);
+    assert_eq!(vals(&sess, &add, &feed! {}), [2.5, 2.5, 2.0, 2.0, 7.0, 8.0]);
+    let err = sess.eval(&bad, &feed! {}).unwrap_err().to_string();
+    assert!(
+        err.contains("not in [0, 3)") && err.contains("ScatterAdd"),
+        "{err}"
+    );
+    assert_eq!(vals(&sess, &v, &feed! {}), [2.5, 2.5, 2.0, 2.0, 7.0, 8.0]);
+    // No gradient flows through a scatter.
+    let loss = add.reduce_sum(None).unwrap();
+    let d = rustflow::gradients(&[&loss], &[&v], None);
+    assert!(!matches!(d.as_deref(), Ok([Some(_)])));
+}

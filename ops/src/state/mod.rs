@@ -4,6 +4,7 @@ mod constant;
 mod get_variable;
 mod initializers;
 mod placeholder;
+mod scatter;
 mod variable;
 
 pub use constant::{constant, fill, ones, ones_like, zeros, zeros_like};
@@ -13,6 +14,7 @@ pub use get_variable::{
 };
 pub use initializers::{Distribution, FanMode, Initializer};
 pub use placeholder::placeholder;
+pub use scatter::{scatter_add, scatter_update};
 pub(crate) use variable::VariableOp;
 pub use variable::{
     global_variables_initializer, group, no_op, variables_initializer, AssignMode, Variable,
