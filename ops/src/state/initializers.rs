@@ -133,7 +133,7 @@ impl Initializer {
             match distribution {
                 // The stddev of a unit normal truncated to [-2, 2].
                 Distribution::TruncatedNormal => {
-                    truncated_normal(g, shape, 0.0, scale.sqrt() / 0.879_625_66, seed)
+                    truncated_normal(g, shape, 0.0, scale.sqrt() / 0.879_625_7, seed)
                 }
                 Distribution::UntruncatedNormal => random_normal(g, shape, 0.0, scale.sqrt(), seed),
                 Distribution::Uniform => {
