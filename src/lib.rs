@@ -24,8 +24,8 @@
 //! ```
 
 pub use rustflow_graph::{
-    fmt_dims, shape, DType, Dim, Error, Graph, KernelPolicy, Operation, Result, SessionOptions,
-    Shape, Tensor, TensorSpec, Value,
+    fmt_dims, shape, CollectionItem, DType, Dim, Error, Graph, GraphKeys, KernelPolicy, Operation,
+    Result, Reuse, SessionOptions, Shape, Tensor, TensorSpec, Value, VariableScope,
 };
 pub use rustflow_interop as interop;
 pub use rustflow_mnist as mnist;

@@ -348,7 +348,7 @@ fn training_steps_fuse_layers_and_weight_gradients() -> Result<()> {
             let loss = nn::softmax_cross_entropy_with_logits(&y_, &logits)?.reduce_mean(None)?;
             let opt = make(name);
             let gv = opt.compute_gradients(&loss, None)?;
-            let step = opt.apply_gradients(&gv)?;
+            let step = opt.apply_gradients(&gv, None)?;
             let mut fetch: Vec<Fetch> = vec![Fetch::from(&step)];
             if fetch_grads {
                 fetch.extend(gv.iter().filter_map(|(gr, _)| gr.as_ref()).map(Fetch::from));

@@ -427,102 +427,6 @@ fn run_plain(c: &Case) -> Result<(), String> {
     Ok(())
 }
 
-fn optimizer(c: &Case) -> Result<Box<dyn train::Optimizer>, String> {
-    let lr = c.attrs["learning_rate"].as_f64().ok_or("learning_rate")? as f32;
-    let f = |k: &str| c.attrs[k].as_f64().map(|v| v as f32);
-    Ok(match attr_str(c, "optimizer") {
-        "GradientDescent" => Box::new(train::GradientDescentOptimizer::new(lr)),
-        "Momentum" => Box::new(train::MomentumOptimizer::new(
-            lr,
-            f("momentum").ok_or("momentum")?,
-        )),
-        "Adam" => Box::new(
-            train::AdamOptimizer::new(lr)
-                .with_beta1(f("beta1").unwrap_or(0.9))
-                .with_beta2(f("beta2").unwrap_or(0.999))
-                .with_epsilon(f("epsilon").unwrap_or(1e-8)),
-        ),
-        o => return Err(format!("unknown optimizer {o}")),
-    })
-}
-
-/// An optimizer trajectory: the variables, slots, beta powers and loss after each step.
-fn run_optimizer(c: &Case) -> Result<(), String> {
-    let g = Graph::new();
-    let mut t: BTreeMap<String, Tensor> = BTreeMap::new();
-    for (k, v) in &c.inputs {
-        let node = if c.variables.contains(k) {
-            (*g.variable(&g.constant(v.clone()), k)
-                .map_err(|e| e.to_string())?)
-            .clone()
-        } else {
-            g.constant(v.clone())
-        };
-        t.insert(k.clone(), node);
-    }
-    let e = |e: rustflow::Error| e.to_string();
-    let loss = match attr_str(c, "problem") {
-        "quad2" => t["a"]
-            .mul(&rustflow::square(&rustflow::sub(&t["w"], &t["c"]).map_err(e)?).map_err(e)?)
-            .map_err(e)?
-            .reduce_sum(None)
-            .map_err(e)?,
-        "linreg" => {
-            let d = rustflow::sub(
-                &t["X"].matmul(&t["W"]).map_err(e)?.add(&t["b"]).map_err(e)?,
-                &t["Y"],
-            )
-            .map_err(e)?;
-            rustflow::reduce_mean(&rustflow::square(&d).map_err(e)?, None, false).map_err(e)?
-        }
-        "mlp" => {
-            let h = nn::relu(
-                &t["X"]
-                    .matmul(&t["W1"])
-                    .map_err(e)?
-                    .add(&t["b1"])
-                    .map_err(e)?,
-            )
-            .map_err(e)?;
-            let logits = h.matmul(&t["W2"]).map_err(e)?.add(&t["b2"]).map_err(e)?;
-            let xent = nn::softmax_cross_entropy_with_logits(&t["labels"], &logits).map_err(e)?;
-            rustflow::reduce_mean(&xent, None, false).map_err(e)?
-        }
-        p => return Err(format!("unknown problem {p}")),
-    };
-    let step = optimizer(c)?.minimize(&loss).map_err(e)?;
-    let sess = Session::new(&g);
-    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {})
-        .map_err(e)?;
-    let tol = tolerance("optimizer").0;
-    let steps = c.attrs["steps"].as_u64().unwrap_or(0);
-    for s in 0..=steps {
-        if s > 0 {
-            sess.run_op(&step, &feed! {}).map_err(e)?;
-        }
-        for (key, want) in c
-            .outputs
-            .iter()
-            .filter(|(k, _)| k.ends_with(&format!("@{s}")))
-        {
-            let name = key.rsplit_once('@').map(|p| p.0).unwrap_or_default();
-            let tensor = match name.split_once('/') {
-                None if name == "loss" => loss.clone(),
-                None if name.ends_with("_power") => {
-                    g.tensor_by_name(&format!("{name}:0")).map_err(e)?
-                }
-                None => t[name].clone(),
-                Some(("m", v)) => g.tensor_by_name(&format!("{v}/Adam:0")).map_err(e)?,
-                Some(("v", v)) => g.tensor_by_name(&format!("{v}/Adam_1:0")).map_err(e)?,
-                Some(("momentum", v)) => g.tensor_by_name(&format!("{v}/Momentum:0")).map_err(e)?,
-                _ => return Err(format!("unknown output {key}")),
-            };
-            compare(key, &sess.eval(&tensor, &feed! {}).map_err(e)?, want, tol)?;
-        }
-    }
-    Ok(())
-}
-
 /// The tutorial's network at a tiny size: activations, gradients, and Adam steps.
 fn run_deep_mnist_tiny(c: &Case) -> Result<(), String> {
     let e = |e: rustflow::Error| e.to_string();
@@ -732,7 +636,6 @@ fn run_case(c: &Case) -> Result<(), String> {
     }
     match (c.op.as_str(), c.raw["kind"].as_str()) {
         ("dropout", Some("property")) => run_dropout_property(c),
-        ("optimizer", _) => run_optimizer(c),
         ("deep_mnist_tiny", _) => run_deep_mnist_tiny(c),
         _ => run_plain(c),
     }

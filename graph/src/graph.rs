@@ -1,6 +1,8 @@
 //! The graph: nodes, unique names, name scopes, control dependencies, variables, DOT export.
 
-use crate::{Arg, DType, Error, Function, Op, OpKind, Result, Shape};
+use crate::{
+    Arg, CollectionItem, DType, Error, Function, Op, OpKind, Result, Reuse, Shape, VariableScope,
+};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -78,6 +80,10 @@ struct State {
     variables: Vec<VariableInfo>,
     seed: Option<u64>,
     random_ops: u64,
+    collections: HashMap<String, Vec<CollectionItem>>,
+    variable_scopes: Vec<VariableScope>,
+    /// The variables `get_variable` created, by full name.
+    variable_store: HashMap<String, VariableInfo>,
     /// The functions being built, innermost last.
     functions: Vec<FnContext>,
 }
@@ -319,6 +325,15 @@ impl Graph {
         Ok(f(self))
     }
 
+    /// Runs `f` with no control dependencies in force (TensorFlow's
+    /// `control_dependencies(None)`): what variables' initializers are built under.
+    pub fn without_control_dependencies<R>(&self, f: impl FnOnce(&Graph) -> R) -> R {
+        let saved = self.building(|b| std::mem::take(&mut b.control));
+        let r = f(self);
+        self.building(|b| b.control = saved);
+        r
+    }
+
     /// Whether nodes this thread creates now get control dependencies (inside
     /// `control_dependencies`).
     pub fn in_control_dependencies(&self) -> bool {
@@ -549,6 +564,111 @@ impl Graph {
             .filter(|v| v.trainable)
             .cloned()
             .collect()
+    }
+
+    /// Adds `item` to the collection `name` (`tf.add_to_collection`); see [`crate::GraphKeys`].
+    pub fn add_to_collection(&self, name: &str, item: impl Into<CollectionItem>) {
+        let item = item.into();
+        self.write()
+            .collections
+            .entry(name.to_string())
+            .or_default()
+            .push(item);
+    }
+
+    /// The members of collection `name`, in insertion order (`tf.get_collection`); empty if
+    /// there is no such collection. `GraphKeys::GLOBAL_VARIABLES` and
+    /// `GraphKeys::TRAINABLE_VARIABLES` list the variables' values.
+    pub fn get_collection(&self, name: &str) -> Vec<CollectionItem> {
+        let vars = match name {
+            crate::GraphKeys::GLOBAL_VARIABLES => self.global_variables(),
+            crate::GraphKeys::TRAINABLE_VARIABLES => self.trainable_variables(),
+            _ => {
+                let st = self.read();
+                return st.collections.get(name).cloned().unwrap_or_default();
+            }
+        };
+        vars.iter()
+            .map(|v| {
+                CollectionItem::Tensor(Tensor {
+                    graph: self.clone(),
+                    node: v.node,
+                    index: 0,
+                })
+            })
+            .collect()
+    }
+
+    /// The names of the collections that have members (variables' collections excluded).
+    pub fn get_all_collection_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.read().collections.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// Runs `f` inside the variable scope `name` (`tf.variable_scope`): variables that
+    /// `get_variable` creates are named `<outer scopes>/name/...`, with the given reuse mode
+    /// (`None` inherits it; a reusing scope's children reuse too). It also opens the name
+    /// scope `name` for ops (`name_1`, ... when entered again, as TensorFlow).
+    pub fn variable_scope<R>(
+        &self,
+        name: &str,
+        reuse: Option<Reuse>,
+        f: impl FnOnce(&Graph) -> R,
+    ) -> R {
+        {
+            let mut st = self.write();
+            let outer = st.variable_scopes.last().cloned().unwrap_or_default();
+            let full = if outer.name.is_empty() {
+                name.to_string()
+            } else {
+                format!("{}/{name}", outer.name)
+            };
+            let reuse = match (outer.reuse, reuse) {
+                (Reuse::No, r) => r.unwrap_or(Reuse::No),
+                (inherited, None | Some(Reuse::No)) => inherited,
+                (_, Some(r)) => r,
+            };
+            st.variable_scopes.push(VariableScope { name: full, reuse });
+        }
+        let r = self.name_scope(name, f);
+        self.write().variable_scopes.pop();
+        r
+    }
+
+    /// The innermost open variable scope (name `""` and no reuse at the top).
+    pub fn current_variable_scope(&self) -> VariableScope {
+        self.read()
+            .variable_scopes
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Makes the current variable scope reuse its variables (`scope.reuse_variables()`); at
+    /// the top level it does nothing.
+    pub fn reuse_variables(&self) {
+        if let Some(s) = self.write().variable_scopes.last_mut() {
+            s.reuse = Reuse::Yes;
+        }
+    }
+
+    /// The variable `get_variable` created under the full name `name`, if any.
+    pub fn stored_variable(&self, name: &str) -> Option<VariableInfo> {
+        self.read().variable_store.get(name).cloned()
+    }
+
+    /// Whether a stored variable's full name starts with `prefix`.
+    pub fn has_stored_variable_under(&self, prefix: &str) -> bool {
+        self.read()
+            .variable_store
+            .keys()
+            .any(|k| k.starts_with(prefix))
+    }
+
+    /// Records a variable that `get_variable` created under the full name `name`.
+    pub fn store_variable(&self, name: &str, info: VariableInfo) {
+        self.write().variable_store.insert(name.to_string(), info);
     }
 
     /// Sets the graph-level random seed (`tf.set_random_seed`).

@@ -3,6 +3,7 @@
 //! nothing: ops (crate `rustflow-ops`) and sessions (crate `rustflow-runtime`) build on it.
 
 mod capability;
+mod collections;
 mod dtype;
 mod error;
 mod function;
@@ -12,6 +13,7 @@ mod shape;
 mod value;
 
 pub use capability::{Capability, Elementwise};
+pub use collections::{CollectionItem, GraphKeys, Reuse, VariableScope};
 pub use dtype::DType;
 pub use error::{Error, Result};
 pub use function::{Arg, Function, FunctionRunner};

@@ -10,6 +10,7 @@ pub mod debug;
 pub mod fusion;
 mod gradients;
 pub mod kernels;
+pub mod layers;
 pub mod math;
 pub mod nn;
 pub mod random;

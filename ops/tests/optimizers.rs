@@ -638,7 +638,7 @@ fn adam_from_the_matmul_factors_matches_the_stored_gradient() {
                     other => (other, v),
                 })
                 .collect();
-            let step = opt.apply_gradients(&gv).unwrap();
+            let step = opt.apply_gradients(&gv, None).unwrap();
             let sess = Session::new(&g);
             init(&sess, &g);
             let opts = rustflow_runtime::RunOptions {

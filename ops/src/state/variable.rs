@@ -94,6 +94,12 @@ impl Variable {
     }
 
     fn build(initial_value: &Tensor, name: &str, trainable: bool) -> Result<Variable> {
+        initial_value
+            .graph()
+            .without_control_dependencies(|_| Self::build_here(initial_value, name, trainable))
+    }
+
+    fn build_here(initial_value: &Tensor, name: &str, trainable: bool) -> Result<Variable> {
         let g = initial_value.graph();
         let name = g.unique_name(if name.is_empty() { "Variable" } else { name });
         let spec = initial_value.spec();
@@ -312,6 +318,18 @@ pub fn group(g: &Graph, ops: &[&Operation], name: &str) -> Result<Operation> {
         std::sync::Arc::new(NoOp),
         &[],
         &ids,
+        vec![],
+    )
+}
+
+/// An operation that does nothing, named `name` (default `NoOp`; `tf.no_op`): a target for
+/// control dependencies.
+pub fn no_op(g: &Graph, name: &str) -> Result<Operation> {
+    g.add_node(
+        if name.is_empty() { "NoOp" } else { name },
+        std::sync::Arc::new(NoOp),
+        &[],
+        &[],
         vec![],
     )
 }

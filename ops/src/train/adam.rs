@@ -1,21 +1,17 @@
 //! `AdamOptimizer`, with TensorFlow 1.x's update (epsilon outside the bias correction).
 
-use super::slots::Slots;
+use super::slots::{SlotSpec, Slots};
 use super::update::{ApplyDense, Rule};
-use super::Optimizer;
+use super::{Hyper, Optimizer};
 use crate::util::add;
-use crate::{constant, mul, Variable};
+use crate::{mul, Variable};
 use rustflow_graph::{Error, Graph, Operation, Result, Tensor};
 use std::sync::{Mutex, PoisonError};
 
-/// Adam's rule (`ApplyAdam`; inputs: the gradient, `beta1_power`, `beta2_power`).
+/// Adam's rule (`ApplyAdam`; inputs: the gradient, `beta1_power`, `beta2_power`, then the
+/// learning rate, beta1, beta2 and epsilon).
 #[derive(Clone, Debug)]
-struct Adam {
-    learning_rate: f32,
-    beta1: f32,
-    beta2: f32,
-    epsilon: f32,
-}
+struct Adam;
 
 /// One Adam step's constants.
 #[derive(Clone, Copy)]
@@ -29,13 +25,20 @@ struct Step {
 impl Rule for Adam {
     const OP: &'static str = "ApplyAdam";
     type Step = Step;
-    fn step(&self, powers: &[f32]) -> Step {
-        let (b1p, b2p) = (powers[0], powers[1]);
+    fn step(&self, s: &[f32]) -> Step {
+        let [b1p, b2p, lr, beta1, beta2, eps] = s[..] else {
+            return Step {
+                lr_t: f32::NAN,
+                b1: f32::NAN,
+                b2: f32::NAN,
+                eps: f32::NAN,
+            };
+        };
         Step {
-            lr_t: self.learning_rate * (1.0 - b2p).sqrt() / (1.0 - b1p),
-            b1: 1.0 - self.beta1,
-            b2: 1.0 - self.beta2,
-            eps: self.epsilon,
+            lr_t: lr * (1.0 - b2p).sqrt() / (1.0 - b1p),
+            b1: 1.0 - beta1,
+            b2: 1.0 - beta2,
+            eps,
         }
     }
     fn apply(step: Step, w: &mut [f32], slots: &mut [&mut [f32]], g: &[f32]) {
@@ -48,10 +51,7 @@ impl Rule for Adam {
         }
     }
     fn attrs(&self) -> String {
-        format!(
-            "learning_rate={}, beta1={}, beta2={}, epsilon={}",
-            self.learning_rate, self.beta1, self.beta2, self.epsilon
-        )
+        String::new()
     }
 }
 
@@ -86,10 +86,10 @@ impl Rule for Adam {
 /// ```
 #[derive(Debug)]
 pub struct AdamOptimizer {
-    learning_rate: f32,
-    beta1: f32,
-    beta2: f32,
-    epsilon: f32,
+    learning_rate: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    epsilon: Hyper,
     slots: Slots,
     powers: Mutex<Option<(Variable, Variable)>>,
 }
@@ -97,32 +97,32 @@ pub struct AdamOptimizer {
 impl AdamOptimizer {
     /// Adam with this learning rate and TensorFlow's defaults: beta1 0.9, beta2 0.999,
     /// epsilon 1e-8.
-    pub fn new(learning_rate: f32) -> Self {
+    pub fn new(learning_rate: impl Into<Hyper>) -> Self {
         AdamOptimizer {
-            learning_rate,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
+            learning_rate: learning_rate.into(),
+            beta1: 0.9.into(),
+            beta2: 0.999.into(),
+            epsilon: 1e-8.into(),
             slots: Slots::default(),
             powers: Mutex::new(None),
         }
     }
 
     /// Sets the decay of the first moment (default 0.9).
-    pub fn with_beta1(mut self, beta1: f32) -> Self {
-        self.beta1 = beta1;
+    pub fn with_beta1(mut self, beta1: impl Into<Hyper>) -> Self {
+        self.beta1 = beta1.into();
         self
     }
 
     /// Sets the decay of the second moment (default 0.999).
-    pub fn with_beta2(mut self, beta2: f32) -> Self {
-        self.beta2 = beta2;
+    pub fn with_beta2(mut self, beta2: impl Into<Hyper>) -> Self {
+        self.beta2 = beta2.into();
         self
     }
 
     /// Sets epsilon (default 1e-8), added to `sqrt(v)` of the uncorrected `v`.
-    pub fn with_epsilon(mut self, epsilon: f32) -> Self {
-        self.epsilon = epsilon;
+    pub fn with_epsilon(mut self, epsilon: impl Into<Hyper>) -> Self {
+        self.epsilon = epsilon.into();
         self
     }
 
@@ -140,50 +140,60 @@ impl Optimizer for AdamOptimizer {
         "Adam"
     }
 
+    fn hypers(&self) -> Vec<(&'static str, &Hyper)> {
+        vec![
+            ("learning_rate", &self.learning_rate),
+            ("beta1", &self.beta1),
+            ("beta2", &self.beta2),
+            ("epsilon", &self.epsilon),
+        ]
+    }
+
     fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
         let mut powers = self.powers.lock().unwrap_or_else(PoisonError::into_inner);
         if powers.is_none() {
             if let Some(first) = vars.first() {
                 let g = first.graph();
                 let b1 = Variable::non_trainable(
-                    &constant(g, self.beta1, "beta1_power/initial_value"),
+                    &self.beta1.tensor(g, "beta1_power/initial_value")?,
                     "beta1_power",
                 )?;
                 let b2 = Variable::non_trainable(
-                    &constant(g, self.beta2, "beta2_power/initial_value"),
+                    &self.beta2.tensor(g, "beta2_power/initial_value")?,
                     "beta2_power",
                 )?;
                 *powers = Some((b1, b2));
             }
         }
+        let spec = |name| SlotSpec { name, init: 0.0 };
+        let specs = [spec("m"), spec("v")];
         vars.iter()
-            .try_for_each(|v| self.slots.create(v, &["Adam", "Adam_1"]))
+            .try_for_each(|v| self.slots.create(v, "Adam", &specs))
     }
 
-    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
+    fn get_slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get_slot(var, name)
+    }
+
+    fn apply_dense(&self, grad: &Tensor, var: &Variable, h: &[Tensor]) -> Result<Operation> {
         let slots = self.slots.get(var)?;
         let (b1, b2) = self.powers()?;
-        let rule = Adam {
-            learning_rate: self.learning_rate,
-            beta1: self.beta1,
-            beta2: self.beta2,
-            epsilon: self.epsilon,
-        };
-        let vars = [&**var, &*slots[0], &*slots[1]]
+        let vars = [var, &slots[0], &slots[1]]
             .iter()
-            .map(|v| (v.node(), v.op().name()))
+            .map(|v| (v.node(), v.op_name()))
             .collect();
-        let op = ApplyDense::new(rule, vars);
-        add(var.graph(), "ApplyAdam", op, &[grad, &b1, &b2], vec![])
+        let op = ApplyDense::new(Adam, vars);
+        let inputs = [grad, &b1, &b2, &h[0], &h[1], &h[2], &h[3]];
+        add(var.graph(), "ApplyAdam", op, &inputs, vec![])
     }
 
-    fn finish(&self, g: &Graph, updates: &[Operation]) -> Result<Vec<Operation>> {
+    fn finish(&self, g: &Graph, updates: &[Operation], h: &[Tensor]) -> Result<Vec<Operation>> {
         let (b1, b2) = self.powers()?;
         g.control_dependencies(
             &updates.iter().collect::<Vec<_>>(),
-            |g| -> Result<Vec<Operation>> {
-                let next1 = b1.assign(&mul(&b1, &constant(g, self.beta1, "beta1"))?)?;
-                let next2 = b2.assign(&mul(&b2, &constant(g, self.beta2, "beta2"))?)?;
+            |_| -> Result<Vec<Operation>> {
+                let next1 = b1.assign(&mul(&b1, &h[1])?)?;
+                let next2 = b2.assign(&mul(&b2, &h[2])?)?;
                 Ok(vec![next1.op(), next2.op()])
             },
         )?

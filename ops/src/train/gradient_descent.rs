@@ -1,34 +1,26 @@
 //! `GradientDescentOptimizer`: `var -= learning_rate * grad`.
 
-use super::update::{ApplyDense, Rule};
-use super::Optimizer;
-use crate::util::add;
+use super::slots::{apply_rule, Rule};
+use super::{Hyper, Optimizer};
 use crate::Variable;
 use rustflow_graph::{Operation, Result, Tensor};
 
-/// The rule of `ApplyGradientDescent`: `var -= learning_rate * grad`.
-#[derive(Clone, Debug)]
-struct Descent {
-    learning_rate: f32,
-}
+/// The rule of `ApplyGradientDescent`; hyper-parameter: the learning rate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GradientDescent;
 
-impl Rule for Descent {
-    const OP: &'static str = "ApplyGradientDescent";
-    type Step = f32;
-    fn step(&self, _: &[f32]) -> f32 {
-        self.learning_rate
-    }
-    fn apply(lr: f32, w: &mut [f32], _: &mut [&mut [f32]], g: &[f32]) {
-        for (w, &d) in w.iter_mut().zip(g) {
+impl Rule for GradientDescent {
+    const OP_TYPE: &'static str = "ApplyGradientDescent";
+    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+        let lr = h[0];
+        for (w, &d) in v[0].iter_mut().zip(g) {
             *w -= lr * d;
         }
     }
-    fn attrs(&self) -> String {
-        format!("learning_rate={}", self.learning_rate)
-    }
 }
 
-/// Plain gradient descent (`tf.train.GradientDescentOptimizer`).
+/// Plain gradient descent (`tf.train.GradientDescentOptimizer`). The learning rate is a
+/// number or a float32 scalar tensor ([`Hyper`]).
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -42,13 +34,15 @@ impl Rule for Descent {
 /// ```
 #[derive(Clone, Debug)]
 pub struct GradientDescentOptimizer {
-    learning_rate: f32,
+    learning_rate: Hyper,
 }
 
 impl GradientDescentOptimizer {
     /// An optimizer with this learning rate.
-    pub fn new(learning_rate: f32) -> Self {
-        GradientDescentOptimizer { learning_rate }
+    pub fn new(learning_rate: impl Into<Hyper>) -> Self {
+        GradientDescentOptimizer {
+            learning_rate: learning_rate.into(),
+        }
     }
 }
 
@@ -57,11 +51,11 @@ impl Optimizer for GradientDescentOptimizer {
         "GradientDescent"
     }
 
-    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let rule = Descent {
-            learning_rate: self.learning_rate,
-        };
-        let op = ApplyDense::new(rule, vec![(var.node(), var.op_name())]);
-        add(var.graph(), "ApplyGradientDescent", op, &[grad], vec![])
+    fn hypers(&self) -> Vec<(&'static str, &Hyper)> {
+        vec![("learning_rate", &self.learning_rate)]
+    }
+
+    fn apply_dense(&self, grad: &Tensor, var: &Variable, h: &[Tensor]) -> Result<Operation> {
+        apply_rule(GradientDescent, grad, var, &[], h)
     }
 }

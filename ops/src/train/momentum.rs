@@ -1,42 +1,39 @@
-//! `MomentumOptimizer`: `accum = momentum * accum + grad; var -= learning_rate * accum`.
+//! `MomentumOptimizer`: `accum = momentum * accum + grad; var -= learning_rate * accum`, or
+//! with Nesterov `var -= learning_rate * (grad + momentum * accum)`.
 
-use super::slots::Slots;
-use super::update::{ApplyDense, Rule};
-use super::Optimizer;
-use crate::util::add;
+use super::slots::{apply_rule, Rule, SlotSpec, Slots};
+use super::{Hyper, Optimizer};
 use crate::Variable;
 use rustflow_graph::{Operation, Result, Tensor};
 
-/// The rule of `ApplyMomentum`: `accum = momentum * accum + grad; var -= lr * accum`.
-#[derive(Clone, Debug)]
-struct Momentum {
-    learning_rate: f32,
-    momentum: f32,
+/// The rule of `ApplyMomentum`; hyper-parameters: learning rate, momentum; slot: `accum`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Momentum {
+    use_nesterov: bool,
 }
 
 impl Rule for Momentum {
-    const OP: &'static str = "ApplyMomentum";
-    type Step = (f32, f32);
-    fn step(&self, _: &[f32]) -> (f32, f32) {
-        (self.learning_rate, self.momentum)
-    }
-    fn apply((lr, mu): (f32, f32), w: &mut [f32], slots: &mut [&mut [f32]], g: &[f32]) {
-        let [a] = slots else { return };
+    const OP_TYPE: &'static str = "ApplyMomentum";
+    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+        let (lr, mu) = (h[0], h[1]);
+        let [w, a] = v else { return };
         for ((w, a), &g) in w.iter_mut().zip(a.iter_mut()).zip(g) {
             *a = mu * *a + g;
-            *w -= lr * *a;
+            *w -= if self.use_nesterov {
+                g * lr + *a * mu * lr
+            } else {
+                lr * *a
+            };
         }
     }
     fn attrs(&self) -> String {
-        format!(
-            "learning_rate={}, momentum={}",
-            self.learning_rate, self.momentum
-        )
+        format!("use_nesterov={}", self.use_nesterov)
     }
 }
 
-/// Gradient descent with momentum (`tf.train.MomentumOptimizer`, `use_nesterov=False`): one
-/// accumulator slot per variable, `<var>/Momentum`, starting at zero.
+/// Gradient descent with momentum (`tf.train.MomentumOptimizer`): one accumulator slot per
+/// variable, `<var>/Momentum` (slot name `momentum`), starting at zero. Learning rate and
+/// momentum are numbers or float32 scalar tensors.
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -50,19 +47,28 @@ impl Rule for Momentum {
 /// ```
 #[derive(Debug)]
 pub struct MomentumOptimizer {
-    learning_rate: f32,
-    momentum: f32,
+    learning_rate: Hyper,
+    momentum: Hyper,
+    use_nesterov: bool,
     slots: Slots,
 }
 
 impl MomentumOptimizer {
     /// An optimizer with this learning rate and momentum.
-    pub fn new(learning_rate: f32, momentum: f32) -> Self {
+    pub fn new(learning_rate: impl Into<Hyper>, momentum: impl Into<Hyper>) -> Self {
         MomentumOptimizer {
-            learning_rate,
-            momentum,
+            learning_rate: learning_rate.into(),
+            momentum: momentum.into(),
+            use_nesterov: false,
             slots: Slots::default(),
         }
+    }
+
+    /// Nesterov momentum (`use_nesterov=True`): the step is `learning_rate * (grad +
+    /// momentum * accum)` with the updated accumulator.
+    pub fn with_nesterov(mut self, use_nesterov: bool) -> Self {
+        self.use_nesterov = use_nesterov;
+        self
     }
 }
 
@@ -71,24 +77,30 @@ impl Optimizer for MomentumOptimizer {
         "Momentum"
     }
 
-    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
-        vars.iter()
-            .try_for_each(|v| self.slots.create(v, &["Momentum"]))
+    fn hypers(&self) -> Vec<(&'static str, &Hyper)> {
+        vec![
+            ("learning_rate", &self.learning_rate),
+            ("momentum", &self.momentum),
+        ]
     }
 
-    fn apply_dense(&self, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let accum = self.slots.get(var)?.remove(0);
-        let rule = Momentum {
-            learning_rate: self.learning_rate,
-            momentum: self.momentum,
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        let spec = SlotSpec {
+            name: "momentum",
+            init: 0.0,
         };
-        let vars = vec![(var.node(), var.op_name()), (accum.node(), accum.op_name())];
-        add(
-            var.graph(),
-            "ApplyMomentum",
-            ApplyDense::new(rule, vars),
-            &[grad],
-            vec![],
-        )
+        vars.iter()
+            .try_for_each(|v| self.slots.create(v, "Momentum", &[spec]))
+    }
+
+    fn get_slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get_slot(var, name)
+    }
+
+    fn apply_dense(&self, grad: &Tensor, var: &Variable, h: &[Tensor]) -> Result<Operation> {
+        let rule = Momentum {
+            use_nesterov: self.use_nesterov,
+        };
+        apply_rule(rule, grad, var, &self.slots.get(var)?, h)
     }
 }

@@ -1,5 +1,6 @@
-//! Slot variables: per-variable optimizer state (`<var>/Momentum`, `<var>/Adam`, ...), and
-//! how updates lock them.
+//! Slot variables: per-variable optimizer state (`<var>/Momentum`, `<var>/Adam`, ...), the
+//! element rules of the optimizers whose constants are all hyper-parameters, and how updates
+//! lock them.
 //!
 //! Lock order, for every optimizer op: the variable's lock, then its slots' locks in
 //! creation order, all taken by [`lock_var`] (an `Assign` and a variable read take one
@@ -8,37 +9,49 @@
 //! same variables), so such a wait could never end. Updates that are worth parallelizing use
 //! [`for_each_unpooled`] instead.
 
+use super::update::{ApplyDense, PerElement};
+use crate::util::add;
 use crate::{fill, Variable};
-use rustflow_graph::{fmt_dims, Error, NodeId, Result, Value, VarSlot};
-use std::collections::hash_map::Entry;
+use rustflow_graph::{fmt_dims, Error, NodeId, Operation, Result, Tensor, Value, VarSlot};
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError, RwLockWriteGuard};
 use std::thread;
 
-/// A non-trainable variable of `var`'s shape, initialized to zeros, named `<var>/<name>`.
-/// Call it at the top level (see [`super::Optimizer::create_slots`]).
-pub(crate) fn zeros_slot(var: &Variable, name: &str) -> Result<Variable> {
-    let shape = var.shape().to_known().unwrap_or_default();
-    let zeros = fill(var.graph(), &shape, 0f32, "zeros")?;
-    Variable::non_trainable(&zeros, &format!("{}/{name}", var.op_name()))
+/// A slot to create for every variable: TensorFlow's slot name (`"m"`, `"rms"`) and the
+/// value every element starts at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlotSpec {
+    /// The name `get_slot` knows it by.
+    pub name: &'static str,
+    /// Its initial value.
+    pub init: f32,
 }
 
 /// The slots an optimizer created, by the variable they belong to.
 #[derive(Debug, Default)]
-pub(crate) struct Slots(Mutex<HashMap<NodeId, Vec<Variable>>>);
+pub(crate) struct Slots(Mutex<HashMap<NodeId, Vec<(&'static str, Variable)>>>);
 
 impl Slots {
-    /// Creates `names` slots for `var` unless it has them already.
-    pub fn create(&self, var: &Variable, names: &[&str]) -> Result<()> {
+    /// Creates the `specs` slots of `var` unless it has them already, each a non-trainable
+    /// variable of `var`'s shape named `<var>/<optimizer>` (TensorFlow's names: the second
+    /// is `<var>/<optimizer>_1`, ...). Call it at the top level (see
+    /// [`super::Optimizer::create_slots`]).
+    pub fn create(&self, var: &Variable, optimizer: &str, specs: &[SlotSpec]) -> Result<()> {
         let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Entry::Vacant(e) = m.entry(var.node()) {
-            e.insert(
-                names
-                    .iter()
-                    .map(|n| zeros_slot(var, n))
-                    .collect::<Result<_>>()?,
-            );
+        if m.contains_key(&var.node()) {
+            return Ok(());
         }
+        let shape = var.shape().to_known().unwrap_or_default();
+        let name = format!("{}/{optimizer}", var.op_name());
+        let slots = specs
+            .iter()
+            .map(|s| {
+                let init = fill(var.graph(), &shape, s.init, "")?;
+                Ok((s.name, Variable::non_trainable(&init, &name)?))
+            })
+            .collect::<Result<_>>()?;
+        m.insert(var.node(), slots);
         Ok(())
     }
 
@@ -48,8 +61,18 @@ impl Slots {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&var.node())
-            .cloned()
+            .map(|s| s.iter().map(|(_, v)| v.clone()).collect())
             .ok_or_else(|| Error::Kernel(format!("no optimizer slots for variable {}", var.name())))
+    }
+
+    /// The slot named `name` of `var` (`get_slot`).
+    pub fn get_slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        let m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let slots = m.get(&var.node())?;
+        slots
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -71,6 +94,37 @@ pub(crate) fn lock_var<'a>(
         ))),
         Some(_) => Ok(guard),
     }
+}
+
+/// An update rule of an optimizer: its op type and one step on a variable and its slots.
+pub(crate) trait Rule: Debug + Send + Sync + 'static {
+    /// TensorFlow's op type (`ApplyRMSProp`).
+    const OP_TYPE: &'static str;
+    /// One step, element by element: `h` the hyper-parameters' values (in the optimizer's
+    /// order), `g` the gradient, `v[0]` the variable and `v[1..]` its slots, updated in place.
+    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]);
+    /// The rule's attributes for graph listings (`use_nesterov=true`); none by default.
+    fn attrs(&self) -> String {
+        String::new()
+    }
+}
+
+/// Adds the update op of `rule` for `var` and its `slots`, from `grad` and the hyper-parameter
+/// tensors `h`, named after the rule's op type.
+pub(crate) fn apply_rule<R: Rule + Clone + Copy>(
+    rule: R,
+    grad: &Tensor,
+    var: &Variable,
+    slots: &[Variable],
+    h: &[Tensor],
+) -> Result<Operation> {
+    let vars = std::iter::once(var)
+        .chain(slots)
+        .map(|v| (v.node(), v.op_name()))
+        .collect();
+    let inputs: Vec<&Tensor> = std::iter::once(grad).chain(h).collect();
+    let op = ApplyDense::new(PerElement(rule), vars);
+    add(var.graph(), R::OP_TYPE, op, &inputs, vec![])
 }
 
 /// Runs `f` on every item of `items`, on the calling thread and on helper threads of its own

@@ -41,6 +41,35 @@ pub(crate) trait Rule: fmt::Debug + Clone + Send + Sync + 'static {
     fn attrs(&self) -> String;
 }
 
+/// The most hyper-parameters a [`PerElement`] rule takes.
+const MAX_HYPERS: usize = 8;
+
+/// An optimizer rule whose constants are all its hyper-parameter inputs
+/// ([`super::slots::Rule`]: GradientDescent, Momentum, Adagrad, RMSProp, Adadelta), as an
+/// update rule.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PerElement<R>(pub R);
+
+impl<R: super::slots::Rule + Clone + Copy> Rule for PerElement<R> {
+    const OP: &'static str = R::OP_TYPE;
+    type Step = (R, [f32; MAX_HYPERS], usize);
+    fn step(&self, scalars: &[f32]) -> Self::Step {
+        let mut h = [0.0; MAX_HYPERS];
+        let n = scalars.len().min(MAX_HYPERS);
+        h[..n].copy_from_slice(&scalars[..n]);
+        (self.0, h, n)
+    }
+    fn apply((rule, h, n): Self::Step, w: &mut [f32], slots: &mut [&mut [f32]], g: &[f32]) {
+        let mut v: Vec<&mut [f32]> = Vec::with_capacity(slots.len() + 1);
+        v.push(w);
+        v.extend(slots.iter_mut().map(|s| &mut **s));
+        rule.step(&h[..n], g, &mut v);
+    }
+    fn attrs(&self) -> String {
+        self.0.attrs()
+    }
+}
+
 /// Where an update takes its gradient from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum GradSource {
@@ -205,6 +234,8 @@ impl<R: Rule> Op for ApplyDense<R> {
             GradSource::Tensor => "",
             GradSource::Product => ", gradient=transpose(input 0) x input 1",
         };
-        format!("var={}, {}{grad}", self.vars[0].1, self.rule.attrs())
+        let rule = self.rule.attrs();
+        let sep = if rule.is_empty() { "" } else { ", " };
+        format!("var={}{sep}{rule}{grad}", self.vars[0].1)
     }
 }

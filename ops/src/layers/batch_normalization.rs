@@ -1,0 +1,275 @@
+//! `layers.batch_normalization`, with moving averages updated through `UPDATE_OPS`.
+
+use super::{layer_scope, Training};
+use crate::{
+    add, constant, div, get_variable_with, mul, neg, ones_like, reduce_mean, reduce_sum, reshape,
+    sqrt, square, stop_gradient, sub, Axes, Initializer, Variable, VariableOptions,
+};
+use rustflow_graph::{Error, Graph, GraphKeys, Result, Reuse, Tensor};
+
+/// Batch normalization (`tf.compat.v1.layers.batch_normalization`) over the last axis (or
+/// `axis`). Variables: `<name>/gamma` (ones), `<name>/beta` (zeros), and the non-trainable
+/// `<name>/moving_mean` (zeros), `<name>/moving_variance` (ones).
+///
+/// While training, the output uses the batch's mean and (population) variance, and two
+/// assignments added to the `UPDATE_OPS` collection move the moving statistics:
+/// `moving -= (moving - batch_stat) * (1 - momentum)`. Run them with each step (make the
+/// train op depend on them). Otherwise the output uses the moving statistics. On a rank-4
+/// input the moving variance takes the batch variance with Bessel's correction, as
+/// TensorFlow's fused kernel gives it. `training` may be a bool tensor: then both paths are
+/// built and the tensor picks one at every run (and the updates leave the statistics alone
+/// when it is false).
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph, GraphKeys};
+/// use rustflow_ops::{layers::BatchNormalization, placeholder};
+/// let g = Graph::new();
+/// let x = placeholder(&g, DType::F32, shape![?, 5], "x");
+/// let training = placeholder(&g, DType::Bool, shape![], "training");
+/// let y = BatchNormalization::new().apply(&x, &training).unwrap();
+/// assert_eq!(y.shape().to_string(), "[?,5]");
+/// assert!(g.tensor_by_name("batch_normalization/moving_variance:0").is_ok());
+/// assert_eq!(g.get_collection(GraphKeys::UPDATE_OPS).len(), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BatchNormalization {
+    axis: i64,
+    momentum: f32,
+    epsilon: f32,
+    center: bool,
+    scale: bool,
+    trainable: bool,
+    name: Option<String>,
+    reuse: Option<Reuse>,
+}
+
+impl Default for BatchNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchNormalization {
+    /// TensorFlow's defaults: last axis, momentum 0.99, epsilon 1e-3, with beta and gamma.
+    pub fn new() -> Self {
+        BatchNormalization {
+            axis: -1,
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            trainable: true,
+            name: None,
+            reuse: None,
+        }
+    }
+
+    /// The axis of the features (default -1, the last).
+    pub fn axis(mut self, axis: i64) -> Self {
+        self.axis = axis;
+        self
+    }
+
+    /// The momentum of the moving averages (default 0.99).
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Added to the variance (default 1e-3).
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Whether to add the offset `beta` (default true).
+    pub fn center(mut self, center: bool) -> Self {
+        self.center = center;
+        self
+    }
+
+    /// Whether to multiply by `gamma` (default true).
+    pub fn scale(mut self, scale: bool) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// Whether gamma and beta are trainable (default true).
+    pub fn trainable(mut self, trainable: bool) -> Self {
+        self.trainable = trainable;
+        self
+    }
+
+    /// The layer's name (its variable scope); default `batch_normalization`, ...
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Reuse the variables of the layer with the same name.
+    pub fn reuse(mut self, reuse: Reuse) -> Self {
+        self.reuse = Some(reuse);
+        self
+    }
+
+    /// Builds the layer on `inputs`.
+    pub fn apply(&self, inputs: &Tensor, training: impl Into<Training>) -> Result<Tensor> {
+        let training = training.into();
+        let g = inputs.graph();
+        let dims = inputs.shape().dims().map(<[_]>::to_vec).unwrap_or_default();
+        let rank = dims.len() as i64;
+        let axis = if self.axis < 0 {
+            self.axis + rank
+        } else {
+            self.axis
+        };
+        let channels = (0..rank)
+            .contains(&axis)
+            .then(|| dims[axis as usize])
+            .flatten();
+        let Some(channels) = channels else {
+            return Err(Error::Shape {
+                node: g.peek_unique_name("batch_normalization"),
+                op: "BatchNormalization".into(),
+                msg: format!("axis {} of the input must be known", self.axis),
+                inputs: vec![inputs.shape()],
+            });
+        };
+        let reduce: Vec<i64> = (0..rank).filter(|&d| d != axis).collect();
+        // Parameters of shape [C] broadcast against the input along `axis`.
+        let broadcast = |t: &Tensor| -> Result<Tensor> {
+            if axis == rank - 1 {
+                return Ok(t.clone());
+            }
+            let shape: Vec<i64> = (0..rank)
+                .map(|d| if d == axis { channels as i64 } else { 1 })
+                .collect();
+            reshape(t, &shape)
+        };
+        layer_scope(
+            g,
+            "batch_normalization",
+            self.name.as_deref(),
+            self.reuse,
+            |g| {
+                let var = |name: &str, initializer, trainable| {
+                    let opts = VariableOptions {
+                        initializer,
+                        trainable,
+                        collections: vec![],
+                    };
+                    get_variable_with(g, name, &[channels], &opts)
+                };
+                let gamma = self
+                    .scale
+                    .then(|| var("gamma", Initializer::Ones, self.trainable))
+                    .transpose()?;
+                let beta = self
+                    .center
+                    .then(|| var("beta", Initializer::Zeros, self.trainable))
+                    .transpose()?;
+                let moving_mean = var("moving_mean", Initializer::Zeros, false)?;
+                let moving_var = var("moving_variance", Initializer::Ones, false)?;
+                let (mean, variance) = match training {
+                    Training::Fixed(false) => ((*moving_mean).clone(), (*moving_var).clone()),
+                    _ => {
+                        let (mean, variance) = moments(inputs, &reduce, &broadcast)?;
+                        self.update_moving(
+                            g,
+                            &training,
+                            inputs,
+                            &reduce,
+                            &moving_mean,
+                            &mean,
+                            &moving_var,
+                            &variance,
+                        )?;
+                        match &training {
+                            Training::Tensor(_) => {
+                                let on = training.as_float(g)?;
+                                (
+                                    pick(g, &on, &mean, &moving_mean)?,
+                                    pick(g, &on, &variance, &moving_var)?,
+                                )
+                            }
+                            Training::Fixed(_) => (mean, variance),
+                        }
+                    }
+                };
+                g.name_scope("batchnorm", |g| {
+                    let eps = constant(g, self.epsilon, "epsilon");
+                    let mut inv = div(&constant(g, 1f32, ""), &sqrt(&add(&variance, &eps)?)?)?;
+                    if let Some(gamma) = &gamma {
+                        inv = mul(&inv, gamma)?;
+                    }
+                    let mean_inv = mul(&mean, &inv)?;
+                    let shift = match &beta {
+                        Some(beta) => sub(beta, &mean_inv)?,
+                        None => neg(&mean_inv)?,
+                    };
+                    add(&mul(inputs, &broadcast(&inv)?)?, &broadcast(&shift)?)
+                })
+            },
+        )
+    }
+
+    /// Adds the assignments of the moving statistics to `UPDATE_OPS`.
+    #[allow(clippy::too_many_arguments)]
+    fn update_moving(
+        &self,
+        g: &Graph,
+        training: &Training,
+        inputs: &Tensor,
+        reduce: &[i64],
+        moving_mean: &Variable,
+        mean: &Tensor,
+        moving_var: &Variable,
+        variance: &Tensor,
+    ) -> Result<()> {
+        let mut decay = constant(g, 1.0 - self.momentum, "decay");
+        if let Training::Tensor(_) = training {
+            decay = mul(&decay, &training.as_float(g)?)?;
+        }
+        let variance = if reduce.len() == 3 {
+            // n / (n - 1), n the number of values per feature.
+            let n = reduce_sum(&ones_like(inputs)?, Axes::List(reduce.to_vec()), false)?;
+            mul(variance, &div(&n, &sub(&n, &constant(g, 1f32, ""))?)?)?
+        } else {
+            variance.clone()
+        };
+        for (moving, stat) in [(moving_mean, mean), (moving_var, &variance)] {
+            let update = g.name_scope("AssignMovingAvg", |_| {
+                moving.assign_sub(&mul(&sub(moving, stat)?, &decay)?)
+            })?;
+            g.add_to_collection(GraphKeys::UPDATE_OPS, update);
+        }
+        Ok(())
+    }
+}
+
+/// The mean and population variance of `x` over `axes`, each of shape `[C]`
+/// (`tf.nn.moments`).
+fn moments(
+    x: &Tensor,
+    axes: &[i64],
+    broadcast: &dyn Fn(&Tensor) -> Result<Tensor>,
+) -> Result<(Tensor, Tensor)> {
+    x.graph().name_scope("moments", |_| {
+        let mean = reduce_mean(x, Axes::List(axes.to_vec()), false)?;
+        let centered = sub(x, &stop_gradient(&broadcast(&mean)?)?)?;
+        let variance = reduce_mean(&square(&centered)?, Axes::List(axes.to_vec()), false)?;
+        Ok((mean, variance))
+    })
+}
+
+/// `on * a + (1 - on) * b` for `on` 1.0 or 0.0: exactly `a` or `b`.
+fn pick(g: &Graph, on: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let off = sub(&constant(g, 1f32, ""), on)?;
+    add(&mul(on, a)?, &mul(&off, b)?)
+}
+
+/// `tf.compat.v1.layers.batch_normalization(inputs, training=training)` with the default
+/// options.
+pub fn batch_normalization(inputs: &Tensor, training: impl Into<Training>) -> Result<Tensor> {
+    BatchNormalization::new().apply(inputs, training)
+}
