@@ -2,11 +2,14 @@
 //! table from TensorFlow's op type to the rustflow builder (one row per op type).
 
 use crate::convert;
+use crate::deferred::{fold, Deferred};
 use rustflow_graph::{DType, Error, Graph, NodeId, Operation, Result, Shape, Tensor, Value};
 use rustflow_ops::nn::Padding;
-use rustflow_ops::{self as ops, Const, Variable};
+use rustflow_ops::{self as ops, Variable};
 use rustflow_proto::{attr_value::Value as Attr, GraphDef, Message, NodeDef};
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// What one imported node became: the rustflow op that carries its name and the tensors that
 /// stand for its outputs, in TensorFlow's order.
@@ -51,13 +54,39 @@ pub struct NodeImport<'a> {
     pub initial_value: Option<Tensor>,
     /// Variables imported so far, by node.
     pub variables: &'a HashMap<NodeId, Variable>,
+    /// The first input the row asked for as a constant that neither is one nor folds.
+    needs: Cell<Option<usize>>,
 }
 
 fn t(r: Result<Tensor>) -> Result<Imported> {
     r.map(Imported::from)
 }
 
-impl NodeImport<'_> {
+impl<'a> NodeImport<'a> {
+    /// The import of `def` into `graph` with its resolved data `inputs`.
+    pub fn new(
+        graph: &'a Graph,
+        def: &'a NodeDef,
+        inputs: Vec<Tensor>,
+        initial_value: Option<Tensor>,
+        variables: &'a HashMap<NodeId, Variable>,
+    ) -> Self {
+        NodeImport {
+            graph,
+            def,
+            inputs,
+            initial_value,
+            variables,
+            needs: Cell::new(None),
+        }
+    }
+
+    /// The input the row needed as a constant when it could not be computed at import: the
+    /// node then takes it at run time ([`Deferred`]).
+    pub fn needs_value(&self) -> Option<usize> {
+        self.needs.get()
+    }
+
     /// An error naming this node and its op type.
     pub fn error(&self, msg: impl Into<String>) -> Error {
         Error::InvalidArgument {
@@ -180,23 +209,131 @@ impl NodeImport<'_> {
         }
     }
 
-    /// The value of input `i`, which must be a `Const` (shapes, axes and permutations that
-    /// rustflow's builders take as attributes).
+    /// The value of input `i` (shapes, axes and sizes that rustflow's builders take as
+    /// attributes): a `Const`, or what [`fold`] computes at import. When it cannot, the error
+    /// records `i`, and the node takes the value at run time ([`Deferred`]).
     pub fn const_input(&self, i: usize) -> Result<Value> {
         let x = self.input(i)?;
-        let op = x.op();
-        let node = self.graph.node(op.id());
-        node.op
-            .as_any()
-            .downcast_ref::<Const>()
-            .map(|c| c.value().clone())
-            .ok_or_else(|| {
-                self.error(format!(
-                    "input {i} ('{}', op {}) must be a constant: rustflow takes it at build time",
-                    op.name(),
-                    op.op_type()
-                ))
-            })
+        fold(x).ok_or_else(|| {
+            self.needs.set(Some(i));
+            self.error(format!(
+                "input {i} ('{}', op {}) is not known at import",
+                x.op().name(),
+                x.op().op_type()
+            ))
+        })
+    }
+
+    /// A constant integer scalar input (an axis).
+    pub fn const_scalar(&self, i: usize) -> Result<i64> {
+        match self.const_ints(i)?[..] {
+            [a] => Ok(a),
+            _ => Err(self.error(format!("input {i} must be a scalar"))),
+        }
+    }
+
+    /// A constant float scalar input.
+    pub fn const_f32(&self, i: usize) -> Result<f32> {
+        let v = self.const_input(i)?;
+        v.to_f64_vec()
+            .first()
+            .map(|&x| x as f32)
+            .filter(|_| v.len() == 1)
+            .ok_or_else(|| self.error(format!("input {i} must be a number")))
+    }
+
+    /// A constant string scalar input (a summary's tag).
+    pub fn const_str(&self, i: usize) -> Result<String> {
+        let v = self.const_input(i)?;
+        match v.as_strings().ok() {
+            Some([s]) => Ok(String::from_utf8_lossy(s).into_owned()),
+            _ => Err(self.error(format!("input {i} must be a string scalar"))),
+        }
+    }
+
+    /// The variable that input `i` refers to (a `VariableV2` node).
+    pub fn variable(&self, i: usize) -> Result<&Variable> {
+        let var = self.input(i)?;
+        self.variables.get(&var.node()).ok_or_else(|| {
+            self.error(format!(
+                "input {i} ('{}') is not a variable",
+                var.op().name()
+            ))
+        })
+    }
+
+    /// A raw update op (`ApplyAdam`, ...): the variable and slots at `vars`, the gradient at
+    /// `grad`, the scalars at `scalars`, all in rustflow's order ([`ops::train::apply_update`]).
+    fn apply(&self, vars: &[usize], grad: usize, scalars: &[usize]) -> Result<Imported> {
+        let vs = vars
+            .iter()
+            .map(|&i| self.variable(i))
+            .collect::<Result<Vec<_>>>()?;
+        let hs = scalars
+            .iter()
+            .map(|&i| self.input(i))
+            .collect::<Result<Vec<_>>>()?;
+        let nesterov = self.b("use_nesterov", false)?;
+        if nesterov && self.def.op != "ApplyMomentum" {
+            return Err(self.error("use_nesterov is not supported"));
+        }
+        let op = ops::train::apply_update(&self.def.op, &vs, self.input(grad)?, &hs, nesterov)
+            .map_err(|e| self.error(e.to_string()))?;
+        Ok(op.into())
+    }
+
+    /// A fused element-wise gradient (`TanhGrad`, ...) with its saved tensor at input `s`
+    /// and the upstream gradient at input `dy` (TensorFlow's order differs between them).
+    fn unary_grad(&self, s: usize, dy: usize) -> Result<Imported> {
+        let y = ops::unary_grad_of(&self.def.op, self.input(s)?, self.input(dy)?)
+            .ok_or_else(|| self.error("no fused gradient of this type"))?;
+        t(y)
+    }
+
+    /// A constant `[rank, 2]` paddings input.
+    fn paddings(&self, i: usize) -> Result<Vec<[usize; 2]>> {
+        let p = self.const_dims(i)?;
+        if p.len() % 2 != 0 {
+            return Err(self.error(format!("input {i} (paddings) must be [rank, 2]")));
+        }
+        Ok(p.chunks(2).map(|c| [c[0], c[1]]).collect())
+    }
+
+    /// The data inputs as references.
+    fn input_refs(&self) -> Vec<&Tensor> {
+        self.inputs.iter().collect()
+    }
+
+    /// Several outputs of one TensorFlow node; the first carries its name.
+    fn many(outputs: Vec<Tensor>) -> Result<Imported> {
+        let op = outputs
+            .first()
+            .map(|t| t.op())
+            .ok_or_else(|| Error::Kernel("a node without outputs".into()))?;
+        Ok(Imported { op, outputs })
+    }
+
+    /// A tensor of input `i`'s shape for builders that read only a shape: `x` when input `i`
+    /// is `Shape(x)`, else zeros of its constant value.
+    fn shape_source(&self, i: usize) -> Result<Tensor> {
+        let s = self.input(i)?;
+        let op = s.op();
+        if op.op_type() == "Shape" {
+            return Ok(op.inputs()[0].clone());
+        }
+        let dims = self.const_dims(i)?;
+        Ok(ops::fill(self.graph, &dims, 0f32, "zeros")?)
+    }
+
+    /// `(strides, padding, dilations)` of a convolution.
+    fn conv_attrs(&self) -> Result<([usize; 4], Padding, [usize; 4])> {
+        self.nhwc()?;
+        let p = match self.s("padding", "")?.as_str() {
+            "SAME" => Padding::Same,
+            "VALID" => Padding::Valid,
+            p => return Err(self.error(format!("padding '{p}' is not supported"))),
+        };
+        Ok((self.ints4("strides")?, p, self.ints4("dilations")?))
     }
 
     /// A constant int32/int64 input's values.
@@ -295,13 +432,8 @@ pub const OPS: &[(&str, Build)] = &[
         t(Ok(ops::constant(n.graph, n.tensor("value")?, "Const")))
     }),
     ("Conv2D", |n| {
-        let p = n.padding()?;
-        t(ops::nn::conv2d(
-            n.input(0)?,
-            n.input(1)?,
-            n.ints4("strides")?,
-            p,
-        ))
+        let (s, p, d) = n.conv_attrs()?;
+        t(ops::nn::conv2d_dilated(n.input(0)?, n.input(1)?, s, p, d))
     }),
     ("Div", |n| n.binary(ops::div)),
     ("Equal", |n| n.binary(ops::equal)),
@@ -385,12 +517,12 @@ pub const OPS: &[(&str, Build)] = &[
     }),
     ("Sigmoid", |n| n.unary(ops::sigmoid)),
     ("Softmax", |n| n.unary(ops::nn::softmax)),
-    // Only output 0 (the loss); a reader of output 1 (the backprop) fails naming it.
+    // Output 1, the backprop, is `softmax(logits) - labels`, as TensorFlow's kernel computes it.
     ("SoftmaxCrossEntropyWithLogits", |n| {
-        t(ops::nn::softmax_cross_entropy_with_logits(
-            n.input(1)?,
-            n.input(0)?,
-        ))
+        let (logits, labels) = (n.input(0)?, n.input(1)?);
+        let loss = ops::nn::softmax_cross_entropy_with_logits(labels, logits)?;
+        let backprop = ops::sub(&ops::nn::softmax(logits)?, labels)?;
+        NodeImport::many(vec![loss, backprop])
     }),
     ("SparseSoftmaxCrossEntropyWithLogits", |n| {
         t(ops::nn::sparse_softmax_cross_entropy_with_logits(
@@ -429,7 +561,407 @@ pub const OPS: &[(&str, Build)] = &[
         };
         Ok(Variable::new(&init, &n.def.name)?.deref_tensor().into())
     }),
+    ("All", |n| n.reduce(ops::reduce_all)),
+    ("Any", |n| n.reduce(ops::reduce_any)),
+    ("ApplyAdadelta", |n| n.apply(&[0, 1, 2], 6, &[3, 4, 5])),
+    ("ApplyAdagrad", |n| {
+        if !n.b("update_slots", true)? {
+            return Err(n.error("update_slots=false is not supported"));
+        }
+        n.apply(&[0, 1], 3, &[2])
+    }),
+    ("ApplyAdam", |n| n.apply(&[0, 1, 2], 9, &[3, 4, 5, 6, 7, 8])),
+    // TensorFlow's slots are (mg, ms, mom); rustflow's rule takes (ms, mg, mom).
+    ("ApplyCenteredRMSProp", |n| {
+        n.apply(&[0, 2, 1, 3], 8, &[4, 5, 6, 7])
+    }),
+    ("ApplyGradientDescent", |n| n.apply(&[0], 2, &[1])),
+    ("ApplyMomentum", |n| n.apply(&[0, 1], 3, &[2, 4])),
+    ("ApplyRMSProp", |n| n.apply(&[0, 1, 2], 7, &[3, 4, 5, 6])),
+    ("ArgMin", |n| {
+        let y = ops::argmin(n.input(0)?, n.const_scalar(1)?)?;
+        let out = n.dtype("output_type").unwrap_or(DType::I64);
+        t(if out == DType::I64 {
+            Ok(y)
+        } else {
+            ops::cast(&y, out)
+        })
+    }),
+    ("AssignAdd", |n| t(n.variable(0)?.assign_add(n.input(1)?))),
+    ("AssignSub", |n| t(n.variable(0)?.assign_sub(n.input(1)?))),
+    ("AvgPoolGrad", |n| {
+        let p = n.padding()?;
+        let x = n.shape_source(0)?;
+        t(ops::nn::avg_pool_grad(
+            &x,
+            n.input(1)?,
+            n.ints4("ksize")?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
+    ("BatchMatMul", |n| {
+        let (a, b) = (n.b("adj_x", false)?, n.b("adj_y", false)?);
+        t(ops::batch_matmul(n.input(0)?, n.input(1)?, a, b))
+    }),
+    ("BatchMatMulV2", |n| {
+        let (a, b) = (n.b("adj_x", false)?, n.b("adj_y", false)?);
+        t(ops::batch_matmul(n.input(0)?, n.input(1)?, a, b))
+    }),
+    ("BiasAddV1", |n| n.binary(ops::nn::bias_add)),
+    ("BroadcastGradientArgs", |n| {
+        let (r0, r1) = ops::broadcast_gradient_args(n.input(0)?, n.input(1)?)?;
+        NodeImport::many(vec![r0, r1])
+    }),
+    ("Ceil", |n| n.unary(ops::ceil)),
+    ("CheckNumerics", |n| {
+        t(ops::check_numerics(n.input(0)?, &n.s("message", "")?))
+    }),
+    ("Concat", |n| {
+        let axis = n.const_scalar(0)?;
+        t(ops::concat(&n.input_refs()[1..], axis))
+    }),
+    ("ConcatV2", |n| {
+        let k = n.inputs.len().saturating_sub(1);
+        let axis = n.const_scalar(k)?;
+        t(ops::concat(&n.input_refs()[..k], axis))
+    }),
+    ("Conv2DBackpropFilter", |n| {
+        let (s, p, d) = n.conv_attrs()?;
+        if d != [1, 1, 1, 1] {
+            return Err(n.error("dilations other than 1 are not supported"));
+        }
+        let f = n.shape_source(1)?;
+        t(ops::nn::conv2d_backprop_filter(
+            n.input(0)?,
+            &f,
+            n.input(2)?,
+            s,
+            p,
+        ))
+    }),
+    ("Conv2DBackpropInput", |n| {
+        let (s, p, d) = n.conv_attrs()?;
+        if d != [1, 1, 1, 1] {
+            return Err(n.error("dilations other than 1 are not supported"));
+        }
+        let sizes = n.input(0)?;
+        if sizes.op().op_type() == "Shape" {
+            let x = sizes.op().inputs()[0].clone();
+            return t(ops::nn::conv2d_backprop_input(
+                &x,
+                n.input(1)?,
+                n.input(2)?,
+                s,
+                p,
+            ));
+        }
+        let dims: [usize; 4] = n
+            .const_dims(0)?
+            .try_into()
+            .map_err(|_| n.error("input_sizes must have 4 entries"))?;
+        t(ops::nn::conv2d_transpose(
+            n.input(2)?,
+            n.input(1)?,
+            dims,
+            s,
+            p,
+        ))
+    }),
+    ("Cos", |n| n.unary(ops::cos)),
+    ("Cumsum", |n| {
+        let axis = n.const_scalar(1)?;
+        t(ops::cumsum(
+            n.input(0)?,
+            axis,
+            n.b("exclusive", false)?,
+            n.b("reverse", false)?,
+        ))
+    }),
+    ("DepthwiseConv2dNative", |n| {
+        let (s, p, d) = n.conv_attrs()?;
+        t(ops::nn::depthwise_conv2d(n.input(0)?, n.input(1)?, s, p, d))
+    }),
+    ("Elu", |n| n.unary(ops::elu)),
+    ("EluGrad", |n| n.unary_grad(1, 0)),
+    ("Erf", |n| n.unary(ops::erf)),
+    ("ExpandDims", |n| {
+        t(ops::expand_dims(n.input(0)?, n.const_scalar(1)?))
+    }),
+    ("Expm1", |n| n.unary(ops::expm1)),
+    ("Fill", |n| {
+        let dims = n.const_dims(0)?;
+        t(ops::fill_tensor(&dims, n.input(1)?))
+    }),
+    ("Floor", |n| n.unary(ops::floor)),
+    ("FloorDiv", |n| n.binary(ops::floordiv)),
+    ("FloorMod", |n| n.binary(ops::floormod)),
+    ("FusedBatchNorm", fused_batch_norm),
+    ("FusedBatchNormV2", fused_batch_norm),
+    ("FusedBatchNormV3", fused_batch_norm),
+    ("Gather", |n| t(ops::gather(n.input(0)?, n.input(1)?, 0))),
+    ("GatherNd", |n| n.binary(ops::gather_nd)),
+    ("GatherV2", |n| {
+        if n.i("batch_dims", 0)? != 0 {
+            return Err(n.error("batch_dims other than 0 are not supported"));
+        }
+        t(ops::gather(n.input(0)?, n.input(1)?, n.const_scalar(2)?))
+    }),
+    ("HistogramSummary", |n| {
+        t(ops::summary::histogram(&n.const_str(0)?, n.input(1)?))
+    }),
+    ("ImageSummary", |n| {
+        let max = usize::try_from(n.i("max_images", 3)?).unwrap_or(3);
+        t(ops::summary::image(&n.const_str(0)?, n.input(1)?, max))
+    }),
+    ("InTopKV2", |n| {
+        let k =
+            usize::try_from(n.const_scalar(2)?).map_err(|_| n.error("k must not be negative"))?;
+        t(ops::in_top_k(n.input(0)?, n.input(1)?, k))
+    }),
+    ("L2Loss", |n| n.unary(ops::l2_loss)),
+    ("LRN", |n| {
+        let r = usize::try_from(n.i("depth_radius", 5)?)
+            .map_err(|_| n.error("negative depth_radius"))?;
+        let f = |a: &str, d: f32| match n.def.attr.get(a).and_then(|v| v.value.as_ref()) {
+            Some(Attr::F(x)) => *x,
+            _ => d,
+        };
+        t(ops::nn::local_response_normalization(
+            n.input(0)?,
+            r,
+            f("bias", 1.0),
+            f("alpha", 1.0),
+            f("beta", 0.5),
+        ))
+    }),
+    ("LeakyRelu", |n| {
+        let alpha = match n.def.attr.get("alpha").and_then(|v| v.value.as_ref()) {
+            Some(Attr::F(x)) => *x,
+            _ => 0.2,
+        };
+        t(ops::leaky_relu(n.input(0)?, alpha))
+    }),
+    ("Log1p", |n| n.unary(ops::log1p)),
+    ("LogicalAnd", |n| n.binary(ops::logical_and)),
+    ("LogicalNot", |n| n.unary(ops::logical_not)),
+    ("LogicalOr", |n| n.binary(ops::logical_or)),
+    ("MergeSummary", |n| t(ops::summary::merge(&n.input_refs()))),
+    ("Min", |n| n.reduce(ops::reduce_min)),
+    ("MirrorPad", |n| {
+        let mode = match n.s("mode", "")?.as_str() {
+            "REFLECT" => ops::PadMode::Reflect,
+            "SYMMETRIC" => ops::PadMode::Symmetric,
+            m => return Err(n.error(format!("mode '{m}' is not supported"))),
+        };
+        t(ops::pad(n.input(0)?, &n.paddings(1)?, mode, 0.0))
+    }),
+    ("OneHot", |n| {
+        let depth = usize::try_from(n.const_scalar(1)?).map_err(|_| n.error("negative depth"))?;
+        if n.dtype("T").unwrap_or(DType::F32) != DType::F32 {
+            return Err(n.error("only float32 one_hot is supported"));
+        }
+        let (on, off) = (n.const_f32(2)?, n.const_f32(3)?);
+        t(ops::one_hot(n.input(0)?, depth, on, off, n.i("axis", -1)?))
+    }),
+    ("OnesLike", |n| n.unary(ops::ones_like)),
+    ("Pack", |n| t(ops::stack(&n.input_refs(), n.i("axis", 0)?))),
+    ("Pad", |n| {
+        t(ops::pad(
+            n.input(0)?,
+            &n.paddings(1)?,
+            ops::PadMode::Constant,
+            0.0,
+        ))
+    }),
+    ("PadV2", |n| {
+        let c = f64::from(n.const_f32(2)?);
+        t(ops::pad(
+            n.input(0)?,
+            &n.paddings(1)?,
+            ops::PadMode::Constant,
+            c,
+        ))
+    }),
+    // A placeholder that need not be fed: rustflow can feed any tensor.
+    ("PlaceholderWithDefault", |n| n.unary(ops::identity)),
+    ("Pow", |n| n.binary(ops::pow)),
+    ("Prod", |n| n.reduce(ops::reduce_prod)),
+    ("Range", |n| {
+        let dtype = n.dtype("Tidx").unwrap_or(DType::I32);
+        let v = |i| {
+            n.const_input(i)
+                .map(|v| v.to_f64_vec().first().copied().unwrap_or(0.0))
+        };
+        t(ops::range(n.graph, v(0)?, v(1)?, v(2)?, dtype))
+    }),
+    ("Rank", |n| n.unary(ops::rank)),
+    ("Reciprocal", |n| n.unary(ops::reciprocal)),
+    ("ReciprocalGrad", |n| n.unary_grad(0, 1)),
+    ("Relu6", |n| n.unary(ops::relu6)),
+    ("Relu6Grad", |n| n.unary_grad(1, 0)),
+    ("RestoreV2", |n| {
+        let dtypes = match n.def.attr.get("dtypes").and_then(|v| v.value.as_ref()) {
+            Some(Attr::List(l)) => l
+                .r#type
+                .iter()
+                .map(|&d| convert::dtype(d, &n.def.name))
+                .collect::<Result<Vec<_>>>()?,
+            _ => return Err(n.error("attr 'dtypes' is not a list of types")),
+        };
+        NodeImport::many(crate::ops::restore_v2(
+            n.input(0)?,
+            n.input(1)?,
+            n.input(2)?,
+            &dtypes,
+        )?)
+    }),
+    ("ReverseV2", |n| {
+        t(ops::reverse(n.input(0)?, &n.const_ints(1)?))
+    }),
+    ("Round", |n| n.unary(ops::round)),
+    ("Rsqrt", |n| n.unary(ops::rsqrt)),
+    ("RsqrtGrad", |n| n.unary_grad(0, 1)),
+    ("SaveV2", |n| {
+        let ins = n.input_refs();
+        if ins.len() < 3 {
+            return Err(n.error("needs a prefix, tensor names and shapes and slices"));
+        }
+        Ok(crate::ops::save_v2(ins[0], ins[1], ins[2], &ins[3..])?.into())
+    }),
+    ("ScalarSummary", |n| {
+        t(ops::summary::scalar(&n.const_str(0)?, n.input(1)?))
+    }),
+    ("Select", |n| {
+        t(ops::select(n.input(0)?, n.input(1)?, n.input(2)?))
+    }),
+    ("Selu", |n| n.unary(ops::selu)),
+    ("SeluGrad", |n| n.unary_grad(1, 0)),
+    ("ShapeN", |n| {
+        let out = n.dtype("out_type").unwrap_or(DType::I32);
+        let shapes = n
+            .inputs
+            .iter()
+            .map(|x| ops::shape(x, out))
+            .collect::<Result<Vec<_>>>()?;
+        NodeImport::many(shapes)
+    }),
+    ("SigmoidGrad", |n| n.unary_grad(0, 1)),
+    ("Sign", |n| n.unary(ops::sign)),
+    ("Sin", |n| n.unary(ops::sin)),
+    ("Size", |n| {
+        t(ops::size(
+            n.input(0)?,
+            n.dtype("out_type").unwrap_or(DType::I32),
+        ))
+    }),
+    ("Slice", |n| {
+        t(ops::slice(
+            n.input(0)?,
+            &n.const_ints(1)?,
+            &n.const_ints(2)?,
+        ))
+    }),
+    ("Snapshot", |n| n.unary(ops::identity)),
+    ("Softplus", |n| n.unary(ops::softplus)),
+    ("Softsign", |n| n.unary(ops::softsign)),
+    ("Split", |n| {
+        let num =
+            usize::try_from(n.i("num_split", 1)?).map_err(|_| n.error("negative num_split"))?;
+        let axis = n.const_scalar(0)?;
+        NodeImport::many(ops::split(n.input(1)?, num, axis)?)
+    }),
+    ("SplitV", |n| {
+        let axis = n.const_scalar(2)?;
+        NodeImport::many(ops::split_v(n.input(0)?, &n.const_ints(1)?, axis)?)
+    }),
+    ("SqrtGrad", |n| n.unary_grad(0, 1)),
+    ("SquaredDifference", |n| n.binary(ops::squared_difference)),
+    ("Squeeze", |n| {
+        let dims = n.ints("squeeze_dims", &[])?;
+        t(ops::squeeze(
+            n.input(0)?,
+            (!dims.is_empty()).then_some(&dims[..]),
+        ))
+    }),
+    ("StridedSlice", |n| {
+        let masks = ops::SliceMasks {
+            begin: n.i("begin_mask", 0)?,
+            end: n.i("end_mask", 0)?,
+            ellipsis: n.i("ellipsis_mask", 0)?,
+            new_axis: n.i("new_axis_mask", 0)?,
+            shrink_axis: n.i("shrink_axis_mask", 0)?,
+        };
+        let (b, e, s) = (n.const_ints(1)?, n.const_ints(2)?, n.const_ints(3)?);
+        t(ops::strided_slice(n.input(0)?, &b, &e, &s, masks))
+    }),
+    ("TanhGrad", |n| n.unary_grad(0, 1)),
+    ("Tile", |n| t(ops::tile(n.input(0)?, &n.const_dims(1)?))),
+    ("TopKV2", |n| {
+        let k = usize::try_from(n.const_scalar(1)?).map_err(|_| n.error("negative k"))?;
+        let (v, i) = ops::top_k(n.input(0)?, k)?;
+        NodeImport::many(vec![v, i])
+    }),
+    ("Unpack", |n| {
+        let num = usize::try_from(n.i("num", 0)?).ok();
+        NodeImport::many(ops::unstack(n.input(0)?, n.i("axis", 0)?, num)?)
+    }),
+    ("Where", |n| n.unary(ops::where_indices)),
+    ("ZerosLike", |n| n.unary(ops::zeros_like)),
 ];
+
+/// `FusedBatchNorm` (V2, V3): outputs y, batch mean and batch variance (the reserve spaces
+/// are not imported).
+fn fused_batch_norm(n: &NodeImport<'_>) -> Result<Imported> {
+    n.nhwc()?;
+    let eps = match n.def.attr.get("epsilon").and_then(|v| v.value.as_ref()) {
+        Some(Attr::F(x)) => *x,
+        _ => 1e-4,
+    };
+    let training = n.b("is_training", true)?;
+    let (mean, var) = if training {
+        (None, None)
+    } else {
+        (Some(n.input(3)?), Some(n.input(4)?))
+    };
+    let (y, m, v) = ops::nn::fused_batch_norm(
+        n.input(0)?,
+        n.input(1)?,
+        n.input(2)?,
+        mean,
+        var,
+        eps,
+        training,
+    )?;
+    NodeImport::many(vec![y, m, v])
+}
+
+/// The node of `ctx` as a [`Deferred`] op that takes input `i` (and any other the row asks
+/// for) at run time; its output's dtype is the node's `T` (or `dtype`, `out_type`, `Tidx`)
+/// attribute, its shape unknown.
+fn deferred(ctx: &NodeImport<'_>, build: Build, i: usize) -> Result<Imported> {
+    let op_type = OPS
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| *name == ctx.def.op)
+        .ok_or_else(|| ctx.error("no row"))?;
+    let dtype = ["T", "dtype", "out_type", "Tidx"]
+        .iter()
+        .find_map(|a| ctx.dtype(a).ok())
+        .unwrap_or(DType::F32);
+    let op = Deferred::new(op_type, ctx.def.clone(), build, i);
+    let spec = rustflow_graph::TensorSpec::new(dtype, Shape::unknown());
+    Ok(ctx
+        .graph
+        .add_node(
+            &ctx.def.name,
+            Arc::new(op),
+            &ctx.input_refs(),
+            &[],
+            vec![spec],
+        )?
+        .into())
+}
 
 /// `Variable` as its value tensor.
 trait DerefTensor {
@@ -620,26 +1152,23 @@ pub fn import_graph_def(
             )?),
             _ => None,
         };
-        let ctx = NodeImport {
-            graph,
-            def: node,
-            inputs,
-            initial_value,
-            variables: &variables,
-        };
-        let before = graph.len();
-        let build = builder(&node.op).expect("checked above");
         let full = format!("{scope}{n}");
         let ctx_def = NodeDef {
             name: full.clone(),
             ..node.clone()
         };
-        let ctx = NodeImport {
-            def: &ctx_def,
-            ..ctx
-        };
+        let ctx = NodeImport::new(graph, &ctx_def, inputs, initial_value, &variables);
+        let before = graph.len();
+        let build = builder(&node.op).expect("checked above");
         let refs: Vec<&Operation> = controls.iter().collect();
-        let mut imported = graph.control_dependencies(&refs, |_| build(&ctx))??;
+        let mut imported = match graph.control_dependencies(&refs, |_| build(&ctx))? {
+            Ok(i) => i,
+            Err(e) => match ctx.needs_value() {
+                Some(i) => graph.control_dependencies(&refs, |_| deferred(&ctx, build, i))??,
+                None if e.to_string().contains(&format!("'{full}'")) => return Err(e),
+                None => return Err(ctx.error(e.to_string())),
+            },
+        };
         if imported.op.id().index() < before {
             // The builder returned an existing tensor: give the node a node of its own.
             let y = ops::identity(&imported.outputs[0])?;

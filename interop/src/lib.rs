@@ -3,9 +3,11 @@
 //! TensorFlow's op types to rustflow's builders.
 
 pub mod convert;
+mod deferred;
 pub mod export;
 pub mod import;
 pub mod meta;
+pub mod ops;
 
 pub use export::{op_counts, sub_graph_def, to_graph_def, write_graph};
 pub use import::{import_graph_def, parse_graph_def, Element, ImportOptions};

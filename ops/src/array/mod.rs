@@ -4,6 +4,7 @@
 
 pub(crate) mod common;
 
+mod broadcast_gradient_args;
 mod concat;
 mod cumsum;
 mod expand_dims;
@@ -33,6 +34,7 @@ mod transpose;
 mod unstack;
 mod where_indices;
 
+pub use broadcast_gradient_args::broadcast_gradient_args;
 pub use concat::concat;
 pub use cumsum::cumsum;
 pub use expand_dims::expand_dims;

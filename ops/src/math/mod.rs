@@ -51,3 +51,4 @@ pub use reduce_sum::reduce_sum;
 pub use sum_to_shape::{broadcast_grad, sum_to_shape_of};
 pub use top_k::top_k;
 pub use unary::*;
+pub use unary_grad::unary_grad_of;

@@ -26,6 +26,9 @@ macro_rules! unary_grads {
         }
 
         impl UnaryGradKind {
+            /// Every kind.
+            const ALL: &'static [UnaryGradKind] = &[$(UnaryGradKind::$kind,)*];
+
             fn op_type(self) -> &'static str {
                 match self {
                     $(UnaryGradKind::$kind => $tf,)*
@@ -123,6 +126,26 @@ impl Op for UnaryGrad {
         };
         Ok(vec![Some(ds), Some(unary_grad(self.kind, s, g)?)])
     }
+}
+
+/// The fused gradient op TensorFlow's graphs name `op_type` (`TanhGrad`, `SigmoidGrad`,
+/// `SqrtGrad`, `RsqrtGrad`, `ReciprocalGrad`, `Relu6Grad`, `EluGrad`, `SeluGrad`, ...) of the
+/// saved tensor `s` (TensorFlow's first input) and the upstream gradient `dy`; `None` for any
+/// other op type.
+///
+/// ```
+/// use rustflow_graph::{shape, DType, Graph};
+/// use rustflow_ops::{placeholder, unary_grad_of};
+/// let g = Graph::new();
+/// let y = placeholder(&g, DType::F32, shape![2], "y");
+/// let dy = placeholder(&g, DType::F32, shape![2], "dy");
+/// let dx = unary_grad_of("TanhGrad", &y, &dy).unwrap().unwrap();
+/// assert_eq!(dx.op().op_type(), "TanhGrad");
+/// assert!(unary_grad_of("MatMul", &y, &dy).is_none());
+/// ```
+pub fn unary_grad_of(op_type: &str, s: &Tensor, dy: &Tensor) -> Option<Result<Tensor>> {
+    let kind = UnaryGradKind::ALL.iter().find(|k| k.op_type() == op_type)?;
+    Some(unary_grad(*kind, s, dy))
 }
 
 /// Adds the `kind` gradient of saved tensor `s` and upstream `dy`.

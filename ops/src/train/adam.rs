@@ -11,11 +11,11 @@ use std::sync::{Mutex, PoisonError};
 /// Adam's rule (`ApplyAdam`; inputs: the gradient, `beta1_power`, `beta2_power`, then the
 /// learning rate, beta1, beta2 and epsilon).
 #[derive(Clone, Debug)]
-struct Adam;
+pub(crate) struct Adam;
 
 /// One Adam step's constants.
 #[derive(Clone, Copy)]
-struct Step {
+pub(crate) struct Step {
     lr_t: f32,
     b1: f32,
     b2: f32,

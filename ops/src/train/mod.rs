@@ -3,6 +3,7 @@
 mod adadelta;
 mod adagrad;
 mod adam;
+mod apply;
 mod global_step;
 mod gradient_descent;
 mod hyper;
@@ -17,6 +18,7 @@ mod update;
 pub use adadelta::AdadeltaOptimizer;
 pub use adagrad::AdagradOptimizer;
 pub use adam::AdamOptimizer;
+pub use apply::apply_update;
 pub use global_step::{get_global_step, get_or_create_global_step};
 pub use gradient_descent::GradientDescentOptimizer;
 pub use hyper::Hyper;

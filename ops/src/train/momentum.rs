@@ -9,7 +9,7 @@ use rustflow_graph::{Operation, Result, Tensor};
 /// The rule of `ApplyMomentum`; hyper-parameters: learning rate, momentum; slot: `accum`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Momentum {
-    use_nesterov: bool,
+    pub(crate) use_nesterov: bool,
 }
 
 impl Rule for Momentum {
