@@ -6,7 +6,7 @@
 //! ```no_run
 //! use rustflow_graph::Graph;
 //! use rustflow_ops::train::{GradientDescentOptimizer, Optimizer};
-//! use rustflow_ops::{constant, TensorOps};
+//! use rustflow_ops::{constant, GraphOps, TensorOps};
 //! use rustflow_mpi::{broadcast_global_variables, DistributedOptimizer};
 //! let world = rustflow_mpi::init().unwrap(); // under `mpirun -np 2`: rank 0 or 1, size 2
 //! let g = Graph::new();
