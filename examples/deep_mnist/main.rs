@@ -82,6 +82,11 @@ struct Args {
     /// training run then peaks at about 190 MB).
     #[arg(long, default_value_t = 1000)]
     eval_chunk: usize,
+    /// Train the CNN data-parallel over MPI (`mpirun -np N ...`; needs `--features
+    /// distributed`): each process trains on its shard at `--batch`, gradients averaged
+    /// across processes, Adam's learning rate scaled by N; rank 0 logs, saves and evaluates.
+    #[arg(long)]
+    distributed: bool,
 }
 
 fn main() -> Res<()> {
@@ -130,7 +135,7 @@ fn main() -> Res<()> {
 
 /// The second half: the convolutional network trained by Adam. `None` when only benchmarking.
 fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
-    let net = build_cnn(args.seed)?;
+    let (net, lead) = distributed::build_cnn(args.distributed, args.seed, mnist)?;
     let Cnn {
         g,
         x,
@@ -147,6 +152,7 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     };
     let sess = InteractiveSession::with_options(g, options);
     g.global_variables_initializer()?.run(&feed! {})?;
+    distributed::sync(g, args.distributed)?;
     let saver = Saver::new(g).max_to_keep(3);
     let mut start = 0;
     if let Some(dir) = &args.checkpoint_dir {
@@ -170,7 +176,7 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     let bar = progress(steps as u64, start as u64);
     for i in start..steps {
         let (xs, ys) = mnist.train.next_batch(args.batch);
-        if args.log_every > 0 && i % args.log_every == 0 {
+        if lead && args.log_every > 0 && i % args.log_every == 0 {
             let train_accuracy = accuracy
                 .eval(&feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 })?
                 .scalar_value::<f32>()?;
@@ -181,13 +187,16 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
         }
         train_step.run(&feed! { x => xs, y_ => ys, keep_prob => 0.5f32 })?;
         bar.inc(1);
-        if let Some(dir) = &args.checkpoint_dir {
+        if let Some(dir) = args.checkpoint_dir.as_ref().filter(|_| lead) {
             if (i + 1) % args.save_every == 0 || i + 1 == steps {
                 saver.save(&sess, dir.join("model"), Some(i as u64 + 1))?;
             }
         }
     }
     bar.finish_and_clear();
+    if !lead {
+        return Ok(None);
+    }
     Ok(Some(test_accuracy(
         &net,
         &sess,
@@ -364,4 +373,62 @@ fn peak_rss_mb() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
+}
+
+/// `--distributed`: the MPI side of the CNN, with the `distributed` feature.
+#[cfg(feature = "distributed")]
+mod distributed {
+    use crate::tutorial::{build_cnn_with, Cnn, Res};
+    use rustflow::prelude::*;
+    use rustflow_mpi::{broadcast_global_variables, DistributedOptimizer};
+
+    /// The CNN, and whether this process leads (logs, saves, evaluates). Distributed: starts
+    /// MPI, keeps this process's shard of the training set, and trains by Adam at 1e-4 x
+    /// processes on gradients averaged across processes; each process's dropout has its own
+    /// seed.
+    pub fn build_cnn(on: bool, seed: u64, mnist: &mut mnist::Datasets) -> Res<(Cnn, bool)> {
+        if !on {
+            return Ok((crate::build_cnn(seed)?, true));
+        }
+        let w = rustflow_mpi::init()?;
+        mnist.train = mnist.train.shard(w.rank, w.size)?;
+        if w.rank == 0 {
+            eprintln!(
+                "{} processes, {} training images each",
+                w.size,
+                mnist.train.num_examples()
+            );
+        }
+        let adam = train::AdamOptimizer::new(1e-4 * w.size as f32);
+        let net = build_cnn_with(seed + w.rank as u64, |loss| {
+            DistributedOptimizer::new(adam).minimize(loss)
+        })?;
+        Ok((net, w.rank == 0))
+    }
+
+    /// Distributed: every process starts from rank 0's variables.
+    pub fn sync(g: &Graph, on: bool) -> Res<()> {
+        if on {
+            broadcast_global_variables(g, 0)?.run(&feed! {})?;
+        }
+        Ok(())
+    }
+}
+
+/// Without the `distributed` feature, `--distributed` says how to get it.
+#[cfg(not(feature = "distributed"))]
+mod distributed {
+    use crate::tutorial::{Cnn, Res};
+    use rustflow::Graph;
+
+    pub fn build_cnn(on: bool, seed: u64, _: &mut rustflow::mnist::Datasets) -> Res<(Cnn, bool)> {
+        if on {
+            return Err("--distributed needs MPI: build with `--features distributed`".into());
+        }
+        Ok((crate::build_cnn(seed)?, true))
+    }
+
+    pub fn sync(_: &Graph, _: bool) -> Res<()> {
+        Ok(())
+    }
 }

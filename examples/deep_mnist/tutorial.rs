@@ -74,6 +74,14 @@ pub struct Cnn {
 
 /// Builds the convolutional network; `seed` is the graph-level random seed.
 pub fn build_cnn(seed: u64) -> Result<Cnn> {
+    build_cnn_with(seed, |loss| train::AdamOptimizer::new(1e-4).minimize(loss))
+}
+
+/// [`build_cnn`] with the training step that `minimize` builds from the loss.
+pub fn build_cnn_with(
+    seed: u64,
+    minimize: impl FnOnce(&Tensor) -> Result<Operation>,
+) -> Result<Cnn> {
     let g = Graph::new();
     g.set_random_seed(seed);
     let x = g.placeholder(F32, shape![?, 784]);
@@ -107,7 +115,7 @@ pub fn build_cnn(seed: u64) -> Result<Cnn> {
         None,
         false,
     )?;
-    let train_step = train::AdamOptimizer::new(1e-4).minimize(&cross_entropy)?;
+    let train_step = minimize(&cross_entropy)?;
     let correct_prediction = equal(&argmax(&y_conv, 1)?, &argmax(&y_, 1)?)?;
     let accuracy = reduce_mean(&cast(&correct_prediction, F32)?, None, false)?;
     Ok(Cnn {

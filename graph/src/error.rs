@@ -171,6 +171,17 @@ pub enum Error {
         /// The limit it exceeds.
         limit: usize,
     },
+    /// A collective across processes that failed: a process that died or stalled (named by
+    /// its rank), or processes that disagree on the tensor (TensorFlow's `UnavailableError`).
+    #[error("{msg}\n\t [[{{{{node {node}}}}} = {op}]]")]
+    Unavailable {
+        /// The node whose collective failed.
+        node: String,
+        /// Its op type.
+        op: String,
+        /// What happened, naming the ranks and shapes involved.
+        msg: String,
+    },
     /// A kernel-level failure not yet attributed to a node. The executor turns it into
     /// [`Error::InvalidArgument`] naming the node; it reaches users only from direct
     /// [`crate::Value`] calls.

@@ -50,6 +50,14 @@ impl Images {
         }
     }
 
+    /// The images at `idx`, kept in their stored form.
+    fn subset(&self, idx: &[usize]) -> Images {
+        match self {
+            Images::F32(a) => Images::F32(a.select(Axis(0), idx)),
+            Images::Bytes(a) => Images::Bytes(a.select(Axis(0), idx)),
+        }
+    }
+
     fn rows(&self, rows: Range<usize>) -> Array2<f32> {
         match self {
             Images::F32(a) => a.slice(s![rows, ..]).to_owned(),
@@ -174,6 +182,37 @@ impl DataSet {
         &self.order
     }
 
+    /// Shard `index` of `num_shards`: the examples whose file position is `index` modulo
+    /// `num_shards` (TensorFlow's `Dataset.shard`), for data-parallel training where each
+    /// process reads its own part of an epoch. The shards of `0..num_shards` are disjoint and
+    /// together hold every example once. The shard shuffles with a generator drawn from this
+    /// data set's, differing by `index`.
+    ///
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use rustflow_mnist::DataSet;
+    /// let ds = DataSet::new(Array2::zeros((5, 1)), Array1::zeros(5).into_dyn(), vec![0; 5], 0).unwrap();
+    /// assert_eq!(ds.shard(0, 2).unwrap().num_examples(), 3);
+    /// assert_eq!(ds.shard(1, 2).unwrap().num_examples(), 2);
+    /// assert!(ds.shard(2, 2).is_err());
+    /// ```
+    pub fn shard(&self, index: usize, num_shards: usize) -> Result<DataSet, Error> {
+        if index >= num_shards {
+            return Err(Error::InvalidDataSet(format!(
+                "shard {index} of {num_shards}: the index must be below the number of shards"
+            )));
+        }
+        let idx: Vec<usize> = (index..self.num_examples()).step_by(num_shards).collect();
+        let class_ids = idx.iter().map(|&i| self.class_ids[i]).collect();
+        let seed = rand::Rng::gen::<u64>(&mut self.rng.clone()) ^ index as u64;
+        Self::build(
+            self.images.subset(&idx),
+            self.labels.select(Axis(0), &idx),
+            class_ids,
+            seed,
+        )
+    }
+
     /// The next `batch_size` examples, as TensorFlow's `DataSet.next_batch`:
     /// images `[batch_size, features]` and labels `[batch_size, ...]`.
     ///
@@ -228,6 +267,36 @@ mod tests {
         let mut s = v.to_vec();
         s.sort_unstable();
         s == (0..n).collect::<Vec<_>>()
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_complete() {
+        for (n, k) in [(10, 3), (7, 7), (5, 8), (0, 2), (60, 1)] {
+            let d = ds(n, 4);
+            let mut all = Vec::new();
+            for r in 0..k {
+                let s = d.shard(r, k).unwrap();
+                let got = ids(s.labels());
+                assert!(got.iter().all(|&i| i % k == r), "shard {r} of {k}: {got:?}");
+                assert_eq!(
+                    s.class_ids()
+                        .iter()
+                        .map(|&c| c as usize)
+                        .collect::<Vec<_>>(),
+                    got
+                );
+                assert_eq!(
+                    s.images().column(0).to_vec(),
+                    got.iter().map(|&i| (i * 10) as f32).collect::<Vec<_>>()
+                );
+                all.extend(got);
+            }
+            assert!(is_perm(&all, n), "{n} examples in {k} shards");
+        }
+        assert!(matches!(
+            ds(4, 0).shard(3, 3),
+            Err(Error::InvalidDataSet(_))
+        ));
     }
 
     #[test]
