@@ -191,6 +191,9 @@ fn corrupt_graph_files_name_the_file_and_byte_offset() {
         };
         let check = |bytes: &[u8], what: &str| match read(bytes) {
             Ok(()) => false,
+            // A flip that leaves a well-formed message with another value (a dtype, an op
+            // type) is found by the import, which names the node.
+            Err(e) if !what.contains("trunc") && e.to_string().contains("{{node ") => true,
             Err(e) => {
                 let msg = e.to_string();
                 let Some(at) = msg
