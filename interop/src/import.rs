@@ -452,7 +452,7 @@ impl<'a> NodeImport<'a> {
             return Ok(op.inputs()[0].clone());
         }
         let dims = self.const_dims(i)?;
-        Ok(ops::fill(self.graph, &dims, 0f32, "zeros")?)
+        ops::fill(self.graph, &dims, 0f32, "zeros")
     }
 
     /// `(strides, padding, dilations)` of a convolution.
