@@ -44,10 +44,7 @@ pub fn fold(t: &Tensor) -> Option<Value> {
                 shape.to_known()?.iter().map(|&d| d as i64).collect(),
             ),
         };
-        return match t.dtype() {
-            DType::I32 => Value::new(&dims, data.iter().map(|&d| d as i32).collect()).ok(),
-            _ => Value::new(&dims, data).ok(),
-        };
+        return int_value(t.dtype(), &dims, data);
     }
     if node.op.kind() != OpKind::Pure || node.outputs.iter().any(|o| o.shape.rank().is_none()) {
         return None;
@@ -55,7 +52,7 @@ pub fn fold(t: &Tensor) -> Option<Value> {
     let inputs = node
         .inputs
         .iter()
-        .map(|&(src, k)| fold(&Operation::from_graph(&g, src).output(k).ok()?))
+        .map(|&(src, k)| fold(&Operation::from_graph(g, src).output(k).ok()?))
         .collect::<Option<Vec<_>>>()?;
     // Folding computes small shape vectors; anything big stays in the graph.
     if inputs.iter().any(|v| v.len() > 1 << 16) {
@@ -69,6 +66,14 @@ pub fn fold(t: &Tensor) -> Option<Value> {
         functions: &NoFunctions,
     };
     node.op.compute(&mut ctx).ok()?.into_iter().nth(t.index())
+}
+
+/// An int32 (or else int64) value of `dims` holding `data`.
+pub fn int_value(dtype: DType, dims: &[usize], data: Vec<i64>) -> Option<Value> {
+    match dtype {
+        DType::I32 => Value::new(dims, data.iter().map(|&d| d as i32).collect()).ok(),
+        _ => Value::new(dims, data).ok(),
+    }
 }
 
 /// A row's rustflow nodes, built in a graph of their own for one set of attribute values and

@@ -56,6 +56,114 @@ pub struct NodeImport<'a> {
     pub variables: &'a HashMap<NodeId, Variable>,
     /// The first input the row asked for as a constant that neither is one nor folds.
     needs: Cell<Option<usize>>,
+    /// The GraphDef's shape arithmetic, for inputs that fold only through it.
+    known: Option<Known<'a>>,
+}
+
+/// What is known at import of the GraphDef's integer vectors (shapes and their pieces),
+/// element by element, as TensorFlow's shape inference evaluates shape tensors: `Shape` of
+/// a tensor of known rank gives its static dims, and `Slice`, `StridedSlice` (one element or
+/// a unit-stride range), `Pack`, `ConcatV2`, `Identity` and `Cast` carry what they can.
+#[derive(Clone, Copy)]
+pub struct Known<'a> {
+    by_name: &'a HashMap<&'a str, &'a NodeDef>,
+    outputs: &'a HashMap<&'a str, Imported>,
+}
+
+impl Known<'_> {
+    fn tensor(&self, input: &str) -> Option<Tensor> {
+        let (src, k, _) = parse_input(input);
+        self.outputs.get(src)?.outputs.get(k).cloned()
+    }
+
+    fn ints(&self, input: &str) -> Option<Vec<i64>> {
+        self.partial(input)?.into_iter().collect()
+    }
+
+    /// The elements of the tensor `input` (`"node:k"`) known at import.
+    pub fn partial(&self, input: &str) -> Option<Vec<Option<i64>>> {
+        let t = self.tensor(input)?;
+        if let Some(v) = fold(&t) {
+            return Some(v.to_f64_vec().iter().map(|&x| Some(x as i64)).collect());
+        }
+        let (src, k, _) = parse_input(input);
+        let node = self.by_name.get(src)?;
+        let arg = |i: usize| node.input.get(i).map(String::as_str);
+        let attr = |name: &str| match node.attr.get(name).and_then(|a| a.value.as_ref()) {
+            Some(Attr::I(i)) => *i,
+            _ => 0,
+        };
+        match node.op.as_str() {
+            "Shape" | "ShapeN" => {
+                let s = self
+                    .tensor(arg(if node.op == "Shape" { 0 } else { k })?)?
+                    .shape();
+                Some(s.dims()?.iter().map(|d| d.map(|d| d as i64)).collect())
+            }
+            "Identity" | "Cast" | "StopGradient" => self.partial(arg(0)?),
+            "Pack" => node
+                .input
+                .iter()
+                .filter(|i| !i.starts_with('^'))
+                .map(|i| match self.partial(i).as_deref() {
+                    Some([x]) => Some(*x),
+                    _ => Some(None),
+                })
+                .collect(),
+            "ConcatV2" => {
+                let data: Vec<&String> =
+                    node.input.iter().filter(|i| !i.starts_with('^')).collect();
+                let (axis, parts) = data.split_last()?;
+                if self.ints(axis)? != [0] {
+                    return None;
+                }
+                let mut out = vec![];
+                for p in parts {
+                    out.extend(self.partial(p)?);
+                }
+                Some(out)
+            }
+            "Slice" => {
+                let v = self.partial(arg(0)?)?;
+                let (b, n) = (self.ints(arg(1)?)?, self.ints(arg(2)?)?);
+                let b = usize::try_from(*b.first()?).ok()?;
+                let e = match *n.first()? {
+                    -1 => v.len(),
+                    n => b + usize::try_from(n).ok()?,
+                };
+                v.get(b..e).map(<[_]>::to_vec)
+            }
+            "StridedSlice" => {
+                let v = self.partial(arg(0)?)?;
+                let (b, e, s) = (
+                    self.ints(arg(1)?)?,
+                    self.ints(arg(2)?)?,
+                    self.ints(arg(3)?)?,
+                );
+                if s != [1] || b.len() != 1 || attr("ellipsis_mask") | attr("new_axis_mask") != 0 {
+                    return None;
+                }
+                let n = v.len() as i64;
+                let norm = |x: i64| if x < 0 { x + n } else { x };
+                let begin = if attr("begin_mask") & 1 != 0 {
+                    0
+                } else {
+                    norm(b[0])
+                };
+                if attr("shrink_axis_mask") & 1 != 0 {
+                    return Some(vec![*v.get(usize::try_from(begin).ok()?)?]);
+                }
+                let end = if attr("end_mask") & 1 != 0 {
+                    n
+                } else {
+                    norm(e[0]).min(n)
+                };
+                v.get(usize::try_from(begin).ok()?..usize::try_from(end).ok()?)
+                    .map(<[_]>::to_vec)
+            }
+            _ => None,
+        }
+    }
 }
 
 fn t(r: Result<Tensor>) -> Result<Imported> {
@@ -78,7 +186,14 @@ impl<'a> NodeImport<'a> {
             initial_value,
             variables,
             needs: Cell::new(None),
+            known: None,
         }
+    }
+
+    /// The same, with the GraphDef's shape arithmetic to fold inputs through.
+    pub fn with_known(mut self, known: Known<'a>) -> Self {
+        self.known = Some(known);
+        self
     }
 
     /// The input the row needed as a constant when it could not be computed at import: the
@@ -214,7 +329,22 @@ impl<'a> NodeImport<'a> {
     /// records `i`, and the node takes the value at run time ([`Deferred`]).
     pub fn const_input(&self, i: usize) -> Result<Value> {
         let x = self.input(i)?;
-        fold(x).ok_or_else(|| {
+        let through_def = || {
+            let known = self.known?;
+            let name = self
+                .def
+                .input
+                .iter()
+                .filter(|s| !s.starts_with('^'))
+                .nth(i)?;
+            let v = known.ints(name)?;
+            let dims: Vec<usize> = match x.shape().rank() {
+                Some(0) => vec![],
+                _ => vec![v.len()],
+            };
+            crate::deferred::int_value(x.dtype(), &dims, v)
+        };
+        fold(x).or_else(through_def).ok_or_else(|| {
             self.needs.set(Some(i));
             self.error(format!(
                 "input {i} ('{}', op {}) is not known at import",
@@ -322,7 +452,7 @@ impl<'a> NodeImport<'a> {
             return Ok(op.inputs()[0].clone());
         }
         let dims = self.const_dims(i)?;
-        Ok(ops::fill(self.graph, &dims, 0f32, "zeros")?)
+        ops::fill(self.graph, &dims, 0f32, "zeros")
     }
 
     /// `(strides, padding, dilations)` of a convolution.
@@ -1002,18 +1132,60 @@ pub enum Element {
     Op(Operation),
 }
 
-/// Parses a GraphDef from its binary or text form.
+/// Why bytes are not a GraphDef: the byte offset and cause (binary), or the text parser's
+/// line and field (text: printable bytes only).
+fn graph_def_fault(bytes: &[u8], binary: rustflow_proto::DecodeError) -> (u64, String) {
+    let printable = |b: &u8| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80;
+    if let (true, Ok(text)) = (bytes.iter().all(printable), std::str::from_utf8(bytes)) {
+        if let Err(e) = rustflow_proto::text::parse::<GraphDef>(text) {
+            return (0, format!("not a GraphDef in text form: {e}"));
+        }
+    }
+    let (at, why) = crate::wire::graph_def(bytes).unwrap_or((0, binary.to_string()));
+    (at as u64, format!("not a GraphDef: {why}"))
+}
+
+/// Parses a GraphDef from its binary or text form; an error gives the byte offset of the
+/// first fault (binary) or the line (text).
 pub fn parse_graph_def(bytes: &[u8]) -> Result<GraphDef> {
     match GraphDef::decode(bytes) {
         Ok(g) => Ok(g),
         Err(binary) => {
-            let text = std::str::from_utf8(bytes).map_err(|_| {
-                Error::Kernel(format!(
-                    "not a GraphDef: binary decode failed ({binary}), and not text"
-                ))
-            })?;
-            rustflow_proto::text::parse(text)
-                .map_err(|e| Error::Kernel(format!("not a GraphDef: {e}")))
+            if let Some(g) = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|t| rustflow_proto::text::parse(t).ok())
+            {
+                return Ok(g);
+            }
+            let (at, msg) = graph_def_fault(bytes, binary);
+            Err(Error::Kernel(format!("{msg} (at byte offset {at})")))
+        }
+    }
+}
+
+/// Reads the GraphDef file `path` (`.pb` or `.pbtxt`); a corrupt or truncated file is an
+/// error naming it and the byte offset of the first fault.
+pub fn read_graph_def(path: impl AsRef<std::path::Path>) -> Result<GraphDef> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
+    match GraphDef::decode(bytes.as_slice()) {
+        Ok(g) => Ok(g),
+        Err(binary) => {
+            if let Some(g) = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|t| rustflow_proto::text::parse(t).ok())
+            {
+                return Ok(g);
+            }
+            let (offset, msg) = graph_def_fault(&bytes, binary);
+            Err(Error::DataLoss {
+                path: path.into(),
+                offset,
+                msg,
+            })
         }
     }
 }
@@ -1157,7 +1329,12 @@ pub fn import_graph_def(
             name: full.clone(),
             ..node.clone()
         };
-        let ctx = NodeImport::new(graph, &ctx_def, inputs, initial_value, &variables);
+        let known = Known {
+            by_name: &by_name,
+            outputs: &outputs,
+        };
+        let ctx =
+            NodeImport::new(graph, &ctx_def, inputs, initial_value, &variables).with_known(known);
         let before = graph.len();
         let build = builder(&node.op).expect("checked above");
         let refs: Vec<&Operation> = controls.iter().collect();
@@ -1169,12 +1346,14 @@ pub fn import_graph_def(
                 None => return Err(ctx.error(e.to_string())),
             },
         };
-        if imported.op.id().index() < before {
+        if imported.op.id().index() < before && imported.op.name() != full {
             // The builder returned an existing tensor: give the node a node of its own.
             let y = ops::identity(&imported.outputs[0])?;
             imported = y.into();
         }
-        graph.rename_node(imported.op.id(), &full)?;
+        if imported.op.name() != full {
+            graph.rename_node(imported.op.id(), &full)?;
+        }
         if node.op == "VariableV2" {
             let v = Variable::from_info(
                 graph,

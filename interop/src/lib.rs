@@ -8,7 +8,8 @@ pub mod export;
 pub mod import;
 pub mod meta;
 pub mod ops;
+mod wire;
 
 pub use export::{op_counts, sub_graph_def, to_graph_def, write_graph};
-pub use import::{import_graph_def, parse_graph_def, Element, ImportOptions};
+pub use import::{import_graph_def, parse_graph_def, read_graph_def, Element, ImportOptions};
 pub use meta::{import_meta_graph, MetaGraph};

@@ -29,9 +29,13 @@ pub fn import_meta_graph(
         path: path.into(),
         source,
     })?;
-    let meta = MetaGraphDef::decode(bytes.as_slice()).map_err(|e| Error::Checkpoint {
-        path: path.into(),
-        msg: format!("not a MetaGraphDef: {e}"),
+    let meta = MetaGraphDef::decode(bytes.as_slice()).map_err(|e| {
+        let (at, why) = crate::wire::meta_graph_def(&bytes).unwrap_or((0, e.to_string()));
+        Error::DataLoss {
+            path: path.into(),
+            offset: at as u64,
+            msg: format!("not a MetaGraphDef: {why}"),
+        }
     })?;
     let elements = import_graph_def(graph, &meta.graph_def.clone().unwrap_or_default(), options)?;
     let collections = meta

@@ -116,16 +116,19 @@ fn convert_checkpoint_to_safetensors_and_back() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The whole training graph of a meta graph imports (training against TensorFlow's numbers
+/// is `tests/training.rs`); the tool lists it.
 #[test]
-fn meta_graph_with_ops_rustflow_lacks_names_one() {
+fn meta_graph_imports_with_its_training_ops() {
     let g = rustflow_graph::Graph::new();
-    let e = rustflow_interop::import_meta_graph(
+    let (meta, _) = rustflow_interop::import_meta_graph(
         &g,
         interop("small/model.ckpt.meta"),
         &Default::default(),
     )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("Op type not registered"), "{e}");
-    assert_eq!(g.len(), 0);
+    .unwrap();
+    assert_eq!(meta.collections["train_op"], vec!["train".to_string()]);
+    assert!(g.tensor_by_name("save/RestoreV2:0").is_ok());
+    let (ok, out, err) = rustflow(&["inspect", &interop("small/model.ckpt.meta")]);
+    assert!(ok && out.contains("ApplyGradientDescent"), "{out}{err}");
 }

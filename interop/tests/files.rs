@@ -169,3 +169,92 @@ fn unknown_op_is_an_error_before_anything_is_added() {
     assert!(e.contains("Frobnicate") && e.contains(&name), "{e}");
     assert_eq!(g.len(), 0);
 }
+
+/// Truncated and bit-flipped `.pb` and `.meta` files (every truncation point of the small
+/// graph's first kilobyte, bytes flipped across the file): an error, never a panic, naming the
+/// file and a byte offset inside it.
+#[test]
+fn corrupt_graph_files_name_the_file_and_byte_offset() {
+    let dir = std::env::temp_dir().join(format!("rustflow-corrupt-pb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for src in ["small/graph.pb", "small/model.ckpt.meta"] {
+        let good = std::fs::read(interop(src)).unwrap();
+        let path = dir.join(src.replace('/', "_"));
+        let read = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            if src.ends_with(".meta") {
+                rustflow_interop::import_meta_graph(&Graph::new(), &path, &Default::default())
+                    .map(|_| ())
+            } else {
+                rustflow_interop::read_graph_def(&path).map(|_| ())
+            }
+        };
+        let check = |bytes: &[u8], what: &str| match read(bytes) {
+            Ok(()) => false,
+            // A flip that leaves a well-formed message with another value (a dtype, an op
+            // type) is found by the import, which names the node.
+            Err(e) if !what.contains("trunc") && e.to_string().contains("{{node ") => true,
+            Err(e) => {
+                let msg = e.to_string();
+                let Some(at) = msg
+                    .split("at byte offset ")
+                    .nth(1)
+                    .and_then(|s| s.parse::<usize>().ok())
+                else {
+                    panic!("{src} {what}: no byte offset in: {msg}");
+                };
+                assert!(msg.contains(path.to_str().unwrap()), "{src} {what}: {msg}");
+                assert!(
+                    at <= bytes.len(),
+                    "{src} {what}: offset {at} of {}",
+                    bytes.len()
+                );
+                true
+            }
+        };
+        let mut failed = 0;
+        for n in (1..good.len().min(1024)).chain([good.len() - 1]) {
+            failed += usize::from(check(&good[..n], &format!("truncated to {n}")));
+        }
+        assert!(failed > 900, "{src}: only {failed} truncations refused");
+        for at in (0..good.len()).step_by(97) {
+            let mut bytes = good.clone();
+            bytes[at] ^= 0xa5;
+            check(&bytes, &format!("byte {at} flipped"));
+        }
+        // A length that runs past the end is found where it is.
+        let mut bytes = good.clone();
+        bytes[1] = 0xff;
+        bytes[2] = 0x7f;
+        assert!(check(&bytes, "huge first length"));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An op type rustflow does not have: the error names the node, the op type and (through
+/// the tool) the file.
+#[test]
+fn unsupported_op_names_node_op_and_file() {
+    let mut def = rustflow_interop::read_graph_def(interop("small/graph.pb")).unwrap();
+    let k = def.node.len() / 2;
+    def.node[k].op = "FrobnicateV7".into();
+    let name = def.node[k].name.clone();
+    let dir = std::env::temp_dir().join(format!("rustflow-unsupported-{}", std::process::id()));
+    let path = rustflow_interop::write_graph(&def, &dir, "graph.pb", false).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rustflow"))
+        .args([
+            "run",
+            "--graph",
+            path.to_str().unwrap(),
+            "--fetch",
+            "loss:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for part in ["FrobnicateV7", name.as_str(), path.to_str().unwrap()] {
+        assert!(err.contains(part), "{part} missing from: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

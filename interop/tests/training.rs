@@ -54,10 +54,7 @@ fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
 }
 
 fn op(g: &Graph, name: &str) -> Operation {
-    let t = g
-        .tensor_by_name(&format!("{name}:0"))
-        .map(|t| t.op())
-        .ok();
+    let t = g.tensor_by_name(&format!("{name}:0")).map(|t| t.op()).ok();
     t.or_else(|| {
         g.node_ids()
             .into_iter()
@@ -92,9 +89,8 @@ fn small_training_graph_follows_tensorflows_trajectory() {
                     .unwrap();
             assert_eq!(meta.collections["train_op"], vec![n("train")]);
         } else {
-            let def =
-                parse_graph_def(&std::fs::read(interop(&format!("small/{source}"))).unwrap())
-                    .unwrap();
+            let def = parse_graph_def(&std::fs::read(interop(&format!("small/{source}"))).unwrap())
+                .unwrap();
             import_graph_def(&g, &def, &ImportOptions::default()).unwrap();
         }
         let (x, y) = (tensor(&g, "x:0"), tensor(&g, "y:0"));
@@ -106,13 +102,27 @@ fn small_training_graph_follows_tensorflows_trajectory() {
         sess.run_op(&op(&g, &n("init")), &FeedDict::new()).unwrap();
         let train = op(&g, &n("train"));
         for (t, want) in exp["trajectory"].as_array().unwrap().iter().enumerate() {
-            let got = sess.eval(&loss, &feed).unwrap().scalar_value::<f32>().unwrap();
+            let got = sess
+                .eval(&loss, &feed)
+                .unwrap()
+                .scalar_value::<f32>()
+                .unwrap();
             let w = want["loss"].as_f64().unwrap() as f32;
-            close(&[got], &[w], 1e-5, &format!("{source} loss after {t} steps"));
+            close(
+                &[got],
+                &[w],
+                1e-5,
+                &format!("{source} loss after {t} steps"),
+            );
             for (name, v) in want["variables"].as_object().unwrap() {
                 let got = sess.eval(&tensor(&g, &format!("{name}:0")), &feed).unwrap();
                 let what = format!("{source} {name} after {t} steps");
-                close(got.as_slice::<f32>().unwrap(), &floats(&v["data"]), 1e-5, &what);
+                close(
+                    got.as_slice::<f32>().unwrap(),
+                    &floats(&v["data"]),
+                    1e-5,
+                    &what,
+                );
             }
             sess.run_op(&train, &feed).unwrap();
         }
@@ -136,7 +146,8 @@ fn small_training_graph_follows_tensorflows_trajectory() {
             }
         };
         restore_from(&prefix);
-        let dir = std::env::temp_dir().join(format!("rustflow-small-{}-{source}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("rustflow-small-{}-{source}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ours = dir.join("model.ckpt");
         let save = tensor(&g, &n("saver_save"));
@@ -146,10 +157,13 @@ fn small_training_graph_follows_tensorflows_trajectory() {
             written.value(0).unwrap().as_strings().unwrap()[0],
             ours.to_str().unwrap().as_bytes()
         );
-        sess.run_op(&train, &FeedDict::new()
-            .with(&x, json_value(&exp["data"]["x"]))
-            .with(&y, json_value(&exp["data"]["y"])))
-            .unwrap();
+        sess.run_op(
+            &train,
+            &FeedDict::new()
+                .with(&x, json_value(&exp["data"]["x"]))
+                .with(&y, json_value(&exp["data"]["y"])),
+        )
+        .unwrap();
         restore_from(&ours);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -174,10 +188,17 @@ fn deep_mnist_training_graph_continues_from_tensorflows_checkpoint() {
     let def = parse_graph_def(&std::fs::read(interop("deep_mnist/graph.pb")).unwrap()).unwrap();
     let g = Graph::new();
     import_graph_def(&g, &def, &ImportOptions::default()).unwrap();
-    assert!(g.tensor_by_name("gradients/Conv2D_grad/Conv2DBackpropFilter:0").is_ok());
+    assert!(g
+        .tensor_by_name("gradients/Conv2D_grad/Conv2DBackpropFilter:0")
+        .is_ok());
 
     let g = Graph::new();
-    import_meta_graph(&g, interop("deep_mnist/model.ckpt.meta"), &Default::default()).unwrap();
+    import_meta_graph(
+        &g,
+        interop("deep_mnist/model.ckpt.meta"),
+        &Default::default(),
+    )
+    .unwrap();
     let sess = Session::new(&g);
     let filename = tensor(&g, &n("saver_filename"));
     let prefix = interop("deep_mnist/model.ckpt");
@@ -188,7 +209,13 @@ fn deep_mnist_training_graph_continues_from_tensorflows_checkpoint() {
     .unwrap();
     let tensors = &exp["tensors"];
     let t = |k: &str| tensor(&g, tensors[k].as_str().unwrap());
-    let (x, y_, keep, loss, logits) = (t("x"), t("y_"), t("keep_prob"), t("cross_entropy"), t("logits"));
+    let (x, y_, keep, loss, logits) = (
+        t("x"),
+        t("y_"),
+        t("keep_prob"),
+        t("cross_entropy"),
+        t("logits"),
+    );
     let test_correct = |sess: &Session| {
         let test = &mnist.test;
         let mut correct = 0u64;
@@ -236,5 +263,8 @@ fn deep_mnist_training_graph_continues_from_tensorflows_checkpoint() {
     let after = test_correct(&sess);
     let tf_after = want["test_correct_after"].as_u64().unwrap();
     assert!(after > exp["test_correct"].as_u64().unwrap(), "{after}");
-    assert!(after.abs_diff(tf_after) <= 10, "{after} vs TensorFlow's {tf_after}");
+    assert!(
+        after.abs_diff(tf_after) <= 10,
+        "{after} vs TensorFlow's {tf_after}"
+    );
 }

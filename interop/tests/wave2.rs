@@ -10,7 +10,9 @@ use serde_json::Value as Json;
 use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
 }
 
 fn value(j: &Json) -> Value {
@@ -46,8 +48,11 @@ fn tensorflows_wave2_graph_gives_tensorflows_values() {
         let got = sess.eval(&t, &feed).unwrap();
         let got = match got.dtype() {
             rustflow_graph::DType::F32 => got,
-            _ => Value::new(got.shape(), got.to_f64_vec().iter().map(|&v| v as f32).collect())
-                .unwrap(),
+            _ => Value::new(
+                got.shape(),
+                got.to_f64_vec().iter().map(|&v| v as f32).collect(),
+            )
+            .unwrap(),
         };
         let want = value(want);
         assert_eq!(got.shape(), want.shape(), "{name}");
@@ -58,7 +63,10 @@ fn tensorflows_wave2_graph_gives_tensorflows_values() {
             .zip(want.as_slice::<f32>().unwrap())
             .enumerate()
         {
-            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{name}[{i}]: {a} vs TensorFlow's {b}");
+            assert!(
+                (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+                "{name}[{i}]: {a} vs TensorFlow's {b}"
+            );
         }
     }
 }

@@ -232,7 +232,8 @@ fn run_graph(
     let bytes = std::fs::read(graph).map_err(|e| format!("{}: {e}", graph.display()))?;
     let def = parse_graph_def(&bytes).map_err(|e| format!("{}: {e}", graph.display()))?;
     let g = Graph::new();
-    import_graph_def(&g, &def, &ImportOptions::default())?;
+    import_graph_def(&g, &def, &ImportOptions::default())
+        .map_err(|e| format!("{}: {e}", graph.display()))?;
     let mut fd = FeedDict::new();
     for f in feeds {
         let (name, value) = f

@@ -101,9 +101,12 @@ mod tests {
     use super::reduction_indices;
 
     /// TensorFlow 2.21's answers (`tf.raw_ops.BroadcastGradientArgs`).
+    /// Shapes `s0`, `s1` and the expected `r0`, `r1`.
+    type Case<'a> = (&'a [i64], &'a [i64], &'a [i64], &'a [i64]);
+
     #[test]
     fn tensorflows_reduction_indices() {
-        let cases: &[(&[i64], &[i64], &[i64], &[i64])] = &[
+        let cases: &[Case] = &[
             (&[1, 2], &[1, 2], &[], &[]),
             (&[2, 3], &[3], &[], &[0]),
             (&[1, 1], &[1], &[0, 1], &[0, 1]),
