@@ -284,6 +284,24 @@ fn layers_name_their_variables_as_tensorflow() {
 }
 
 /// A dense layer computes `x W + b` with the kernel `[in, units]`.
+/// `layers.max_pooling2d`, `average_pooling2d` and `flatten` on a 1x4x4x1 ramp, worked out by
+/// hand (2x2 windows, stride 2).
+#[test]
+fn pooling_layers_and_flatten_by_hand() {
+    let g = Graph::new();
+    let x = g.placeholder(F32, shape![?, 4, 4, 1]);
+    let max = layers::max_pooling2d(&x, [2, 2], [2, 2], nn::Padding::Valid).unwrap();
+    let avg = layers::average_pooling2d(&x, [2, 2], [2, 2], nn::Padding::Valid).unwrap();
+    let flat = layers::flatten(&max).unwrap();
+    assert_eq!(flat.shape().to_string(), "[?,4]");
+    let sess = Session::new(&g);
+    let ramp = Value::new(&[1, 4, 4, 1], (0..16).map(|v| v as f32).collect()).unwrap();
+    let feeds = feed! { &x => ramp };
+    assert_eq!(vals(&sess, &max, &feeds), [5.0, 7.0, 13.0, 15.0]);
+    assert_eq!(vals(&sess, &avg, &feeds), [2.5, 4.5, 10.5, 12.5]);
+    assert_eq!(vals(&sess, &flat, &feeds), [5.0, 7.0, 13.0, 15.0]);
+}
+
 #[test]
 fn dense_matches_a_hand_product() {
     let g = Graph::new();
