@@ -9,7 +9,7 @@
 //! TensorFlow's own program on the same data: `scripts/tf_fully_connected_feed.py`.
 
 use rustflow::prelude::*;
-use rustflow::{argmax, cast, equal, nn, reduce_mean, reduce_sum, truncated_normal};
+use rustflow::{cast, nn, reduce_mean, reduce_sum, truncated_normal};
 use std::path::PathBuf;
 
 const NUM_CLASSES: usize = 10;
@@ -75,8 +75,7 @@ fn inference(images: &Tensor, hidden1: usize, hidden2: usize) -> Result<Tensor> 
 
 /// `mnist.evaluation`: how many of the batch's labels are the top prediction.
 fn evaluation(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
-    // in_top_k(logits, labels, 1): the label is the arg max.
-    let correct = equal(&cast(&argmax(logits, 1)?, I32)?, labels)?;
+    let correct = nn::in_top_k(logits, labels, 1)?;
     reduce_sum(&cast(&correct, I32)?, None, false)
 }
 

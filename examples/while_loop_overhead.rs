@@ -6,7 +6,7 @@
 //! ```
 
 use rustflow::prelude::*;
-use rustflow::{add, constant, equal, minimum, while_loop, WhileOptions};
+use rustflow::{add, constant, less, while_loop, WhileOptions};
 use std::time::Instant;
 
 fn main() -> Result<()> {
@@ -15,11 +15,7 @@ fn main() -> Result<()> {
     let n = constant(&g, N, "n");
     let one = constant(&g, 1i32, "one");
     let out = while_loop(
-        // i < n, from the ops at hand: min(i + 1, n) == i + 1.
-        |v| {
-            let next = add(&v[0], &one)?;
-            equal(&minimum(&next, &n)?, &next)
-        },
+        |v| less(&v[0], &n),
         |v| Ok(vec![add(&v[0], &one)?]),
         &[&constant(&g, 0i32, "i")],
         WhileOptions::default(),

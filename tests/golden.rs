@@ -1,5 +1,5 @@
-//! Conformance against TensorFlow: runs every case in `GOLDEN_DIR` (default
-//! `../shared/golden/cases`; several directories may be given, separated by `:`). A case whose
+//! Conformance against TensorFlow: runs every case in `GOLDEN_DIR` (`:`-separated
+//! directories; default `../shared/golden/` `cases`, `wave2`, `control` and `second_order`). A case whose
 //! op the engine does not know is a failure, not a skip. Format and tolerances:
 //! `../shared/golden/README.md`.
 
@@ -642,7 +642,11 @@ fn run_case(c: &Case) -> Result<(), String> {
 }
 
 fn golden_dirs() -> Vec<PathBuf> {
-    let spec = std::env::var("GOLDEN_DIR").unwrap_or_else(|_| "../shared/golden/cases".into());
+    let spec = std::env::var("GOLDEN_DIR").unwrap_or_else(|_| {
+        "../shared/golden/cases:../shared/golden/wave2:../shared/golden/control:\
+         ../shared/golden/second_order"
+            .into()
+    });
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     spec.split(':')
         .filter(|s| !s.is_empty())

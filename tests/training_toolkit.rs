@@ -6,8 +6,8 @@
 use rustflow::layers::{self, BatchNormalization, Dense};
 use rustflow::prelude::*;
 use rustflow::train::{
-    exponential_decay, get_or_create_global_step, polynomial_decay, AdamOptimizer,
-    ExponentialMovingAverage, GradientDescentOptimizer, MomentumOptimizer,
+    exponential_decay, get_or_create_global_step, piecewise_constant, polynomial_decay,
+    AdamOptimizer, ExponentialMovingAverage, GradientDescentOptimizer, MomentumOptimizer,
 };
 use rustflow::{get_variable, get_variable_with, nn, GraphKeys, Initializer, Reuse};
 
@@ -284,6 +284,24 @@ fn layers_name_their_variables_as_tensorflow() {
 }
 
 /// A dense layer computes `x W + b` with the kernel `[in, units]`.
+/// `layers.max_pooling2d`, `average_pooling2d` and `flatten` on a 1x4x4x1 ramp, worked out by
+/// hand (2x2 windows, stride 2).
+#[test]
+fn pooling_layers_and_flatten_by_hand() {
+    let g = Graph::new();
+    let x = g.placeholder(F32, shape![?, 4, 4, 1]);
+    let max = layers::max_pooling2d(&x, [2, 2], [2, 2], nn::Padding::Valid).unwrap();
+    let avg = layers::average_pooling2d(&x, [2, 2], [2, 2], nn::Padding::Valid).unwrap();
+    let flat = layers::flatten(&max).unwrap();
+    assert_eq!(flat.shape().to_string(), "[?,4]");
+    let sess = Session::new(&g);
+    let ramp = Value::new(&[1, 4, 4, 1], (0..16).map(|v| v as f32).collect()).unwrap();
+    let feeds = feed! { &x => ramp };
+    assert_eq!(vals(&sess, &max, &feeds), [5.0, 7.0, 13.0, 15.0]);
+    assert_eq!(vals(&sess, &avg, &feeds), [2.5, 4.5, 10.5, 12.5]);
+    assert_eq!(vals(&sess, &flat, &feeds), [5.0, 7.0, 13.0, 15.0]);
+}
+
 #[test]
 fn dense_matches_a_hand_product() {
     let g = Graph::new();
@@ -430,7 +448,7 @@ fn schedules_are_tensors_of_the_global_step() {
     let step = get_or_create_global_step(&g).unwrap();
     let smooth = exponential_decay(0.1, &step, 10.0, 0.5, false).unwrap();
     let stairs = exponential_decay(0.1, &step, 10.0, 0.5, true).unwrap();
-    let poly = polynomial_decay(0.1, &step, 10.0, 0.01, 2.0).unwrap();
+    let poly = polynomial_decay(0.1, &step, 10.0, 0.01, 2.0, false).unwrap();
     let sess = Session::new(&g);
     init(&sess, &g);
     let set = step
@@ -451,6 +469,67 @@ fn schedules_are_tensors_of_the_global_step() {
         let p = (s.min(10) as f64) / 10.0;
         close(&poly, (0.1 - 0.01) * (1.0 - p).powi(2) + 0.01);
     }
+}
+
+/// `polynomial_decay(0.1, step, 10, 0.01, power 2, cycle=True)` and
+/// `piecewise_constant(step, [10, 20], [1.0, 0.5, 0.1])` at and around their boundaries;
+/// the expected rates are worked out by hand from TensorFlow 1.x's formulas.
+#[test]
+fn cyclic_and_piecewise_schedules_at_their_boundaries() {
+    let g = Graph::new();
+    let step = get_or_create_global_step(&g).unwrap();
+    let cyclic = polynomial_decay(0.1, &step, 10.0, 0.01, 2.0, true).unwrap();
+    let piecewise = piecewise_constant(&step, &[10.0, 20.0], &[1.0, 0.5, 0.1]).unwrap();
+    let sess = Session::new(&g);
+    init(&sess, &g);
+    let s_in = g.placeholder_named(I64, shape![], "s");
+    let set = step.assign(&s_in).unwrap();
+    // (step, cyclic rate, piecewise rate). At 0 the multiplier is 1; at 11 the decay runs
+    // over 20 steps (p = 0.55), at 25 over 30 (p = 5/6).
+    let table: [(i64, f32, f32); 9] = [
+        (0, 0.1, 1.0),
+        (5, 0.0325, 1.0),
+        (9, 0.0109, 1.0),
+        (10, 0.01, 1.0),
+        (11, 0.028225, 0.5),
+        (20, 0.01, 0.5),
+        (21, 0.0181, 0.1),
+        (25, 0.0125, 0.1),
+        (1000, 0.01, 0.1),
+    ];
+    for (s, want_cyclic, want_piecewise) in table {
+        sess.eval(&set, &feed! { &s_in => s }).unwrap();
+        let got = vals(&sess, &cyclic, &feed! {})[0];
+        assert!(
+            (got - want_cyclic).abs() <= 1e-6 + 1e-5 * want_cyclic,
+            "cyclic at {s}: {got} vs {want_cyclic}"
+        );
+        assert_eq!(
+            vals(&sess, &piecewise, &feed! {}),
+            [want_piecewise],
+            "piecewise at {s}"
+        );
+    }
+    // A float32 x, boundaries compared in its dtype; an int32 x.
+    let xf = g.placeholder_named(F32, shape![], "xf");
+    let pf = piecewise_constant(&xf, &[0.5, 1.5], &[3.0, 2.0, 1.0]).unwrap();
+    for (x, want) in [
+        (0.5f32, 3.0),
+        (0.500_001, 2.0),
+        (1.5, 2.0),
+        (1.500_001, 1.0),
+    ] {
+        assert_eq!(vals(&sess, &pf, &feed! { &xf => x }), [want], "x = {x}");
+    }
+    let xi = g.placeholder_named(I32, shape![], "xi");
+    let pi = piecewise_constant(&xi, &[-1.0], &[7.0, 8.0]).unwrap();
+    assert_eq!(vals(&sess, &pi, &feed! { &xi => -1i32 }), [7.0]);
+    assert_eq!(vals(&sess, &pi, &feed! { &xi => 0i32 }), [8.0]);
+    // Build-time errors: value count, decreasing boundaries, a fraction for an int x.
+    let err = |r: rustflow::Result<Tensor>| r.expect_err("an error").to_string();
+    assert!(err(piecewise_constant(&step, &[1.0], &[1.0])).contains("one value more"));
+    assert!(err(piecewise_constant(&step, &[2.0, 1.0], &[1.0, 2.0, 3.0])).contains("decrease"));
+    assert!(err(piecewise_constant(&xi, &[0.5], &[1.0, 2.0])).contains("int32"));
 }
 
 #[test]

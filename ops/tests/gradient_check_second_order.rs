@@ -213,3 +213,42 @@ fn max_pool_grad_grad_has_a_rule_too() {
         1e-3,
     );
 }
+
+/// An op without a gradient rule (a user's own, say) on the path from the loss: `gradients`
+/// is an error naming the node and its op type, never a silent `None` or a partial sum.
+#[test]
+fn a_path_through_an_op_without_a_rule_is_an_error_naming_it() {
+    use rustflow_graph::{DType, KernelContext, Op, TensorSpec};
+    use std::sync::Arc;
+    #[derive(Debug)]
+    struct Twice;
+    impl Op for Twice {
+        fn op_type(&self) -> &'static str {
+            "Twice"
+        }
+        fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+            let x = ctx.input(0).as_slice::<f32>()?;
+            Ok(vec![Value::new(
+                ctx.input(0).shape(),
+                x.iter().map(|v| 2.0 * v).collect(),
+            )?])
+        }
+    }
+    let g = Graph::new();
+    let x = rustflow_ops::placeholder(&g, DType::F32, rustflow_graph::shape![3], "x");
+    let spec = TensorSpec::new(DType::F32, x.shape());
+    let twice = g
+        .add_node("my_twice", Arc::new(Twice), &[&x], &[], vec![spec])
+        .unwrap()
+        .output(0)
+        .unwrap();
+    let y = rustflow_ops::tanh(&rustflow_ops::mul(&twice, &x).unwrap()).unwrap();
+    let err = gradients(&[&y], &[&x], None)
+        .expect_err("no rule")
+        .to_string();
+    assert!(err.contains("my_twice") && err.contains("Twice"), "{err}");
+    // The same path through a gradient op has a rule: a Hessian-vector product through tanh.
+    let t = rustflow_ops::tanh(&x).unwrap();
+    let d = gradients(&[&t], &[&x], None).unwrap().remove(0).unwrap();
+    assert!(gradients(&[&d], &[&x], None).unwrap()[0].is_some());
+}

@@ -417,3 +417,169 @@ fn wrong_shapes_are_errors_naming_the_op() {
         "{err}"
     );
 }
+
+/// The table `[rows, 2, 3]` whose row `id` holds `100 id + k`, split into shards that list
+/// their ids (written out by hand for each strategy), looked up at ids of rank 2 with
+/// repeats, in both index dtypes.
+#[test]
+fn embedding_lookup_over_shards_matches_the_table() {
+    use nn::PartitionStrategy::{Div, Mod};
+    use rustflow_graph::DType;
+    let row = |id: usize| (0..6).map(move |k| (100 * id + k) as f32);
+    let shard = |ids: &[usize]| {
+        Value::new(
+            &[ids.len(), 2, 3],
+            ids.iter().flat_map(|&i| row(i)).collect(),
+        )
+        .unwrap()
+    };
+    let layouts: [(nn::PartitionStrategy, &[&[usize]]); 5] = [
+        // tf.nn.embedding_lookup's own split of 7 rows over 3 shards, and of 10 and 5 rows.
+        (Mod, &[&[0, 3, 6], &[1, 4], &[2, 5]]),
+        (Div, &[&[0, 1, 2], &[3, 4], &[5, 6]]),
+        (Div, &[&[0, 1, 2, 3], &[4, 5, 6], &[7, 8, 9]]),
+        (Mod, &[&[0, 2, 4], &[1, 3]]),
+        (Div, &[&[0, 1, 2], &[3, 4]]),
+    ];
+    for (strategy, layout) in layouts {
+        let total: usize = layout.iter().map(|s| s.len()).sum();
+        let ids: Vec<usize> = (0..8)
+            .map(|i| (i * 5 + 3) % total)
+            .chain([0, 0, total - 1, total - 1])
+            .collect();
+        for dtype in [DType::I32, DType::I64] {
+            let g = Graph::new();
+            let vals: Vec<Value> = layout.iter().map(|s| shard(s)).collect();
+            let ps: Vec<Tensor> = (0..vals.len())
+                .map(|k| {
+                    placeholder(
+                        &g,
+                        DType::F32,
+                        rustflow_graph::shape![?, 2, 3],
+                        &format!("p{k}"),
+                    )
+                })
+                .collect();
+            let id_val = match dtype {
+                DType::I32 => Value::new(&[3, 4], ids.iter().map(|&i| i as i32).collect()),
+                _ => Value::new(&[3, 4], ids.iter().map(|&i| i as i64).collect()),
+            }
+            .unwrap();
+            let idt = placeholder(&g, dtype, rustflow_graph::shape![3, ?], "ids");
+            let y =
+                nn::embedding_lookup(&ps.iter().collect::<Vec<_>>(), &idt, strategy, None).unwrap();
+            assert_eq!(y.shape().to_string(), "[3,?,2,3]");
+            let mut feeds = FeedDict::new();
+            for (p, v) in ps.iter().zip(&vals) {
+                feeds.insert(p, v.clone());
+            }
+            feeds.insert(&idt, id_val);
+            let got = eval(&y, &feeds);
+            assert_eq!(got.shape(), &[3, 4, 2, 3]);
+            let want: Vec<f64> = ids.iter().flat_map(|&i| row(i)).map(f64::from).collect();
+            assert_close(
+                &format!("{strategy:?} {layout:?} {dtype}"),
+                &got,
+                &want,
+                0.0,
+            );
+        }
+    }
+}
+
+#[test]
+fn embedding_lookup_gradients_reach_every_shard() {
+    use rustflow_graph::DType;
+    let ids = Value::new(&[2, 3], vec![4i64, 0, 4, 2, 6, 1]).unwrap();
+    for strategy in [nn::PartitionStrategy::Mod, nn::PartitionStrategy::Div] {
+        let shards = [
+            random_value(&[3, 2], 1),
+            random_value(&[2, 2], 2),
+            random_value(&[2, 2], 3),
+        ];
+        let mut inputs = shards.to_vec();
+        inputs.push(ids.clone());
+        check_gradients(
+            &inputs,
+            &[],
+            |_, t| nn::embedding_lookup(&[&t[0], &t[1], &t[2]], &t[3], strategy, None),
+            1e-2,
+            1e-3,
+            1e-4,
+        );
+        // max_norm: rows scaled down to norm 0.5 (the norm's gradient included).
+        check_gradients(
+            &inputs,
+            &[],
+            |_, t| nn::embedding_lookup(&[&t[0], &t[1], &t[2]], &t[3], strategy, Some(0.5)),
+            1e-3,
+            1e-2,
+            1e-3,
+        );
+    }
+    // The dense gradient of one shard: repeated ids add their upstream rows.
+    let g = Graph::new();
+    let p = placeholder(&g, DType::F32, rustflow_graph::shape![2, 1], "p");
+    let q = placeholder(&g, DType::F32, rustflow_graph::shape![2, 1], "q");
+    let i = rustflow_ops::constant(&g, [1i32, 1, 2, 1], "ids");
+    let y = nn::embedding_lookup(&[&p, &q], &i, nn::PartitionStrategy::Mod, None).unwrap();
+    let u = rustflow_ops::constant(
+        &g,
+        Value::new(&[4, 1], vec![1f32, 2.0, 4.0, 8.0]).unwrap(),
+        "u",
+    );
+    let loss = rustflow_ops::reduce_sum(&rustflow_ops::mul(&y, &u).unwrap(), None, false).unwrap();
+    let d = gradients(&[&loss], &[&p, &q], None).unwrap();
+    let feeds = rustflow_runtime::feed! { &p => Value::new(&[2, 1], vec![0f32, 0.0]).unwrap(), &q => Value::new(&[2, 1], vec![0f32, 0.0]).unwrap() };
+    // id 1 is shard 1 row 0 (three times), id 2 is shard 0 row 1.
+    assert_close(
+        "dp",
+        &eval(d[0].as_ref().unwrap(), &feeds),
+        &[0.0, 4.0],
+        0.0,
+    );
+    assert_close(
+        "dq",
+        &eval(d[1].as_ref().unwrap(), &feeds),
+        &[11.0, 0.0],
+        0.0,
+    );
+}
+
+#[test]
+fn embedding_lookup_max_norm_and_errors() {
+    use rustflow_graph::{shape, DType};
+    let g = Graph::new();
+    let p = placeholder(&g, DType::F32, shape![3, 2], "p");
+    let ids = placeholder(&g, DType::I32, shape![?], "ids");
+    let y = nn::embedding_lookup(&[&p], &ids, nn::PartitionStrategy::Mod, Some(1.0)).unwrap();
+    let table = Value::new(&[3, 2], vec![3f32, 4.0, 0.3, 0.4, 0.0, 2.0]).unwrap();
+    let feeds = rustflow_runtime::feed! { &p => table.clone(), &ids => Value::new(&[3], vec![0i32, 1, 2]).unwrap() };
+    assert_close(
+        "max_norm",
+        &eval(&y, &feeds),
+        &[0.6, 0.8, 0.3, 0.4, 0.0, 1.0],
+        1e-6,
+    );
+    // An id past the table fails the run, naming the gather node.
+    let bad =
+        rustflow_runtime::feed! { &p => table, &ids => Value::new(&[2], vec![0i32, 3]).unwrap() };
+    let err = Session::new(&g)
+        .eval(&y, &bad)
+        .expect_err("out of range")
+        .to_string();
+    assert!(err.contains("embedding_lookup/GatherV2"), "{err}");
+    // Build-time errors name the op and the shards.
+    let q = placeholder(&g, DType::F32, shape![3, 5], "q");
+    let f = placeholder(&g, DType::F32, shape![4], "f");
+    let msg = |r: Result<Tensor>| r.expect_err("an error").to_string();
+    let m = nn::PartitionStrategy::Mod;
+    assert!(msg(nn::embedding_lookup(&[], &ids, m, None)).contains("at least one"));
+    assert!(msg(nn::embedding_lookup(&[&p, &q], &ids, m, None)).contains("q:0"));
+    assert!(msg(nn::embedding_lookup(&[&p], &f, m, None)).contains("GatherV2"));
+    assert_eq!(
+        "div".parse::<nn::PartitionStrategy>(),
+        Ok(nn::PartitionStrategy::Div)
+    );
+    assert!("ids".parse::<nn::PartitionStrategy>().is_err());
+}

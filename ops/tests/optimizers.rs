@@ -3,8 +3,10 @@
 //! step that TF1 pins down: the initializer order, pre-update fetches, pre-step gradients,
 //! names and collections, and concurrent training.
 //!
-//! `GOLDEN_DIR` names the cases' folder (default `../shared/golden/cases`); a relative path is
-//! taken from the workspace root, where the README's command is typed.
+//! The first folder of `GOLDEN_DIR` (`:`-separated, as `tests/golden.rs` reads it; default
+//! `../shared/golden/cases`) holds the first wave's cases; a relative path is taken from the
+//! workspace root, where the README's command is typed. (`tests/golden.rs` runs every
+//! optimizer case of every folder.)
 
 use rustflow_graph::{DType, Error, Graph, Operation, Result, Tensor, Value};
 use rustflow_ops::train::{AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer};
@@ -25,9 +27,10 @@ fn workspace_root() -> PathBuf {
 }
 
 fn golden_dir() -> PathBuf {
-    let d = std::env::var_os("GOLDEN_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from("../shared/golden/cases"), PathBuf::from);
+    let d = std::env::var("GOLDEN_DIR")
+        .ok()
+        .and_then(|v| v.split(':').find(|s| !s.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/golden/cases"));
     if d.is_relative() {
         workspace_root().join(d)
     } else {

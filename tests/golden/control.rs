@@ -2,12 +2,6 @@
 
 use super::*;
 
-/// `a < b` for int32 scalars, from `minimum` and `equal`: `min(a + 1, b) == a + 1`.
-fn less_i32(g: &Graph, a: &Tensor, b: &Tensor) -> rustflow::Result<Tensor> {
-    let a1 = a.add(&g.constant(1i32))?;
-    rustflow::equal(&rustflow::minimum(&a1, b)?, &a1)
-}
-
 /// Builds the case's program on the placeholders `x` (named after its inputs); `None` when
 /// the op is not one of this module's.
 pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Result<Option<Built>> {
@@ -22,7 +16,7 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
         .remove(0),
         // tf.while_loop(lambda i, acc: i < n, lambda i, acc: (i + 1, acc * w + 1.0), (0, x))
         "while_loop" => rustflow::while_loop(
-            |v| less_i32(g, &v[0], i("n")),
+            |v| rustflow::less(&v[0], i("n")),
             |v| {
                 Ok(vec![
                     v[0].add(&g.constant(1i32))?,
@@ -40,7 +34,7 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
             let t = ta.size()?;
             let acc = rustflow::zeros_like(&ta.read(&g.constant(0i32))?)?;
             rustflow::while_loop(
-                |v| less_i32(g, &v[0], &t),
+                |v| rustflow::less(&v[0], &t),
                 |v| {
                     Ok(vec![
                         v[0].add(&g.constant(1i32))?,

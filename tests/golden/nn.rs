@@ -86,8 +86,35 @@ pub fn build(c: &Case, g: &Graph, x: &BTreeMap<String, Tensor>) -> rustflow::Res
             padding(c),
             attr4(c, "dilations"),
         )?),
+        "embedding_lookup" => {
+            let strategy = attr_str(c, "partition_strategy");
+            let strategy = if strategy.is_empty() { "mod" } else { strategy };
+            y(nn::embedding_lookup(
+                &shards(x),
+                i("ids"),
+                strategy.parse().map_err(rustflow::Error::Kernel)?,
+                c.attrs["max_norm"].as_f64().map(|m| m as f32),
+            )?)
+        }
         _ => Ok(None),
     }
+}
+
+/// The shards of a `params` list: the input `params`, or `params0`, `params1`, ... (also
+/// `params_0`, ...) in list order.
+fn shards(x: &BTreeMap<String, Tensor>) -> Vec<&Tensor> {
+    if let Some(p) = x.get("params") {
+        return vec![p];
+    }
+    let mut listed: Vec<(usize, &Tensor)> = x
+        .iter()
+        .filter_map(|(k, t)| {
+            let n = k.strip_prefix("params")?.trim_start_matches('_');
+            Some((n.parse().ok()?, t))
+        })
+        .collect();
+    listed.sort_by_key(|(n, _)| *n);
+    listed.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Runs a case that is not a plain op case (its own format); `None` when it is not one of

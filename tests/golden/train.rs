@@ -16,6 +16,8 @@ pub fn run(c: &Case) -> Option<Result<(), String>> {
     match c.op.as_str() {
         "optimizer" => Some(run_optimizer(c)),
         "batchnorm_mlp_tiny" => Some(run_batchnorm_mlp_tiny(c)),
+        // As TensorFlow made it (static_rnn), and through dynamic_rnn's while_loop.
+        "lstm_tiny" => Some(run_lstm_tiny(c, false).and_then(|()| run_lstm_tiny(c, true))),
         _ => None,
     }
 }
@@ -196,12 +198,15 @@ fn run_optimizer(c: &Case) -> Result<(), String> {
 
 /// The checks of an end-to-end case: forward values and gradients at the initial variables,
 /// then every variable and the loss after each training step. `vars` are the case's
-/// variables by name (all of them are set to the case's initial values first).
+/// variables by name (all of them are set to the case's initial values first); `per_step`
+/// are outputs `<name>@t` read just before step t runs (what that step used).
+#[allow(clippy::too_many_arguments)]
 fn check_end_to_end(
     c: &Case,
     sess: &Session,
     feeds: &FeedDict,
     forward: &[(&str, &Tensor)],
+    per_step: &[(&str, &Tensor)],
     vars: &BTreeMap<String, Variable>,
     loss: &Tensor,
     step: &Operation,
@@ -235,6 +240,11 @@ fn check_end_to_end(
         tol,
     )?;
     for s in 1..=c.attrs["steps"].as_u64().unwrap_or(0) {
+        for (name, t) in per_step {
+            let key = format!("{name}@{s}");
+            let want = c.outputs.get(&key).ok_or(format!("no output {key}"))?;
+            compare(&key, &sess.eval(t, feeds).map_err(e)?, want, tol)?;
+        }
         sess.run_op(step, feeds).map_err(e)?;
         for (name, v) in vars {
             let key = format!("{name}@{s}");
@@ -311,5 +321,81 @@ fn run_batchnorm_mlp_tiny(c: &Case) -> Result<(), String> {
         .map_err(e)?;
     let feeds = feed! { &x => inp("x")?, &labels => inp("labels")? };
     let forward = [("h_bn", &h_bn), ("logits", &logits), ("loss", &loss)];
-    check_end_to_end(c, &sess, &feeds, &forward, &vars, &loss, &step)
+    check_end_to_end(c, &sess, &feeds, &forward, &[], &vars, &loss, &step)
+}
+
+/// An LSTM classifier (`attrs.architecture`): `BasicLSTMCell` run by `static_rnn` over the
+/// unstacked time steps (or by `dynamic_rnn`, time-major, when `dynamic`), logits from the
+/// last output, gradients clipped by their global norm, then gradient descent.
+fn run_lstm_tiny(c: &Case, dynamic: bool) -> Result<(), String> {
+    let form = if dynamic { "dynamic_rnn" } else { "static_rnn" };
+    let at = |err: String| format!("{form}: {err}");
+    let g = Graph::new();
+    let inp = |k: &str| c.inputs.get(k).cloned().ok_or(format!("input {k}"));
+    let x = g.placeholder_named(F32, inp("x")?.shape().to_vec(), "x");
+    let labels = g.placeholder_named(I32, inp("labels")?.shape().to_vec(), "labels");
+    let units = c.attrs["H"].as_u64().ok_or("attr H")? as usize;
+    let forget_bias = c.attrs["forget_bias"].as_f64().unwrap_or(1.0) as f32;
+    let cell = nn::BasicLSTMCell::new(units, forget_bias);
+    let time_major = nn::RnnOptions {
+        time_major: true,
+        ..nn::RnnOptions::default()
+    };
+    let (h_1, state) = if dynamic {
+        let (outs, state) = nn::dynamic_rnn(&cell, &x, time_major).map_err(e)?;
+        (
+            rustflow::unstack(&outs, 0, None).map_err(e)?.remove(0),
+            state,
+        )
+    } else {
+        let xs = rustflow::unstack(&x, 0, None).map_err(e)?;
+        let (outs, state) = nn::static_rnn(&cell, &xs, nn::RnnOptions::default()).map_err(e)?;
+        (outs[0].clone(), state)
+    };
+    let (c_final, h_final) = (&state[0], &state[1]);
+    let mut vars = plain_variables(c, &g)?;
+    vars.retain(|k, _| k == "W" || k == "b");
+    let names = &c.attrs["tf_variable_names"];
+    for v in nn::RNNCell::variables(&cell) {
+        let (k, _) = names
+            .as_object()
+            .and_then(|o| o.iter().find(|(_, tf)| tf.as_str() == Some(&v.op_name())))
+            .ok_or(format!(
+                "the cell's {} is not a variable of the case",
+                v.op_name()
+            ))?;
+        vars.insert(k.clone(), v);
+    }
+    let logits = h_final
+        .matmul(&vars["W"])
+        .and_then(|t| t.add(&vars["b"]))
+        .map_err(e)?;
+    let xent = nn::sparse_softmax_cross_entropy_with_logits(&labels, &logits).map_err(e)?;
+    let loss = rustflow::reduce_mean(&xent, None, false).map_err(e)?;
+    let order: Vec<Variable> = c.variables.iter().map(|k| vars[k].clone()).collect();
+    let opt = train::GradientDescentOptimizer::new(
+        c.attrs["learning_rate"].as_f64().ok_or("learning_rate")? as f32,
+    );
+    let grads = opt.compute_gradients(&loss, Some(&order)).map_err(e)?;
+    let listed = grads
+        .iter()
+        .map(|(d, v)| d.as_ref().ok_or(format!("no gradient for {}", v.op_name())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let clip = c.attrs["clip_norm"].as_f64().ok_or("clip_norm")? as f32;
+    let (clipped, global_norm) = rustflow::clip_by_global_norm(&listed, clip).map_err(e)?;
+    let pairs: Vec<(Option<Tensor>, Variable)> = clipped.into_iter().map(Some).zip(order).collect();
+    let step = opt.apply_gradients(&pairs, None).map_err(e)?;
+    let sess = Session::new(&g);
+    sess.run_op(&g.global_variables_initializer().map_err(e)?, &feed! {})
+        .map_err(e)?;
+    let feeds = feed! { &x => inp("x")?, &labels => inp("labels")? };
+    let forward = [
+        ("loss", &loss),
+        ("logits", &logits),
+        ("h_1", &h_1),
+        ("h_final", h_final),
+        ("c_final", c_final),
+    ];
+    let per_step = [("global_norm", &global_norm)];
+    check_end_to_end(c, &sess, &feeds, &forward, &per_step, &vars, &loss, &step).map_err(at)
 }

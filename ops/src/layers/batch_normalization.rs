@@ -2,8 +2,8 @@
 
 use super::{layer_scope, Training};
 use crate::{
-    add, constant, div, get_variable_with, mul, neg, ones_like, reduce_mean, reduce_sum, reshape,
-    sqrt, square, stop_gradient, sub, Axes, Initializer, Variable, VariableOptions,
+    add, constant, div, get_variable_with, mul, neg, ones_like, reduce_sum, reshape, select_v2,
+    sqrt, sub, Axes, Initializer, Variable, VariableOptions,
 };
 use rustflow_graph::{Error, Graph, GraphKeys, Result, Reuse, Tensor};
 
@@ -173,7 +173,9 @@ impl BatchNormalization {
                 let (mean, variance) = match training {
                     Training::Fixed(false) => ((*moving_mean).clone(), (*moving_var).clone()),
                     _ => {
-                        let (mean, variance) = moments(inputs, &reduce, &broadcast)?;
+                        let (mean, variance) = g.name_scope("moments", |_| {
+                            crate::nn::moments(inputs, Axes::List(reduce.clone()), false)
+                        })?;
                         self.update_moving(
                             g,
                             &training,
@@ -186,10 +188,10 @@ impl BatchNormalization {
                         )?;
                         match &training {
                             Training::Tensor(_) => {
-                                let on = training.as_float(g)?;
+                                let on = training.as_bool(g)?;
                                 (
-                                    pick(g, &on, &mean, &moving_mean)?,
-                                    pick(g, &on, &variance, &moving_var)?,
+                                    select_v2(&on, &mean, &moving_mean)?,
+                                    select_v2(&on, &variance, &moving_var)?,
                                 )
                             }
                             Training::Fixed(_) => (mean, variance),
@@ -245,27 +247,6 @@ impl BatchNormalization {
         }
         Ok(())
     }
-}
-
-/// The mean and population variance of `x` over `axes`, each of shape `[C]`
-/// (`tf.nn.moments`).
-fn moments(
-    x: &Tensor,
-    axes: &[i64],
-    broadcast: &dyn Fn(&Tensor) -> Result<Tensor>,
-) -> Result<(Tensor, Tensor)> {
-    x.graph().name_scope("moments", |_| {
-        let mean = reduce_mean(x, Axes::List(axes.to_vec()), false)?;
-        let centered = sub(x, &stop_gradient(&broadcast(&mean)?)?)?;
-        let variance = reduce_mean(&square(&centered)?, Axes::List(axes.to_vec()), false)?;
-        Ok((mean, variance))
-    })
-}
-
-/// `on * a + (1 - on) * b` for `on` 1.0 or 0.0: exactly `a` or `b`.
-fn pick(g: &Graph, on: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let off = sub(&constant(g, 1f32, ""), on)?;
-    add(&mul(on, a)?, &mul(&off, b)?)
 }
 
 /// `tf.compat.v1.layers.batch_normalization(inputs, training=training)` with the default

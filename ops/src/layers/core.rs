@@ -34,8 +34,13 @@ impl From<Tensor> for Training {
 impl Training {
     /// 1.0 while training, 0.0 otherwise, as a float32 scalar of `g`.
     pub(crate) fn as_float(&self, g: &Graph) -> Result<Tensor> {
+        cast(&self.as_bool(g)?, DType::F32)
+    }
+
+    /// Whether training, as a bool scalar of `g`.
+    pub(crate) fn as_bool(&self, g: &Graph) -> Result<Tensor> {
         match self {
-            Training::Fixed(b) => Ok(constant(g, *b as u8 as f32, "training")),
+            Training::Fixed(b) => Ok(constant(g, *b, "training")),
             Training::Tensor(t) => {
                 g.check_owns(t.graph(), &t.to_string())?;
                 if t.dtype() != DType::Bool || t.shape().rank().is_some_and(|r| r != 0) {
@@ -45,7 +50,7 @@ impl Training {
                         msg: format!("`training` must be a bool scalar, got {t}"),
                     });
                 }
-                cast(t, DType::F32)
+                Ok(t.clone())
             }
         }
     }

@@ -72,6 +72,8 @@ pub use fused_batch_norm::fused_batch_norm;
 
 mod direct_conv;
 pub use direct_conv::{conv2d_dilated, depthwise_conv2d};
+mod embedding_lookup;
+pub use embedding_lookup::{embedding_lookup, PartitionStrategy};
 mod rnn;
 mod rnn_cell;
 pub use rnn::{dynamic_rnn, static_rnn, RnnOptions};

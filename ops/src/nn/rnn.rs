@@ -2,10 +2,10 @@
 
 use super::rnn_cell::RNNCell;
 use crate::{
-    add, cast, constant, equal, minimum, mul, reshape, sub, transpose, while_loop, zeros,
-    TensorArray, WhileOptions,
+    add, constant, less, select, transpose, while_loop, zeros, zeros_like, TensorArray,
+    WhileOptions,
 };
-use rustflow_graph::{DType, Error, Result, Tensor};
+use rustflow_graph::{Error, Result, Tensor};
 
 /// What `static_rnn` and `dynamic_rnn` take beyond the cell and the inputs (TensorFlow's
 /// keyword arguments).
@@ -48,13 +48,6 @@ fn input_depth(x: &Tensor, what: &str) -> Result<usize> {
         })
 }
 
-/// `t < len` as a float `[batch, 1]` mask, for int32 `t` (scalar) and `len` (`[batch]`).
-fn running(t: &Tensor, len: &Tensor) -> Result<Tensor> {
-    let next = add(t, &constant(t.graph(), 1i32, "one"))?;
-    let m = cast(&equal(&minimum(&next, len)?, &next)?, DType::F32)?;
-    reshape(&m, &[-1, 1])
-}
-
 /// One step of `cell` with TensorFlow's handling of `sequence_length`: outputs past a
 /// sequence's end are zero and its state is carried.
 fn step(
@@ -68,13 +61,14 @@ fn step(
     let Some(len) = len else {
         return Ok((out, new));
     };
-    let m = running(t, len)?;
+    // `t < len` picks rows (TensorFlow's `where(copy_cond, ...)` in `_rnn_step`).
+    let running = less(t, len)?;
     let new = new
         .iter()
         .zip(state)
-        .map(|(n, o)| add(o, &mul(&sub(n, o)?, &m)?))
+        .map(|(n, o)| select(&running, n, o))
         .collect::<Result<_>>()?;
-    Ok((mul(&out, &m)?, new))
+    Ok((select(&running, &out, &zeros_like(&out)?)?, new))
 }
 
 fn start(cell: &dyn RNNCell, x0: &Tensor, options: &RnnOptions, what: &str) -> Result<Vec<Tensor>> {
@@ -158,7 +152,7 @@ pub fn dynamic_rnn(
     let x0 = input_ta.read(&constant(g, 0i32, "zero"))?;
     let state = start(cell, &x0, &options, "dynamic_rnn")?;
     let zero_out = add(
-        &crate::zeros_like(&crate::slice(&x0, &[0, 0], &[-1, 1])?)?,
+        &zeros_like(&crate::slice(&x0, &[0, 0], &[-1, 1])?)?,
         &zeros(g, &[1, cell.output_size()])?,
     )?;
     let out_ta = TensorArray::like(&steps, &zero_out)?;
@@ -167,10 +161,7 @@ pub fn dynamic_rnn(
     let mut vars: Vec<&Tensor> = vec![&i0, out_ta.flow()];
     vars.extend(&state);
     let res = while_loop(
-        |v| {
-            let next = add(&v[0], &constant(g, 1i32, "one"))?;
-            equal(&minimum(&next, &steps)?, &next)
-        },
+        |v| less(&v[0], &steps),
         |v| {
             let (o, s) = step(cell, &input_ta.read(&v[0])?, &v[2..], &v[0], len)?;
             let ta = TensorArray::from_flow(&v[1]).write(&v[0], &o)?;

@@ -4,13 +4,12 @@
 
 use crate::nn::relu;
 use crate::util::shape_error;
-use crate::{abs, add, constant, exp, log, mul, neg, sub};
+use crate::{abs, add, constant, exp, log1p, mul, neg, sub};
 use rustflow_graph::{Result, Tensor};
 
-/// `log(1 + exp(-|x|))`, finite for any `x`.
+/// `log1p(exp(-|x|))`, finite for any `x`.
 fn log1p_exp_neg_abs(x: &Tensor) -> Result<Tensor> {
-    let one = constant(x.graph(), 1f32, "one");
-    log(&add(&one, &exp(&neg(&abs(x)?)?)?)?)
+    log1p(&exp(&neg(&abs(x)?)?)?)
 }
 
 /// Checks that labels and logits have compatible shapes (TensorFlow requires equal shapes).

@@ -22,7 +22,7 @@ pub use apply::apply_update;
 pub use global_step::{get_global_step, get_or_create_global_step};
 pub use gradient_descent::GradientDescentOptimizer;
 pub use hyper::Hyper;
-pub use learning_rate_decay::{exponential_decay, polynomial_decay};
+pub use learning_rate_decay::{exponential_decay, piecewise_constant, polynomial_decay};
 pub use momentum::MomentumOptimizer;
 pub use moving_averages::ExponentialMovingAverage;
 pub use optimizer::Optimizer;
