@@ -1,11 +1,11 @@
 //! `layers.batch_normalization`, with moving averages updated through `UPDATE_OPS`.
 
-use super::{layer_scope, Training};
+use super::{Scope, Training};
 use crate::{
     add, constant, div, get_variable_with, mul, neg, ones_like, reduce_sum, reshape, select_v2,
     sqrt, sub, Axes, Initializer, Variable, VariableOptions,
 };
-use rustflow_graph::{Error, Graph, GraphKeys, Result, Reuse, Tensor};
+use rustflow_graph::{Error, Graph, GraphKeys, Result, Tensor};
 
 /// Batch normalization (`tf.compat.v1.layers.batch_normalization`) over the last axis (or
 /// `axis`). Variables: `<name>/gamma` (ones), `<name>/beta` (zeros), and the non-trainable
@@ -38,9 +38,7 @@ pub struct BatchNormalization {
     epsilon: f32,
     center: bool,
     scale: bool,
-    trainable: bool,
-    name: Option<String>,
-    reuse: Option<Reuse>,
+    scope: Scope,
 }
 
 impl Default for BatchNormalization {
@@ -58,9 +56,7 @@ impl BatchNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
-            trainable: true,
-            name: None,
-            reuse: None,
+            scope: Scope::default(),
         }
     }
 
@@ -94,23 +90,7 @@ impl BatchNormalization {
         self
     }
 
-    /// Whether gamma and beta are trainable (default true).
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
-        self
-    }
-
-    /// The layer's name (its variable scope); default `batch_normalization`, ...
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = Some(name.to_string());
-        self
-    }
-
-    /// Reuse the variables of the layer with the same name.
-    pub fn reuse(mut self, reuse: Reuse) -> Self {
-        self.reuse = Some(reuse);
-        self
-    }
+    scope_setters!("batch_normalization");
 
     /// Builds the layer on `inputs`.
     pub fn apply(&self, inputs: &Tensor, training: impl Into<Training>) -> Result<Tensor> {
@@ -146,73 +126,67 @@ impl BatchNormalization {
                 .collect();
             reshape(t, &shape)
         };
-        layer_scope(
-            g,
-            "batch_normalization",
-            self.name.as_deref(),
-            self.reuse,
-            |g| {
-                let var = |name: &str, initializer, trainable| {
-                    let opts = VariableOptions {
-                        initializer,
-                        trainable,
-                        collections: vec![],
-                    };
-                    get_variable_with(g, name, &[channels], &opts)
+        self.scope.enter(g, "batch_normalization", |g| {
+            let var = |name: &str, initializer, trainable| {
+                let opts = VariableOptions {
+                    initializer,
+                    trainable,
+                    collections: vec![],
                 };
-                let gamma = self
-                    .scale
-                    .then(|| var("gamma", Initializer::Ones, self.trainable))
-                    .transpose()?;
-                let beta = self
-                    .center
-                    .then(|| var("beta", Initializer::Zeros, self.trainable))
-                    .transpose()?;
-                let moving_mean = var("moving_mean", Initializer::Zeros, false)?;
-                let moving_var = var("moving_variance", Initializer::Ones, false)?;
-                let (mean, variance) = match training {
-                    Training::Fixed(false) => ((*moving_mean).clone(), (*moving_var).clone()),
-                    _ => {
-                        let (mean, variance) = g.name_scope("moments", |_| {
-                            crate::nn::moments(inputs, Axes::List(reduce.clone()), false)
-                        })?;
-                        self.update_moving(
-                            g,
-                            &training,
-                            inputs,
-                            &reduce,
-                            &moving_mean,
-                            &mean,
-                            &moving_var,
-                            &variance,
-                        )?;
-                        match &training {
-                            Training::Tensor(_) => {
-                                let on = training.as_bool(g)?;
-                                (
-                                    select_v2(&on, &mean, &moving_mean)?,
-                                    select_v2(&on, &variance, &moving_var)?,
-                                )
-                            }
-                            Training::Fixed(_) => (mean, variance),
+                get_variable_with(g, name, &[channels], &opts)
+            };
+            let gamma = self
+                .scale
+                .then(|| var("gamma", Initializer::Ones, self.scope.trainable))
+                .transpose()?;
+            let beta = self
+                .center
+                .then(|| var("beta", Initializer::Zeros, self.scope.trainable))
+                .transpose()?;
+            let moving_mean = var("moving_mean", Initializer::Zeros, false)?;
+            let moving_var = var("moving_variance", Initializer::Ones, false)?;
+            let (mean, variance) = match training {
+                Training::Fixed(false) => ((*moving_mean).clone(), (*moving_var).clone()),
+                _ => {
+                    let (mean, variance) = g.name_scope("moments", |_| {
+                        crate::nn::moments(inputs, Axes::List(reduce.clone()), false)
+                    })?;
+                    self.update_moving(
+                        g,
+                        &training,
+                        inputs,
+                        &reduce,
+                        &moving_mean,
+                        &mean,
+                        &moving_var,
+                        &variance,
+                    )?;
+                    match &training {
+                        Training::Tensor(_) => {
+                            let on = training.as_bool(g)?;
+                            (
+                                select_v2(&on, &mean, &moving_mean)?,
+                                select_v2(&on, &variance, &moving_var)?,
+                            )
                         }
+                        Training::Fixed(_) => (mean, variance),
                     }
+                }
+            };
+            g.name_scope("batchnorm", |g| {
+                let eps = constant(g, self.epsilon, "epsilon");
+                let mut inv = div(&constant(g, 1f32, ""), &sqrt(&add(&variance, &eps)?)?)?;
+                if let Some(gamma) = &gamma {
+                    inv = mul(&inv, gamma)?;
+                }
+                let mean_inv = mul(&mean, &inv)?;
+                let shift = match &beta {
+                    Some(beta) => sub(beta, &mean_inv)?,
+                    None => neg(&mean_inv)?,
                 };
-                g.name_scope("batchnorm", |g| {
-                    let eps = constant(g, self.epsilon, "epsilon");
-                    let mut inv = div(&constant(g, 1f32, ""), &sqrt(&add(&variance, &eps)?)?)?;
-                    if let Some(gamma) = &gamma {
-                        inv = mul(&inv, gamma)?;
-                    }
-                    let mean_inv = mul(&mean, &inv)?;
-                    let shift = match &beta {
-                        Some(beta) => sub(beta, &mean_inv)?,
-                        None => neg(&mean_inv)?,
-                    };
-                    add(&mul(inputs, &broadcast(&inv)?)?, &broadcast(&shift)?)
-                })
-            },
-        )
+                add(&mul(inputs, &broadcast(&inv)?)?, &broadcast(&shift)?)
+            })
+        })
     }
 
     /// Adds the assignments of the moving statistics to `UPDATE_OPS`.

@@ -1,8 +1,8 @@
 //! `layers.conv2d`: a 2-D convolution over NHWC inputs, plus bias and activation.
 
-use super::{layer_scope, Activation};
-use crate::{get_variable_with, nn, Initializer, VariableOptions};
-use rustflow_graph::{Error, Result, Reuse, Tensor};
+use super::{Activation, Affine, Scope};
+use crate::nn;
+use rustflow_graph::{Error, Result, Tensor};
 
 /// A convolutional layer (`tf.compat.v1.layers.conv2d`, NHWC). Variables: `<name>/kernel`
 /// `[kh, kw, in, filters]` (Glorot uniform) and `<name>/bias` `[filters]` (zeros).
@@ -22,13 +22,8 @@ pub struct Conv2D {
     kernel_size: [usize; 2],
     strides: [usize; 2],
     padding: nn::Padding,
-    activation: Option<Activation>,
-    use_bias: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    trainable: bool,
-    name: Option<String>,
-    reuse: Option<Reuse>,
+    affine: Affine,
+    scope: Scope,
 }
 
 impl Conv2D {
@@ -39,13 +34,8 @@ impl Conv2D {
             kernel_size,
             strides: [1, 1],
             padding: nn::Padding::Valid,
-            activation: None,
-            use_bias: true,
-            kernel_initializer: Initializer::default(),
-            bias_initializer: Initializer::Zeros,
-            trainable: true,
-            name: None,
-            reuse: None,
+            affine: Affine::default(),
+            scope: Scope::default(),
         }
     }
 
@@ -61,47 +51,8 @@ impl Conv2D {
         self
     }
 
-    /// Applies `f` to the output.
-    pub fn activation(mut self, f: Activation) -> Self {
-        self.activation = Some(f);
-        self
-    }
-
-    /// Whether the layer adds a bias (default true).
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.use_bias = use_bias;
-        self
-    }
-
-    /// The kernel's initializer (default Glorot uniform).
-    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
-        self.kernel_initializer = init;
-        self
-    }
-
-    /// The bias's initializer (default zeros).
-    pub fn bias_initializer(mut self, init: Initializer) -> Self {
-        self.bias_initializer = init;
-        self
-    }
-
-    /// Whether its variables are trainable (default true).
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
-        self
-    }
-
-    /// The layer's name (its variable scope); default `conv2d`, `conv2d_1`, ...
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = Some(name.to_string());
-        self
-    }
-
-    /// Reuse the variables of the layer with the same name.
-    pub fn reuse(mut self, reuse: Reuse) -> Self {
-        self.reuse = Some(reuse);
-        self
-    }
+    affine_setters!();
+    scope_setters!("conv2d");
 
     /// Builds the layer on `inputs` `[batch, height, width, channels]`.
     pub fn apply(&self, inputs: &Tensor) -> Result<Tensor> {
@@ -117,31 +68,13 @@ impl Conv2D {
                 })
             }
         };
-        layer_scope(g, "conv2d", self.name.as_deref(), self.reuse, |g| {
-            let opts = |initializer| VariableOptions {
-                initializer,
-                trainable: self.trainable,
-                collections: vec![],
-            };
-            let [kh, kw] = self.kernel_size;
-            let kernel = get_variable_with(
-                g,
-                "kernel",
-                &[kh, kw, channels, self.filters],
-                &opts(self.kernel_initializer),
-            )?;
-            let [sh, sw] = self.strides;
-            let mut y = nn::conv2d(inputs, &kernel, [1, sh, sw, 1], self.padding)?;
-            if self.use_bias {
-                let bias =
-                    get_variable_with(g, "bias", &[self.filters], &opts(self.bias_initializer))?;
-                y = nn::bias_add(&y, &bias)?;
-            }
-            match self.activation {
-                Some(f) => f(&y),
-                None => Ok(y),
-            }
-        })
+        let [kh, kw] = self.kernel_size;
+        let [sh, sw] = self.strides;
+        let kernel_shape = [kh, kw, channels, self.filters];
+        self.affine
+            .build(&self.scope, g, "conv2d", &kernel_shape, |kernel| {
+                nn::conv2d(inputs, kernel, [1, sh, sw, 1], self.padding)
+            })
     }
 }
 
