@@ -6,8 +6,10 @@
 //! cargo run --release --example deep_mnist -- --model softmax --data-dir ../shared/mnist
 //! cargo run --release --example deep_mnist -- --model cnn --bench 200                # ms per step
 //! cargo run --release --example deep_mnist -- --model cnn --checkpoint-dir ckpt      # resumable
+//! cargo run --release --example deep_mnist -- --model cnn --logdir logs/run1         # TensorBoard
 //! ```
 
+mod board;
 mod tutorial;
 
 use clap::{Parser, ValueEnum};
@@ -19,6 +21,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use board::Board;
 use tutorial::{build_cnn, softmax_regression, test_accuracy, test_accuracy_with, Cnn, Res, FAST};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -82,6 +85,10 @@ struct Args {
     /// training run then peaks at about 190 MB).
     #[arg(long, default_value_t = 1000)]
     eval_chunk: usize,
+    /// Write TensorBoard's event file here: the graph, cross-entropy and accuracy every
+    /// `--log-every` steps, histograms of the variables every 1000, input images, one trace.
+    #[arg(long)]
+    logdir: Option<PathBuf>,
 }
 
 fn main() -> Res<()> {
@@ -131,6 +138,11 @@ fn main() -> Res<()> {
 /// The second half: the convolutional network trained by Adam. `None` when only benchmarking.
 fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     let net = build_cnn(args.seed)?;
+    let board = args
+        .logdir
+        .as_ref()
+        .map(|d| Board::new(d, &net))
+        .transpose()?;
     let Cnn {
         g,
         x,
@@ -171,15 +183,21 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     for i in start..steps {
         let (xs, ys) = mnist.train.next_batch(args.batch);
         if args.log_every > 0 && i % args.log_every == 0 {
-            let train_accuracy = accuracy
-                .eval(&feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 })?
-                .scalar_value::<f32>()?;
+            let feeds = feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 };
+            let train_accuracy = match &board {
+                Some(b) => b.log(&sess, &net, &feeds, i)?,
+                None => accuracy.eval(&feeds)?.scalar_value::<f32>()?,
+            };
             log(
                 &bar,
                 format!("step {i}, training accuracy {train_accuracy:.4}"),
             );
         }
-        train_step.run(&feed! { x => xs, y_ => ys, keep_prob => 0.5f32 })?;
+        let feeds = feed! { x => xs, y_ => ys, keep_prob => 0.5f32 };
+        match board.as_ref().filter(|_| i == start + 1) {
+            Some(b) => b.traced_step(&sess, &net, &feeds, i)?,
+            None => train_step.run(&feeds)?,
+        }
         bar.inc(1);
         if let Some(dir) = &args.checkpoint_dir {
             if (i + 1) % args.save_every == 0 || i + 1 == steps {
@@ -188,6 +206,9 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
         }
     }
     bar.finish_and_clear();
+    if let Some(b) = board {
+        b.close()?;
+    }
     Ok(Some(test_accuracy(
         &net,
         &sess,

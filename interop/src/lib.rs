@@ -6,6 +6,7 @@ pub mod convert;
 pub mod export;
 pub mod import;
 pub mod meta;
+pub mod summary;
 
 pub use export::{op_counts, sub_graph_def, to_graph_def, write_graph};
 pub use import::{import_graph_def, parse_graph_def, Element, ImportOptions};
