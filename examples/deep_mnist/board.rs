@@ -1,7 +1,8 @@
 //! `--logdir DIR`: what the training writes for TensorBoard, as TensorFlow's
 //! `mnist_with_summaries.py` does: the training cross-entropy and accuracy every `--log-every`
-//! steps, histograms of the variables every 1000 of them, a few input images once, the graph,
-//! and one traced training step (compute time per node in TensorBoard's graph).
+//! steps, histograms of the variables every 1000 of them, a few input images and the command
+//! line (text) once, the graph, and one traced training step (compute time per node in
+//! TensorBoard's graph).
 
 use crate::tutorial::{Cnn, Res};
 use rustflow::prelude::*;
@@ -20,9 +21,9 @@ pub struct Board {
     scalars: Tensor,
     /// `merge_all`: the scalars and the histograms.
     all: Tensor,
-    /// A few input images, written with the first summaries.
-    images: Tensor,
-    images_written: Cell<bool>,
+    /// A few input images and the command line, written with the first summaries.
+    once: Tensor,
+    once_written: Cell<bool>,
 }
 
 impl Board {
@@ -42,12 +43,15 @@ impl Board {
         let all = summary::merge_all(g)?.ok_or("no summaries")?;
         let scalars = summary::merge(&[&scalars[0], &scalars[1]])?;
         let images = summary::image("input", &reshape(&net.x, &[-1, 28, 28, 1])?, 3)?;
+        let command: Vec<String> = std::env::args().collect();
+        let command = g.constant(Value::strings(&[], vec![command.join(" ").into_bytes()])?);
+        let once = summary::merge(&[&images, &summary::text("command", &command)?])?;
         Ok(Board {
             writer: FileWriter::new(logdir, Some(g))?,
             scalars,
             all,
-            images,
-            images_written: Cell::new(false),
+            once,
+            once_written: Cell::new(false),
         })
     }
 
@@ -59,9 +63,9 @@ impl Board {
         } else {
             &self.scalars
         };
-        let first = !self.images_written.replace(true);
+        let first = !self.once_written.replace(true);
         let out = if first {
-            sess.run(&fetches![&net.accuracy, merged, &self.images], feeds)?
+            sess.run(&fetches![&net.accuracy, merged, &self.once], feeds)?
         } else {
             sess.run(&fetches![&net.accuracy, merged], feeds)?
         };
