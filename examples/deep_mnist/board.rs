@@ -58,7 +58,7 @@ impl Board {
     /// Evaluates the summaries due at `step` on `feeds` (the batch, no dropout), writes them,
     /// and returns the batch's accuracy.
     pub fn log(&self, sess: &Session, net: &Cnn, feeds: &FeedDict, step: usize) -> Res<f32> {
-        let merged = if step % HISTOGRAMS_EVERY == 0 {
+        let merged = if step.is_multiple_of(HISTOGRAMS_EVERY) {
             &self.all
         } else {
             &self.scalars
