@@ -2,14 +2,15 @@
 //! TF1 user writes it: two hidden layers (128 and 32 units) built in name scopes, sparse
 //! softmax cross-entropy, gradient descent at 0.01 counting a global step, feed dicts of 100
 //! images, and every 1000 steps a checkpoint and the precision of the training, validation
-//! and test sets (correct predictions counted with `in_top_k`, k = 1).
+//! and test sets (correct predictions counted with `in_top_k`, k = 1). The loss goes to
+//! TensorBoard's event file in `--log-dir` every 100 steps, with the graph.
 //!
 //!     cargo run --release --example fully_connected_feed -- --data-dir ../shared/mnist
 //!
 //! TensorFlow's own program on the same data: `scripts/tf_fully_connected_feed.py`.
 
 use rustflow::prelude::*;
-use rustflow::{cast, nn, reduce_mean, reduce_sum, truncated_normal};
+use rustflow::{cast, nn, reduce_mean, reduce_sum, summary, truncated_normal};
 use std::path::PathBuf;
 
 const NUM_CLASSES: usize = 10;
@@ -47,7 +48,7 @@ fn flags() -> Flags {
             "--hidden2" => f.hidden2 = v.parse().unwrap_or(f.hidden2),
             "--batch-size" => f.batch_size = v.parse().unwrap_or(f.batch_size),
             "--data-dir" => f.data_dir = v.into(),
-            "--log-dir" => f.log_dir = v.into(),
+            "--log-dir" | "--logdir" => f.log_dir = v.into(),
             other => eprintln!("ignoring unknown flag {other}"),
         }
     }
@@ -135,10 +136,13 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         None,
     )?;
     let eval_correct = evaluation(&logits, &labels)?;
+    summary::scalar("loss", &loss)?;
+    let summaries = summary::merge_all(&g)?.ok_or("no summaries")?;
     let saver = train::Saver::new(&g);
 
     let sess = Session::new(&g);
     sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
+    let writer = summary::FileWriter::new(&f.log_dir, Some(&g))?;
     let start = std::time::Instant::now();
     let mut last = [0.0; 3];
     for step in 0..f.max_steps {
@@ -150,6 +154,9 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
                 "Step {step}: loss = {loss_value:.2} ({:.3} sec)",
                 start.elapsed().as_secs_f64()
             );
+            // The step's loss, fed: the summary op does not run the network again.
+            let loss_fed = feed! { &loss => out.value(1)?.clone() };
+            writer.add_summary(&sess.eval(&summaries, &loss_fed)?, step as i64)?;
         }
         if (step + 1) % 1000 == 0 || step + 1 == f.max_steps {
             let path = saver.save(&sess, f.log_dir.join("model.ckpt"), Some(step as u64))?;
@@ -165,6 +172,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    writer.close()?;
     println!(
         "final precision: train {:.4}  validation {:.4}  test {:.4}",
         last[0], last[1], last[2]

@@ -38,6 +38,10 @@ struct Args {
     /// Seeds the data shuffling and the graph's random ops.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write the graph and the training loss every 100 steps to an event file here
+    /// (TensorBoard).
+    #[arg(long)]
+    logdir: Option<String>,
 }
 
 struct Net {
@@ -102,6 +106,12 @@ fn main() -> Res<()> {
         },
     )?;
     let (g, net) = build(args.dynamic, args.seed)?;
+    let loss_summary = rustflow::summary::scalar("loss", &net.loss)?;
+    let writer = args
+        .logdir
+        .as_ref()
+        .map(|d| rustflow::summary::FileWriter::new(d, Some(&g)))
+        .transpose()?;
     let sess = Session::new(&g);
     sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
     let step = |mnist: &mut mnist::Datasets| -> Res<f32> {
@@ -154,10 +164,17 @@ fn main() -> Res<()> {
         let loss = step(&mut mnist)?;
         if i % 100 == 0 {
             bar.set_message(format!("loss {loss:.4}"));
+            if let Some(w) = &writer {
+                let fed = feed! { &net.loss => loss };
+                w.add_summary(&sess.eval(&loss_summary, &fed)?, i as i64)?;
+            }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if let Some(w) = writer {
+        w.close()?;
+    }
     let train_s = t.elapsed().as_secs_f64();
     let test = &mnist.test;
     let acc = sess

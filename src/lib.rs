@@ -44,8 +44,9 @@ pub mod train {
 
 /// TensorBoard (`tf.summary`): summary ops, and the event files they go to.
 pub mod summary {
+    pub use rustflow_interop::summary::FileWriter;
     pub use rustflow_ops::summary::*;
-    pub use rustflow_runtime::{EventReader, FileWriter};
+    pub use rustflow_runtime::{EventFileWriter, EventReader};
 }
 
 /// Everything a program needs, in one `use rustflow::prelude::*;`.

@@ -133,7 +133,7 @@ fn what_the_writer_writes_reads_back() {
     let (x, merged) = summaries(&g).unwrap();
     let sess = Session::new(&g);
     let dir = temp_dir("roundtrip");
-    let writer = FileWriter::new(&dir).unwrap();
+    let writer = FileWriter::new(&dir, None).unwrap();
     let images: Vec<f32> = (0..48).map(|i| i as f32 / 47.0).collect();
     let feed = feed! { &x => Value::new(&[3, 4, 4, 1], images).unwrap() };
     for step in [0, 10, 20] {
@@ -216,7 +216,7 @@ fn what_the_writer_writes_reads_back() {
 #[test]
 fn a_cut_file_reads_to_the_cut_and_a_corrupt_one_names_the_offset() {
     let dir = temp_dir("damage");
-    let writer = FileWriter::new(&dir).unwrap();
+    let writer = FileWriter::new(&dir, None).unwrap();
     let g = Graph::new();
     let s = summary::scalar("v", &g.constant(1.5f32)).unwrap();
     let value = Session::new(&g).eval(&s, &feed! {}).unwrap();
@@ -260,5 +260,90 @@ fn a_cut_file_reads_to_the_cut_and_a_corrupt_one_names_the_offset() {
         err.contains("cut") && err.contains(&format!("byte offset {third}")),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_graph_is_the_second_event_with_its_shapes() {
+    let g = Graph::new();
+    let (_, merged) = summaries(&g).unwrap();
+    let dir = temp_dir("graph");
+    let writer = FileWriter::new(&dir, Some(&g)).unwrap();
+    let path = writer.path().to_path_buf();
+    writer.close().unwrap();
+    let events: Vec<Event> = EventReader::open(&path)
+        .unwrap()
+        .collect::<rustflow::Result<_>>()
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(matches!(&events[0].what, Some(What::FileVersion(v)) if v == "brain.Event:2"));
+    let Some(What::GraphDef(bytes)) = &events[1].what else {
+        panic!("the second event is not the graph: {:?}", events[1].what)
+    };
+    let def = rustflow::proto::GraphDef::decode(bytes.as_slice()).unwrap();
+    let node = |name: &str| {
+        def.node
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("no node {name}"))
+    };
+    assert_eq!(node("x").op, "Placeholder");
+    assert_eq!(node("train/loss").op, "ScalarSummary");
+    assert_eq!(node(&merged.op().name()).op, "MergeSummary");
+    assert_eq!(node(&merged.op().name()).input.len(), 4);
+    // `_output_shapes` as TensorFlow's `add_shapes=True` writes it: x is [?, 4, 4, 1].
+    use rustflow::proto::attr_value::Value as A;
+    let Some(A::List(shapes)) = &node("x").attr["_output_shapes"].value else {
+        panic!("x has no _output_shapes")
+    };
+    let dims: Vec<i64> = shapes.shape[0].dim.iter().map(|d| d.size).collect();
+    assert_eq!(dims, [-1, 4, 4, 1]);
+    for id in g.node_ids() {
+        node(&g.node(id).name);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn merge_all_merges_the_summaries_collection() {
+    let g = Graph::new();
+    let a = summary::scalar("a", &g.constant(1.0f32)).unwrap();
+    let merged = summary::merge_all(&g).unwrap().unwrap();
+    // Made after merge_all: not in the merged summary, as in TensorFlow.
+    summary::scalar("b", &g.constant(2.0f32)).unwrap();
+    let in_collection = g.get_collection(rustflow::GraphKeys::SUMMARIES);
+    assert_eq!(in_collection.len(), 2);
+    assert_eq!(in_collection[0], a.clone().into());
+    let out = Session::new(&g).eval(&merged, &feed! {}).unwrap();
+    let s = rustflow::proto::tensorboard::Summary::decode(out.as_strings().unwrap()[0].as_slice())
+        .unwrap();
+    let tags: Vec<&str> = s.value.iter().map(|v| v.tag.as_str()).collect();
+    assert_eq!(tags, ["a"]);
+    assert_eq!(
+        summary::merge_all(&g).unwrap().unwrap().op().inputs().len(),
+        2
+    );
+}
+
+#[test]
+fn events_reach_the_file_without_a_flush() {
+    let dir = temp_dir("background");
+    let writer = FileWriter::new(&dir, None).unwrap();
+    let g = Graph::new();
+    let s = summary::scalar("v", &g.constant(0.5f32)).unwrap();
+    let value = Session::new(&g).eval(&s, &feed! {}).unwrap();
+    writer.add_summary(&value, 7).unwrap();
+    // A process killed now loses at most what the writer's thread has held for less than
+    // FLUSH_EVERY: after it, the events are in the file although the writer is still open.
+    std::thread::sleep(
+        summary::EventFileWriter::FLUSH_EVERY + std::time::Duration::from_millis(500),
+    );
+    let events: Vec<Event> = EventReader::open(writer.path())
+        .unwrap()
+        .collect::<rustflow::Result<_>>()
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].step, 7);
+    drop(writer);
     let _ = std::fs::remove_dir_all(&dir);
 }

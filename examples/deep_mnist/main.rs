@@ -6,8 +6,10 @@
 //! cargo run --release --example deep_mnist -- --model softmax --data-dir ../shared/mnist
 //! cargo run --release --example deep_mnist -- --model cnn --bench 200                # ms per step
 //! cargo run --release --example deep_mnist -- --model cnn --checkpoint-dir ckpt      # resumable
+//! cargo run --release --example deep_mnist -- --model cnn --logdir logs/run1         # TensorBoard
 //! ```
 
+mod board;
 mod tutorial;
 
 use clap::{Parser, ValueEnum};
@@ -19,6 +21,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use board::Board;
 use tutorial::{build_cnn, softmax_regression, test_accuracy, test_accuracy_with, Cnn, Res, FAST};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -87,6 +90,10 @@ struct Args {
     /// across processes, Adam's learning rate scaled by N; rank 0 logs, saves and evaluates.
     #[arg(long)]
     distributed: bool,
+    /// Write TensorBoard's event file here: the graph, cross-entropy and accuracy every
+    /// `--log-every` steps, histograms of the variables every 1000, input images, one trace.
+    #[arg(long)]
+    logdir: Option<PathBuf>,
 }
 
 fn main() -> Res<()> {
@@ -136,6 +143,12 @@ fn main() -> Res<()> {
 /// The second half: the convolutional network trained by Adam. `None` when only benchmarking.
 fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     let (net, lead) = distributed::build_cnn(args.distributed, args.seed, mnist)?;
+    let board = args
+        .logdir
+        .as_ref()
+        .filter(|_| lead)
+        .map(|d| Board::new(d, &net))
+        .transpose()?;
     let Cnn {
         g,
         x,
@@ -177,15 +190,21 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
     for i in start..steps {
         let (xs, ys) = mnist.train.next_batch(args.batch);
         if lead && args.log_every > 0 && i % args.log_every == 0 {
-            let train_accuracy = accuracy
-                .eval(&feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 })?
-                .scalar_value::<f32>()?;
+            let feeds = feed! { x => xs.clone(), y_ => ys.clone(), keep_prob => 1.0f32 };
+            let train_accuracy = match &board {
+                Some(b) => b.log(&sess, &net, &feeds, i)?,
+                None => accuracy.eval(&feeds)?.scalar_value::<f32>()?,
+            };
             log(
                 &bar,
                 format!("step {i}, training accuracy {train_accuracy:.4}"),
             );
         }
-        train_step.run(&feed! { x => xs, y_ => ys, keep_prob => 0.5f32 })?;
+        let feeds = feed! { x => xs, y_ => ys, keep_prob => 0.5f32 };
+        match board.as_ref().filter(|_| i == start + 1) {
+            Some(b) => b.traced_step(&sess, &net, &feeds, i)?,
+            None => train_step.run(&feeds)?,
+        }
         bar.inc(1);
         if let Some(dir) = args.checkpoint_dir.as_ref().filter(|_| lead) {
             if (i + 1) % args.save_every == 0 || i + 1 == steps {
@@ -194,6 +213,9 @@ fn convolutional(mnist: &mut mnist::Datasets, args: &Args) -> Res<Option<f32>> {
         }
     }
     bar.finish_and_clear();
+    if let Some(b) = board {
+        b.close()?;
+    }
     if !lead {
         return Ok(None);
     }

@@ -22,6 +22,8 @@ impl GraphKeys {
     pub const REGULARIZATION_LOSSES: &'static str = "regularization_losses";
     /// The variables an `ExponentialMovingAverage` tracks.
     pub const MOVING_AVERAGE_VARIABLES: &'static str = "moving_average_variables";
+    /// The summary ops `summary::merge_all` merges.
+    pub const SUMMARIES: &'static str = "summaries";
 }
 
 /// A member of a collection: a tensor (a variable, a loss) or an operation (an update).

@@ -8,6 +8,7 @@ pub mod export;
 pub mod import;
 pub mod meta;
 pub mod ops;
+pub mod summary;
 mod wire;
 
 pub use export::{op_counts, sub_graph_def, to_graph_def, write_graph};

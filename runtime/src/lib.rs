@@ -9,7 +9,7 @@ mod plan;
 mod saver;
 mod session;
 
-pub use events::{EventReader, FileWriter};
+pub use events::{EventFileWriter, EventReader};
 pub use executor::{NodeTrace, RunMetadata, RunOptions, SEQUENTIAL_BELOW_US};
 pub use feed::{FeedDict, Fetch, Outputs};
 pub use saver::{latest_checkpoint, CheckpointFormat, Saver};

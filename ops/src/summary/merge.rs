@@ -1,9 +1,9 @@
 //! `summary::merge` and `summary::merge_all`: several summaries as one.
 
-use super::{output, pb, SUMMARY_OPS};
+use super::{output, pb};
 use crate::util::add1;
 use rustflow_graph::{
-    not_differentiable, DType, Error, GradContext, Graph, KernelContext, Op, Operation, Result,
+    not_differentiable, DType, Error, GradContext, Graph, GraphKeys, KernelContext, Op, Result,
     Tensor, TensorSpec, Value,
 };
 use rustflow_proto::Message;
@@ -81,8 +81,10 @@ pub fn merge(inputs: &[&Tensor]) -> Result<Tensor> {
     })
 }
 
-/// Every summary op of `g` merged into one, in creation order
-/// (`tf.compat.v1.summary.merge_all`); `None` when the graph has none.
+/// Every summary of `g`'s `SUMMARIES` collection merged into one, in creation order
+/// (`tf.compat.v1.summary.merge_all`); `None` when the collection is empty. Summaries made
+/// later are not in it: a program merges its per-step summaries, then makes the ones it
+/// writes at other times.
 ///
 /// ```
 /// use rustflow_graph::Graph;
@@ -93,12 +95,11 @@ pub fn merge(inputs: &[&Tensor]) -> Result<Tensor> {
 /// assert!(summary::merge_all(&g).unwrap().is_some());
 /// ```
 pub fn merge_all(g: &Graph) -> Result<Option<Tensor>> {
-    let summaries = g
-        .node_ids()
-        .into_iter()
-        .filter(|&id| g.with_node(id, |n| SUMMARY_OPS.contains(&n.op.op_type())))
-        .map(|id| Operation::from_graph(g, id).output(0))
-        .collect::<Result<Vec<_>>>()?;
+    let summaries: Vec<Tensor> = g
+        .get_collection(GraphKeys::SUMMARIES)
+        .iter()
+        .filter_map(|item| item.tensor().cloned())
+        .collect();
     if summaries.is_empty() {
         return Ok(None);
     }

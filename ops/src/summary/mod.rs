@@ -19,22 +19,16 @@ pub use text::text;
 
 use crate::state::constant;
 use crate::util::add1;
-use rustflow_graph::{DType, Error, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+use rustflow_graph::{
+    DType, Error, GraphKeys, KernelContext, Op, Result, Tensor, TensorSpec, Value,
+};
 use rustflow_proto::tensorboard as pb;
 use rustflow_proto::Message;
 
-/// The op types [`merge_all`] collects.
-const SUMMARY_OPS: &[&str] = &[
-    "ScalarSummary",
-    "HistogramSummary",
-    "ImageSummary",
-    "TensorSummaryV2",
-];
-
 /// Adds summary op `op` on `x` in a name scope `name`: its tag (a string constant, input 0) is
-/// the scope's name, and so is the node's.
+/// the scope's name, and so is the node's. It joins the `SUMMARIES` collection.
 fn add_summary(x: &Tensor, name: &str, op: impl Op) -> Result<Tensor> {
-    x.graph().name_scope(name, |g| {
+    let summary = x.graph().name_scope(name, |g| {
         let tag = g.current_scope();
         let tags = constant(
             g,
@@ -48,7 +42,10 @@ fn add_summary(x: &Tensor, name: &str, op: impl Op) -> Result<Tensor> {
             &[&tags, x],
             TensorSpec::new(DType::String, Vec::<usize>::new()),
         )
-    })
+    })?;
+    x.graph()
+        .add_to_collection(GraphKeys::SUMMARIES, summary.clone());
+    Ok(summary)
 }
 
 /// The tag a summary kernel was given (input 0).

@@ -1,4 +1,4 @@
-//! TensorBoard's event files: TensorFlow's record framing ([`record`]), a [`FileWriter`] that
+//! TensorBoard's event files: TensorFlow's record framing ([`record`]), an [`EventFileWriter`] that
 //! writes events on a background thread, and an [`EventReader`] that checks every checksum.
 
 mod reader;
@@ -6,4 +6,4 @@ mod record;
 mod writer;
 
 pub use reader::EventReader;
-pub use writer::FileWriter;
+pub use writer::EventFileWriter;

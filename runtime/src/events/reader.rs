@@ -6,7 +6,7 @@ use rustflow_proto::tensorboard::Event;
 use rustflow_proto::Message;
 use std::path::{Path, PathBuf};
 
-/// Reads an event file written by TensorFlow or by a [`FileWriter`](super::FileWriter), as
+/// Reads an event file written by TensorFlow or by an [`EventFileWriter`](super::EventFileWriter), as
 /// TensorBoard does: event by event, checking both checksums of every record. A corrupt record
 /// is an [`Error::DataLoss`] naming the file and the record's byte offset, after which the
 /// iterator ends; a file cut short inside its last record (a writer that was killed) yields

@@ -1,4 +1,4 @@
-//! [`FileWriter`]: events written to an event file on a background thread.
+//! [`EventFileWriter`]: events written to an event file on a background thread.
 
 use super::record::frame;
 use crate::RunMetadata;
@@ -19,23 +19,25 @@ enum Msg {
     Flush(mpsc::Sender<()>),
 }
 
-/// Writes an event file that TensorBoard reads (`tf.compat.v1.summary.FileWriter`):
+/// Writes an event file that TensorBoard reads (TensorFlow's `EventFileWriter`, under
+/// `tf.compat.v1.summary.FileWriter`, which adds the graph: `rustflow::summary::FileWriter`):
 /// `events.out.tfevents.<seconds>.<host>` in `logdir`, starting with the file-version event.
 ///
 /// Events are framed and written by a background thread, so a training step never waits for
-/// the disk; the thread flushes what it holds at least every [`FileWriter::FLUSH_EVERY`], on
-/// [`FileWriter::flush`] and on [`FileWriter::close`] (or drop). A process killed in between
-/// loses at most the events of the last interval; the file stays readable up to its last whole
-/// record. A failed write is reported by the next call.
+/// the disk; the thread flushes what it holds at least every [`EventFileWriter::FLUSH_EVERY`],
+/// on [`EventFileWriter::flush`] and on [`EventFileWriter::close`] (or drop). A process killed
+/// in between loses at most the events of the last interval; the file stays readable up to its
+/// last whole record. A failed write (a full disk) is reported by the next call as an
+/// [`Error::Io`] naming the file and the byte offset of the record that failed.
 ///
 /// ```no_run
-/// use rustflow_runtime::FileWriter;
-/// let writer = FileWriter::new("logs/run1")?;
+/// use rustflow_runtime::EventFileWriter;
+/// let writer = EventFileWriter::new("logs/run1")?;
 /// // writer.add_summary(&sess.eval(&merged, &feeds)?, step)?;
 /// writer.close()?;
 /// # Ok::<(), rustflow_graph::Error>(())
 /// ```
-pub struct FileWriter {
+pub struct EventFileWriter {
     path: PathBuf,
     tx: Option<mpsc::Sender<Msg>>,
     thread: Option<JoinHandle<()>>,
@@ -56,12 +58,12 @@ fn host() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-impl FileWriter {
+impl EventFileWriter {
     /// The longest the background thread holds written events before flushing them.
     pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
     /// Creates `logdir` if needed and a new event file in it.
-    pub fn new(logdir: impl AsRef<Path>) -> Result<FileWriter> {
+    pub fn new(logdir: impl AsRef<Path>) -> Result<EventFileWriter> {
         let dir = logdir.as_ref();
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -82,14 +84,22 @@ impl FileWriter {
             )
             .expect("an unbounded range of names");
         let file = file.map_err(io(&path))?;
+        EventFileWriter::start(path, file)
+    }
+
+    /// Starts the writer thread on `file` (opened at `path`) and writes the file-version event.
+    fn start(path: PathBuf, file: File) -> Result<EventFileWriter> {
         let (tx, rx) = mpsc::channel();
         let error = Arc::new(Mutex::new(None));
         let thread_error = error.clone();
         let thread = std::thread::Builder::new()
             .name("rustflow-events".into())
             .spawn(move || write_loop(file, rx, &thread_error))
-            .map_err(io(&path))?;
-        let writer = FileWriter {
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        let writer = EventFileWriter {
             path,
             tx: Some(tx),
             thread: Some(thread),
@@ -232,45 +242,93 @@ impl FileWriter {
     }
 }
 
-impl Drop for FileWriter {
+impl Drop for EventFileWriter {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
 /// The background thread: writes records as they come, flushes on request, at least every
-/// [`FileWriter::FLUSH_EVERY`], and at the end.
+/// [`EventFileWriter::FLUSH_EVERY`], and at the end. An error names the byte offset of the
+/// first record that may not have reached the file.
 fn write_loop(file: File, rx: mpsc::Receiver<Msg>, error: &Mutex<Option<std::io::Error>>) {
     let mut out = BufWriter::new(file);
     let mut dirty = false;
-    let mut result = Ok(());
+    // Bytes handed to `out`, and those of them known to be in the file.
+    let (mut written, mut flushed) = (0u64, 0u64);
+    let report = |e: std::io::Error, at: u64| {
+        let e = std::io::Error::new(e.kind(), format!("writing at byte offset {at}: {e}"));
+        *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+    };
     loop {
-        let msg = match rx.recv_timeout(FileWriter::FLUSH_EVERY) {
+        let msg = match rx.recv_timeout(EventFileWriter::FLUSH_EVERY) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
         match msg {
             Some(Msg::Record(bytes)) => {
-                result = result.and_then(|()| out.write_all(&bytes));
+                if let Err(e) = out.write_all(&bytes) {
+                    report(e, flushed);
+                }
+                written += bytes.len() as u64;
                 dirty = true;
             }
             Some(Msg::Flush(done)) => {
-                result = result.and_then(|()| out.flush());
+                if let Err(e) = flush(&mut out, written, &mut flushed) {
+                    report(e, flushed);
+                }
                 dirty = false;
                 let _ = done.send(());
             }
             None if dirty => {
-                result = result.and_then(|()| out.flush());
+                if let Err(e) = flush(&mut out, written, &mut flushed) {
+                    report(e, flushed);
+                }
                 dirty = false;
             }
             None => {}
         }
-        if let Err(e) = std::mem::replace(&mut result, Ok(())) {
-            *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
-        }
     }
-    if let Err(e) = out.flush().and_then(|()| out.get_ref().sync_all()) {
-        *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+    if let Err(e) = flush(&mut out, written, &mut flushed).and_then(|()| out.get_ref().sync_all()) {
+        report(e, flushed);
+    }
+}
+
+/// Flushes `out`; once it succeeded, the first `written` bytes are in the file (`flushed`).
+fn flush(out: &mut BufWriter<File>, written: u64, flushed: &mut u64) -> std::io::Result<()> {
+    out.flush()?;
+    *flushed = written;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_an_error_naming_the_file_and_offset() {
+        let full = Path::new("/dev/full");
+        let Ok(file) = OpenOptions::new().write(true).open(full) else {
+            return; // not Linux
+        };
+        let writer = EventFileWriter::start(full.to_path_buf(), file).unwrap();
+        let err = writer.flush().unwrap_err().to_string();
+        assert!(
+            err.starts_with("/dev/full: writing at byte offset 0:"),
+            "{err}"
+        );
+        // Once reported, the writer goes on (a later write may succeed) and closes cleanly
+        // unless the disk is still full.
+        assert!(writer.close().is_err());
+    }
+
+    #[test]
+    fn a_logdir_that_is_a_file_is_an_error_naming_it() {
+        let file = std::env::temp_dir().join(format!("rustflow-not-a-dir-{}", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        let err = EventFileWriter::new(&file).err().unwrap().to_string();
+        assert!(err.starts_with(&file.display().to_string()), "{err}");
+        std::fs::remove_file(&file).unwrap();
     }
 }
