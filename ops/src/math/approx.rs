@@ -15,8 +15,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 1.398_199_9e-3;
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 1.666_666_6e-1;
+    let p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
     let n = n as i32;
     let half = n >> 1;
@@ -41,10 +41,10 @@ pub(crate) fn tanh(x: f32) -> f32 {
     let x2 = x * x;
     let p = -2.760_768_4e-16f32;
     let p = p * x2 + 2.000_188e-13;
-    let p = p * x2 + -8.604_671_5e-11;
+    let p = p * x2 + -8.604_672e-11;
     let p = p * x2 + 5.122_297_3e-8;
     let p = p * x2 + 1.485_722_35e-5;
-    let p = p * x2 + 6.372_619_3e-4;
+    let p = p * x2 + 6.372_619_5e-4;
     let p = (p * x2 + 4.893_524_6e-3) * x;
     let q = 1.198_258_4e-6f32;
     let q = q * x2 + 1.185_347_1e-4;
