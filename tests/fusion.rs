@@ -251,6 +251,39 @@ fn fused_matmul_equals_the_separate_ops() -> Result<()> {
     Ok(())
 }
 
+/// The element-wise table's rows (`Sigmoid`, `Tanh`, `Elu`, ...) declare their capability,
+/// so a layer ending in one of them fuses too, bit for bit.
+#[test]
+fn table_activations_fuse_into_the_layer() -> Result<()> {
+    type Act = fn(&Tensor) -> rustflow::Result<Tensor>;
+    let acts: [(&str, Act); 5] = [
+        ("sigmoid", rustflow::sigmoid),
+        ("tanh", rustflow::tanh),
+        ("elu", nn::elu),
+        ("softplus", rustflow::softplus),
+        ("exp", rustflow::exp),
+    ];
+    for (name, act) in acts {
+        let g = Graph::new();
+        let x = g.placeholder(F32, shape![?, 30]);
+        let w = g.placeholder(F32, shape![30, 20]);
+        let b = g.placeholder(F32, shape![20]);
+        let biased = rustflow::add(&rustflow::matmul(&x, &w)?, &b)?;
+        let out = act(&biased)?;
+        let sess = Session::new(&g);
+        let feeds = feed! {
+            &x => Value::new(&[9, 30], data(270, 1))?,
+            &w => Value::new(&[30, 20], data(600, 2))?,
+            &b => Value::new(&[20], data(20, 3))?,
+        };
+        let (fused, meta) = sess.run_with(&fetches![&out], &feeds, &traced())?;
+        assert_eq!(ops(&meta), ["FusedMatMul"], "{name}");
+        let (apart, _) = sess.run_with(&fetches![&out, &biased], &feeds, &traced())?;
+        same_bits(&f32s(fused.value(0)?), &f32s(apart.value(0)?), name);
+    }
+    Ok(())
+}
+
 /// The one legality rule: a value stays inside a fused step only when exactly one node
 /// reads it and nothing fetches it, feeds it or waits for its node. A bias that is not one
 /// value per channel is no bias stage.

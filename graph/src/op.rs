@@ -387,6 +387,9 @@ pub struct GradContext<'a> {
     pub outputs: Vec<Tensor>,
     /// The upstream gradient of each output.
     pub grads: Vec<Tensor>,
+    /// Whether each input's gradient is used (the input depends on a tensor being
+    /// differentiated); a rule may give `None` for the others, and skip their work.
+    pub wanted: Vec<bool>,
 }
 
 impl GradContext<'_> {

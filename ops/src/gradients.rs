@@ -132,6 +132,10 @@ fn backprop(
                 inputs: inputs.clone(),
                 outputs: outputs.clone(),
                 grads: upstream,
+                wanted: inputs
+                    .iter()
+                    .map(|x| x.dtype().is_float() && reach.contains(&(x.node(), x.index())))
+                    .collect(),
             })
         })?;
         for (x, dx) in inputs.iter().zip(in_grads) {

@@ -483,3 +483,77 @@ fn tensor_array_in_a_loop_and_its_gradient() {
         1e-3,
     );
 }
+
+#[test]
+fn while_loop_gradient_keeps_only_the_loop_variables_it_reads() {
+    // h = tanh(x[t] + h), each h written to a TensorArray: the gradient of the body reads the
+    // index and h of each iteration, but never the TensorArray it wrote to, so the loop does
+    // not keep (copy) that array at every iteration.
+    let g = Graph::new();
+    let x = placeholder(&g, DType::F32, shape![4, 2], "x");
+    let xs = TensorArray::unstack(&x).unwrap();
+    let t = xs.size().unwrap();
+    let out = TensorArray::new(&t, DType::F32, &[2]).unwrap();
+    let res = while_loop(
+        |v| less(&v[0], &t),
+        |v| {
+            let h = tanh(&add(&xs.read(&v[0])?, &v[1])?)?;
+            let ta = TensorArray::from_flow(&v[2]).write(&v[0], &h)?;
+            Ok(vec![
+                add(&v[0], &constant(&g, 1i32, "one"))?,
+                h,
+                ta.flow().clone(),
+            ])
+        },
+        &[
+            &constant(&g, 0i32, "i"),
+            &zeros(&g, &[2]).unwrap(),
+            out.flow(),
+        ],
+        WhileOptions::default(),
+    )
+    .unwrap();
+    let loss = reduce_sum(&TensorArray::from_flow(&res[2]).stack(), None, false).unwrap();
+    let dx = gradients(&[&loss], &[&x], None).unwrap()[0]
+        .clone()
+        .unwrap();
+    let outs = res[0].op().outputs();
+    assert_eq!(outs.len(), 7, "3 loop variables, the count, 3 stacks");
+    let sess = Session::new(&g);
+    let xv = random_value(&[4, 2], 3);
+    let got = sess
+        .run(
+            &[&outs[4], &outs[5], &outs[6], &dx].map(rustflow_runtime::Fetch::from),
+            &feed! { &x => xv.clone() },
+        )
+        .unwrap();
+    assert_eq!(got.value(0).unwrap().shape(), &[4]);
+    assert_eq!(got.value(1).unwrap().shape(), &[4, 2]);
+    assert_eq!(
+        got.value(2).unwrap().shape()[0],
+        0,
+        "the TensorArray is not kept"
+    );
+    // d loss / d x[t] = sum over s >= t of prod tanh' along the chain: checked against the
+    // forward values recomputed here.
+    let xs = f32s(&xv);
+    let mut h = [0f32; 2];
+    let mut hs = vec![];
+    for t in 0..4 {
+        for k in 0..2 {
+            h[k] = (xs[2 * t + k] + h[k]).tanh();
+        }
+        hs.push(h);
+    }
+    let mut d = [0f32; 2];
+    let mut want = vec![0f32; 8];
+    for t in (0..4).rev() {
+        for k in 0..2 {
+            d[k] = (d[k] + 1.0) * (1.0 - hs[t][k] * hs[t][k]);
+            want[2 * t + k] = d[k];
+        }
+    }
+    for (a, b) in f32s(got.value(3).unwrap()).iter().zip(&want) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}

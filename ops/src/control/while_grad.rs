@@ -5,11 +5,14 @@ use super::inline::inline;
 use super::rows::row;
 use super::while_loop::While;
 use crate::{add, gradients, zeros_like};
-use rustflow_graph::{Function, GradContext, KernelContext, Op, Result, Tensor, TensorSpec, Value};
+use rustflow_graph::{
+    Function, GradContext, Graph, KernelContext, NodeId, Op, Result, Tensor, TensorSpec, Value,
+};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Inputs: the forward loop's iteration count, its stacked loop variables (one per loop
-/// variable), the upstream gradients of its float loop variables, the initial sums of the
+/// variable; empty for those `step` does not read), the upstream gradients of its float loop variables, the initial sums of the
 /// gradients of the float tensors its body captured (zeros), then what `step` captured.
 /// Outputs: the gradients of the float loop variables' initial values, then of the captured
 /// tensors, summed over the iterations.
@@ -18,7 +21,8 @@ pub struct WhileGrad {
     /// One backward iteration: (values entering forward iteration t, the gradients so far)
     /// → the gradients before iteration t.
     step: Function,
-    n_vars: usize,
+    /// Per loop variable, whether `step` reads its forward value.
+    used: Vec<bool>,
     n_grads: usize,
 }
 
@@ -28,14 +32,16 @@ impl Op for WhileGrad {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let mut inputs = std::mem::take(&mut ctx.inputs);
-        let captured = inputs.split_off(1 + self.n_vars + self.n_grads);
-        let mut grads = inputs.split_off(1 + self.n_vars);
+        let n_vars = self.used.len();
+        let captured = inputs.split_off(1 + n_vars + self.n_grads);
+        let mut grads = inputs.split_off(1 + n_vars);
         let stacks = inputs.split_off(1);
         let n = usize::try_from(inputs[0].scalar_value::<i32>()?).unwrap_or(0);
         for t in (0..n).rev() {
             let mut args = stacks
                 .iter()
-                .map(|s| row(s, t))
+                .zip(&self.used)
+                .map(|(s, &used)| if used { row(s, t) } else { Ok(s.clone()) })
                 .collect::<Result<Vec<_>>>()?;
             args.append(&mut grads);
             args.extend(captured.iter().cloned());
@@ -50,15 +56,11 @@ pub(crate) fn while_grad(gc: &GradContext<'_>, w: &While) -> Result<Vec<Option<T
     let g = gc.graph;
     let n = w.n_vars;
     let name = gc.op.name();
-    let outs = gc.op.outputs();
     let vars: Vec<usize> = (0..n)
         .filter(|&k| gc.inputs[k].dtype().is_float())
         .collect();
     let caps_range = w.body_captures();
-    let caps: Vec<usize> = caps_range
-        .clone()
-        .filter(|&i| gc.inputs[i].dtype().is_float())
-        .collect();
+    let caps: Vec<usize> = caps_range.clone().filter(|&i| gc.wanted[i]).collect();
     if vars.is_empty() {
         return Ok(vec![None; gc.inputs.len()]);
     }
@@ -99,6 +101,8 @@ pub(crate) fn while_grad(gc: &GradContext<'_>, w: &While) -> Result<Vec<Option<T
         }
         Ok(next)
     })?;
+    let used = used_args(g, &step);
+    let outs = w.keep(gc, &used[..n]);
     let zeros = caps
         .iter()
         .map(|&i| zeros_like(&gc.inputs[i]))
@@ -119,7 +123,7 @@ pub(crate) fn while_grad(gc: &GradContext<'_>, w: &While) -> Result<Vec<Option<T
         "WhileGrad",
         Arc::new(WhileGrad {
             step,
-            n_vars: n,
+            used: used[..n].to_vec(),
             n_grads: vars.len() + caps.len(),
         }),
         &inputs.iter().collect::<Vec<_>>(),
@@ -131,4 +135,21 @@ pub(crate) fn while_grad(gc: &GradContext<'_>, w: &While) -> Result<Vec<Option<T
         out[i] = Some(t);
     }
     Ok(out)
+}
+
+/// Whether each argument of `f` is read by a node its results (or stateful nodes) need.
+fn used_args(g: &Graph, f: &Function) -> Vec<bool> {
+    let members: HashSet<NodeId> = f.nodes.iter().copied().collect();
+    let mut seen: HashSet<NodeId> = HashSet::new();
+    let mut stack: Vec<NodeId> = f.results.iter().map(|r| r.0).collect();
+    stack.extend(&f.stateful);
+    while let Some(n) = stack.pop() {
+        if seen.insert(n) && members.contains(&n) {
+            g.with_node(n, |d| {
+                stack.extend(d.inputs.iter().map(|x| x.0));
+                stack.extend(&d.control_inputs);
+            });
+        }
+    }
+    f.args.iter().map(|a| seen.contains(a)).collect()
 }

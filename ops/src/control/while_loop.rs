@@ -12,7 +12,8 @@ use std::sync::Arc;
 /// The `While` op: inputs are the loop variables' initial values, the tensors captured by the
 /// condition, those captured by the body, and `maximum_iterations` when given; outputs are
 /// the loop variables' final values. Once a gradient asks for it (`keep`), it also outputs the
-/// number of iterations and, per loop variable, its value entering each iteration, stacked.
+/// number of iterations and, per loop variable, its value entering each iteration, stacked
+/// (an empty stack for the variables whose values no gradient reads).
 #[derive(Clone, Debug)]
 pub struct While {
     pub(crate) cond: Function,
@@ -20,7 +21,9 @@ pub struct While {
     pub(crate) n_vars: usize,
     has_max: bool,
     back_prop: bool,
-    keep: bool,
+    /// Per loop variable, whether its value entering each iteration is kept; empty: the
+    /// node has only the loop variables as outputs.
+    keep: Vec<bool>,
 }
 
 impl While {
@@ -61,7 +64,7 @@ impl Op for While {
         let cond_caps = inputs.split_off(n);
         let mut vars = inputs;
         let elem: Vec<Vec<usize>> = vars.iter().map(|v| v.shape().to_vec()).collect();
-        let mut kept: Vec<Vec<Value>> = vec![Vec::new(); if self.keep { n } else { 0 }];
+        let mut kept: Vec<Vec<Value>> = vec![Vec::new(); self.keep.len()];
         let mut iterations: i64 = 0;
         loop {
             if max.is_some_and(|m| iterations >= m) {
@@ -73,14 +76,14 @@ impl Op for While {
             if !go[0].scalar_value::<bool>()? {
                 break;
             }
-            for (k, v) in kept.iter_mut().zip(&vars) {
+            for ((k, v), _) in kept.iter_mut().zip(&vars).zip(&self.keep).filter(|x| *x.1) {
                 k.push(v.clone());
             }
             vars.extend(body_caps.iter().cloned());
             vars = ctx.functions.call(&self.body, vars)?;
             iterations += 1;
         }
-        if self.keep {
+        if !self.keep.is_empty() {
             vars.push(Value::scalar(i32::try_from(iterations).map_err(|_| {
                 Error::Kernel(format!("{iterations} iterations do not fit an int32"))
             })?));
@@ -96,7 +99,20 @@ impl Op for While {
         if !self.back_prop {
             return Ok(vec![None; gc.inputs.len()]);
         }
-        if !self.keep {
+        while_grad(gc, self)
+    }
+}
+
+impl While {
+    /// Makes the node of `gc` keep the values entering each iteration of the loop variables
+    /// marked in `used`, besides those it keeps already; returns the node's outputs.
+    pub(crate) fn keep(&self, gc: &GradContext<'_>, used: &[bool]) -> Vec<Tensor> {
+        let keep: Vec<bool> = if self.keep.is_empty() {
+            used.to_vec()
+        } else {
+            self.keep.iter().zip(used).map(|(a, b)| *a || *b).collect()
+        };
+        if keep != self.keep {
             let mut outputs: Vec<TensorSpec> = gc.outputs.iter().map(Tensor::spec).collect();
             outputs.truncate(self.n_vars);
             outputs.push(TensorSpec::new(DType::I32, Shape::scalar()));
@@ -111,12 +127,12 @@ impl Op for While {
                 outputs.push(TensorSpec::new(t.dtype(), shape));
             }
             let keep = While {
-                keep: true,
+                keep,
                 ..self.clone()
             };
             gc.graph.replace_op(gc.op.id(), Arc::new(keep), outputs);
         }
-        while_grad(gc, self)
+        gc.op.outputs()
     }
 }
 
@@ -276,7 +292,7 @@ pub fn while_loop(
                 n_vars: specs.len(),
                 has_max: max.is_some(),
                 back_prop: options.back_prop,
-                keep: false,
+                keep: vec![],
             }),
             &inputs.iter().collect::<Vec<_>>(),
             &[],

@@ -13,17 +13,15 @@ impl Op for AddN {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let mut acc = ctx.take_input(0);
-        for i in 1..ctx.inputs.len() {
-            let x = ctx.input(i);
-            if x.shape() != acc.shape() {
-                return Err(Error::Kernel(format!(
-                    "AddN inputs must have one shape: {:?} vs {:?}",
-                    acc.shape(),
-                    x.shape()
-                )));
-            }
-            crate::math::kernels::accumulate(&mut acc, x, 1)?;
+        let xs: Vec<&Value> = ctx.inputs[1..].iter().collect();
+        if let Some(x) = xs.iter().find(|x| x.shape() != acc.shape()) {
+            return Err(Error::Kernel(format!(
+                "AddN inputs must have one shape: {:?} vs {:?}",
+                acc.shape(),
+                x.shape()
+            )));
         }
+        crate::math::kernels::accumulate_all(&mut acc, &xs, 1)?;
         Ok(vec![acc])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {

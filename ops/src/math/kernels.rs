@@ -120,8 +120,44 @@ pub fn unary_inplace_with(d: &mut [f32], s: &[f32], f: impl Fn(f32, f32) -> f32 
         .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(g, &x)| *g = f(*g, x)));
 }
 
-/// `acc += sign * x` in place, for variables (`assign_add`, `assign_sub`); shapes must match.
+/// `acc += sign * x` in place (`assign_add`, `assign_sub`; `AddN` with several `xs`, each
+/// element summed in input order); shapes must match. Large tensors are split into tasks on
+/// the rayon pool.
 pub fn accumulate(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
+    accumulate_all(acc, &[x], sign)
+}
+
+/// `acc += sign * (x_1 + x_2 + ...)`, adding each `x` in turn to each element, in one pass
+/// over `acc`.
+pub fn accumulate_all(acc: &mut Value, xs: &[&Value], sign: i32) -> Result<()> {
+    for x in xs {
+        check_same(acc, x)?;
+    }
+    if acc.dtype() == rustflow_graph::DType::F32 {
+        let xs: Vec<&[f32]> = xs.iter().map(|x| x.as_slice()).collect::<Result<_>>()?;
+        acc.data_mut::<f32>()?
+            .par_chunks_mut(PAR_CHUNK)
+            .enumerate()
+            .for_each(|(c, a)| {
+                let at = c * PAR_CHUNK;
+                for x in &xs {
+                    let x = &x[at..at + a.len()];
+                    if sign > 0 {
+                        a.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
+                    } else {
+                        a.iter_mut().zip(x).for_each(|(a, &b)| *a -= b);
+                    }
+                }
+            });
+        return Ok(());
+    }
+    for x in xs {
+        accumulate_one(acc, x, sign)?;
+    }
+    Ok(())
+}
+
+fn check_same(acc: &Value, x: &Value) -> Result<()> {
     if acc.shape() != x.shape() || acc.dtype() != x.dtype() {
         return Err(Error::Kernel(format!(
             "cannot add a {} {} into a {} {}",
@@ -131,19 +167,22 @@ pub fn accumulate(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
             fmt_dims(acc.shape())
         )));
     }
+    Ok(())
+}
+
+fn accumulate_one(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
     fn go<T: Element + std::ops::Add<Output = T> + std::ops::Sub<Output = T>>(
         acc: &mut Value,
         x: &Value,
         sign: i32,
     ) -> Result<()> {
-        let xs = x.as_slice::<T>()?.to_vec();
-        for (a, b) in acc.data_mut::<T>()?.iter_mut().zip(xs) {
+        let xs = x.as_slice::<T>()?;
+        for (a, &b) in acc.data_mut::<T>()?.iter_mut().zip(xs) {
             *a = if sign > 0 { *a + b } else { *a - b };
         }
         Ok(())
     }
     match acc.dtype() {
-        rustflow_graph::DType::F32 => go::<f32>(acc, x, sign),
         rustflow_graph::DType::I32 => go::<i32>(acc, x, sign),
         rustflow_graph::DType::I64 => go::<i64>(acc, x, sign),
         d => Err(Error::Kernel(format!("assign_add is not defined for {d}"))),
