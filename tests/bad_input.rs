@@ -881,3 +881,60 @@ fn the_session_memory_limit_bounds_every_output() -> Result<()> {
     probe.check(&sess);
     Ok(())
 }
+
+/// The ops whose output can hold more elements than their inputs (`tile`, `pad`, `one_hot`,
+/// `range`, `gather`, `gather_nd`, `batch_matmul`, `select_v2`, `fill`): a huge output is a
+/// `ResourceExhausted` error naming the node and the shape, never an abort, and the session
+/// runs a good fetch afterwards.
+#[test]
+fn ops_that_grow_their_input_refuse_huge_outputs() -> Result<()> {
+    const M: usize = 1 << 20;
+    let g = Graph::new();
+    let probe = Probe::new(&g)?;
+    let col = g.placeholder_named(F32, shape![?, 1], "col");
+    let row = g.placeholder_named(F32, shape![1, ?], "row");
+    let ids = g.placeholder_named(DType::I32, shape![?], "ids");
+    let cond = g.placeholder_named(DType::Bool, shape![?, 1], "cond");
+    let a3 = rustflow::expand_dims(&col, 0)?;
+    let b3 = rustflow::expand_dims(&row, 0)?;
+    let rows = rustflow::expand_dims(&ids, 1)?;
+    let cases: Vec<(&str, Tensor)> = vec![
+        ("Tile", rustflow::tile(&col, &[1, M])?),
+        (
+            "Pad",
+            rustflow::pad(&col, &[[0, 0], [0, M]], rustflow::PadMode::Constant, 0.0)?,
+        ),
+        ("OneHot", rustflow::one_hot(&ids, M, 1.0, 0.0, -1)?),
+        ("Range", rustflow::range(&g, 0.0, 1e13, 1.0, F32)?),
+        ("GatherV2", rustflow::gather(&row, &ids, 0)?),
+        ("GatherNd", rustflow::gather_nd(&row, &rows)?),
+        (
+            "BatchMatMulV2",
+            rustflow::batch_matmul(&a3, &b3, false, false)?,
+        ),
+        ("SelectV2", rustflow::select_v2(&cond, &row, &row)?),
+        (
+            "Fill",
+            rustflow::fill_tensor(&[M, M], &rustflow::constant(&g, 1.0f32, "one"))?,
+        ),
+    ];
+    let feeds = feed! {
+        &col => Value::new(&[M, 1], vec![1f32; M])?,
+        &row => Value::new(&[1, M], vec![1f32; M])?,
+        &ids => Value::new(&[M], vec![0i32; M])?,
+        &cond => Value::new(&[M, 1], vec![true; M])?,
+    };
+    let sess = Session::new(&g);
+    for (op, t) in &cases {
+        let e = err(sess.eval(t, &feeds));
+        match &e {
+            Error::ResourceExhausted { op: o, bytes, .. } => {
+                assert_eq!(o, op, "{e}");
+                assert!(*bytes >= (M * M) as u128, "{e}");
+            }
+            other => panic!("{op}: expected ResourceExhausted, got {other:?}"),
+        }
+        probe.check(&sess);
+    }
+    Ok(())
+}

@@ -205,6 +205,15 @@ fn stress_model(g: &Graph, opt: &str) -> Result<(Tensor, Tensor, Operation)> {
     let step = match opt {
         "GradientDescent" => train::GradientDescentOptimizer::new(0.05).minimize(&loss)?,
         "Momentum" => train::MomentumOptimizer::new(0.02, 0.9).minimize(&loss)?,
+        "Nesterov" => train::MomentumOptimizer::new(0.02, 0.9)
+            .with_nesterov(true)
+            .minimize(&loss)?,
+        "Adagrad" => train::AdagradOptimizer::new(0.05).minimize(&loss)?,
+        "RMSProp" => train::RMSPropOptimizer::new(1e-3)
+            .with_momentum(0.5)
+            .with_centered(true)
+            .minimize(&loss)?,
+        "Adadelta" => train::AdadeltaOptimizer::new(1.0).minimize(&loss)?,
         _ => train::AdamOptimizer::new(1e-3).minimize(&loss)?,
     };
     Ok((x, loss, step))
@@ -215,7 +224,15 @@ fn stress_model(g: &Graph, opt: &str) -> Result<(Tensor, Tensor, Operation)> {
 /// rayon's pool, whose threads were blocked on those locks: this hung nearly every time.
 #[test]
 fn training_and_evaluation_from_many_threads_never_deadlock() -> Result<()> {
-    for opt in ["GradientDescent", "Momentum", "Adam"] {
+    for opt in [
+        "GradientDescent",
+        "Momentum",
+        "Nesterov",
+        "Adagrad",
+        "RMSProp",
+        "Adadelta",
+        "Adam",
+    ] {
         let g = Graph::new();
         let (x, loss, step) = stress_model(&g, opt)?;
         let sessions: Vec<Session> = (0..2).map(|_| Session::new(&g)).collect();

@@ -25,6 +25,7 @@ impl Op for Fill {
                 fmt_dims(v.shape())
             )));
         }
+        ctx.check_output(v.dtype(), &self.dims)?;
         Ok(vec![dispatch!(v.dtype(), T => Value::filled(
             &self.dims,
             v.as_slice::<T>()?[0],

@@ -28,6 +28,7 @@ impl Op for Gather {
         let mut shape = p.shape()[..axis].to_vec();
         shape.extend_from_slice(ind.shape());
         shape.extend_from_slice(&p.shape()[axis + 1..]);
+        ctx.check_output(p.dtype(), &shape)?;
         let y = dispatch!(p.dtype(), T => Value::new(
             &shape,
             gather_rows(p.as_slice::<T>()?, (outer, n, inner), &rows),

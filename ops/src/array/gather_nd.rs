@@ -64,6 +64,7 @@ impl Op for GatherNd {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (p, ind) = (ctx.input(0), ctx.input(1));
         let (rows, n, inner, shape) = nd_rows(ind, p.shape())?;
+        ctx.check_output(p.dtype(), &shape)?;
         let y = dispatch!(p.dtype(), T => Value::new(
             &shape,
             gather_rows(p.as_slice::<T>()?, (1, n, inner), &rows),

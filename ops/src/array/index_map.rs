@@ -26,6 +26,12 @@ pub(crate) trait IndexMap: fmt::Debug + Send + Sync + 'static {
     fn grad_type(&self) -> &'static str;
     /// The remap for an input of `shape`, or a kernel error naming the shape.
     fn remap(&self, shape: &[usize]) -> Result<Remap>;
+    /// The output's shape for an input of `shape` when it can hold more elements than the
+    /// input (`tile`, `pad`): checked against the session's memory limit before the remap
+    /// or the output is built. `None` (the default) for ops that never grow their input.
+    fn grown_shape(&self, _shape: &[usize]) -> Result<Option<Vec<usize>>> {
+        Ok(None)
+    }
     /// The value of output elements that read nothing (`pad`'s constant).
     fn fill(&self) -> f64 {
         0.0
@@ -126,6 +132,9 @@ impl<M: IndexMap> Op for Remapped<M> {
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let x = ctx.input(0);
+        if let Some(shape) = self.0.grown_shape(x.shape())? {
+            ctx.check_output(x.dtype(), &shape)?;
+        }
         let r = self.0.remap(x.shape())?;
         let fill = self.0.fill();
         Ok(vec![dispatch!(x.dtype(), T => gather::<T>(x, &r, fill)?)])

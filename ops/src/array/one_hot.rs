@@ -33,6 +33,9 @@ impl Op for OneHot {
                 fmt_dims(s)
             ))
             })?;
+        let mut shape = s.to_vec();
+        shape.insert(a, self.depth);
+        ctx.check_output(DType::F32, &shape)?;
         let inner: usize = s[a..].iter().product();
         let idx = index_values(ind)?;
         let mut out = Vec::with_capacity(idx.len() * self.depth);
@@ -41,8 +44,6 @@ impl Op for OneHot {
                 out.extend(row.iter().map(|&i| if i == d { self.on } else { self.off }));
             }
         }
-        let mut shape = s.to_vec();
-        shape.insert(a, self.depth);
         Ok(vec![Value::new(&shape, out)?])
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {

@@ -85,14 +85,15 @@ impl IndexMap for Pad {
             _ => "MirrorPadGrad",
         }
     }
-    fn remap(&self, shape: &[usize]) -> Result<Remap> {
+    fn grown_shape(&self, shape: &[usize]) -> Result<Option<Vec<usize>>> {
         let dims: Vec<Dim> = shape.iter().map(|&d| Some(d)).collect();
-        let out: Vec<usize> = self
+        let out = self
             .sizes(&dims)
-            .map_err(|m| Error::Kernel(format!("{m} (input shape {})", fmt_dims(shape))))?
-            .into_iter()
-            .flatten()
-            .collect();
+            .map_err(|m| Error::Kernel(format!("{m} (input shape {})", fmt_dims(shape))))?;
+        Ok(Some(out.into_iter().flatten().collect()))
+    }
+    fn remap(&self, shape: &[usize]) -> Result<Remap> {
+        let out = self.grown_shape(shape)?.unwrap_or_default();
         let source = |n: i64, j: i64| -> Option<usize> {
             let j = match self.mode {
                 _ if (0..n).contains(&j) => j,

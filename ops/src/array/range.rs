@@ -16,8 +16,9 @@ impl Op for Range {
     fn op_type(&self) -> &'static str {
         "Range"
     }
-    fn compute(&self, _ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+    fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let n = self.len;
+        ctx.check_output(self.dtype, &[n])?;
         Ok(vec![match self.dtype {
             // Element i is start + i * delta in float32, as TensorFlow computes it.
             DType::F32 => {

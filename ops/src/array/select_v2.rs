@@ -33,6 +33,7 @@ impl Op for SelectV2 {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (c, t, e) = (ctx.input(0), ctx.input(1), ctx.input(2));
         let out = broadcast_dims(&broadcast_dims(c.shape(), t.shape())?, e.shape())?;
+        ctx.check_output(t.dtype(), &out)?;
         let cond = (c.as_slice::<bool>()?, c.shape());
         let (st, se) = (t.shape(), e.shape());
         Ok(vec![match (t.buffer(), e.buffer()) {

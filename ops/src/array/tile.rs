@@ -31,6 +31,17 @@ impl IndexMap for Tile {
     fn grad_type(&self) -> &'static str {
         "TileGrad"
     }
+    fn grown_shape(&self, shape: &[usize]) -> Result<Option<Vec<usize>>> {
+        self.check(shape.len())
+            .map_err(|m| Error::Kernel(format!("{m} (input shape {})", fmt_dims(shape))))?;
+        Ok(Some(
+            shape
+                .iter()
+                .zip(&self.multiples)
+                .map(|(&n, &m)| n.saturating_mul(m))
+                .collect(),
+        ))
+    }
     fn remap(&self, shape: &[usize]) -> Result<Remap> {
         self.check(shape.len())
             .map_err(|m| Error::Kernel(format!("{m} (input shape {})", fmt_dims(shape))))?;

@@ -64,6 +64,9 @@ impl Op for BatchMatMul {
             batch_strides(&sb[..rb], &batch, k * n),
         );
         let (xa, xb) = (a.as_slice::<f32>()?, b.as_slice::<f32>()?);
+        let mut out_shape = batch.clone();
+        out_shape.extend([m, n]);
+        ctx.check_output(DType::F32, &out_shape)?;
         let count: usize = batch.iter().product();
         let mut out = vec![0f32; count * m * n];
         for (t, res) in out.chunks_exact_mut((m * n).max(1)).enumerate().take(count) {

@@ -37,6 +37,7 @@ impl Op for Conv2DBackpropInput {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let (x, f, dy) = (ctx.input(0), ctx.input(1), ctx.input(2));
         let sizes = input_sizes(x)?;
+        ctx.check_output(DType::F32, &sizes)?;
         let p = ConvProblem::new(&sizes, f.shape(), self.strides, self.padding, ctx.options())?;
         p.check_out_backprop(dy.shape())?;
         let mut dx = ctx.output_f32(out_len(&sizes)?);
