@@ -56,11 +56,31 @@ def build(model, tf, tf1):
     if model == "vgg":
         x = tf1.placeholder(tf.float32, [None, 32, 32, 3])
         training = tf1.placeholder(tf.bool, [])
-        h = x
+        h, cin = x, 3
+
+        def batch_norm(z, c):
+            # tf.compat.v1.layers.batch_normalization(z, training=training) as it builds it
+            # (Keras 3 has no tf.compat.v1.layers): fused kernels under a cond, the moving
+            # statistics updated through UPDATE_OPS with momentum 0.99.
+            gamma, beta = tf.Variable(tf.ones([c])), tf.Variable(tf.zeros([c]))
+            mm = tf.Variable(tf.zeros([c]), trainable=False)
+            mv = tf.Variable(tf.ones([c]), trainable=False)
+            fbn = tf1.nn.fused_batch_norm
+            y, m, v = tf.cond(
+                training,
+                lambda: fbn(z, gamma, beta, epsilon=1e-3, is_training=True),
+                lambda: (fbn(z, gamma, beta, mm, mv, epsilon=1e-3, is_training=False)[0],
+                         tf.identity(mm), tf.identity(mv)))
+            for var, stat in ((mm, m), (mv, v)):
+                tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS,
+                                      tf1.assign_sub(var, (var - stat) * 0.01))
+            return y
+
         for filters in (64, 128):
             for _ in range(2):
-                z = tf1.layers.conv2d(h, filters, 3, padding="same", use_bias=False)
-                h = tf.nn.relu(tf1.layers.batch_normalization(z, training=training))
+                w = tn([3, 3, cin, filters], np.sqrt(2.0 / (9 * cin)))
+                z = tf.nn.conv2d(h, w, [1, 1, 1, 1], "SAME")
+                h, cin = tf.nn.relu(batch_norm(z, filters)), filters
             h = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
         flat = tf.reshape(h, [-1, 8192])
         fc = tf.nn.relu(tf.matmul(flat, tn([8192, 256], 0.01)) + const(256, 0.0))

@@ -102,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn every_level_computes_the_same() {
+    fn the_chosen_copy_computes_the_body() {
         let a: Vec<f32> = (0..100).map(|i| i as f32).collect();
         assert_eq!(dot(&a, &a), (0..100).map(|i| (i * i) as f32).sum::<f32>());
         assert!(level() >= Level::Base);

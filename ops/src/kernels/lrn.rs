@@ -75,8 +75,10 @@ multiversion! {
                     p.norms(xr, &mut norm);
                     pow.copy_from_slice(&norm);
                     pow_neg(&mut pow, p.beta);
-                    for k in 0..c {
-                        t[k] = gr[k] * xr[k] * (pow[k] / norm[k]);
+                    for (((tk, &g), &v), (&pk, &nk)) in
+                        t.iter_mut().zip(gr).zip(xr).zip(pow.iter().zip(&norm))
+                    {
+                        *tk = g * v * (pk / nk);
                     }
                     for (j, d) in dr.iter_mut().enumerate() {
                         let (lo, hi) = p.window(j, c);
