@@ -6,6 +6,7 @@ pub(crate) mod conv;
 pub(crate) mod dilated;
 pub(crate) mod direct;
 pub mod gemm;
+pub(crate) mod isa;
 pub(crate) mod lrn;
 pub(crate) mod packed;
 pub(crate) mod pool;

@@ -1,6 +1,7 @@
 //! 2-D pooling kernels over NHWC tensors (max and average, and their gradients). Every loop
 //! runs innermost over channels, which are contiguous; images are split over the rayon pool.
 
+use crate::kernels::isa::multiversion;
 use crate::kernels::window::Window;
 use rayon::prelude::*;
 
@@ -158,111 +159,115 @@ pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
     });
 }
 
-/// [`max_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
-pub(crate) fn max_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
-    let c = win.c;
-    if win.is_2x2_tiling() {
-        for (out, [a, b, d, e]) in y.chunks_exact_mut(c).zip(quads_2x2(x, win)) {
-            let taps = a.iter().zip(b).zip(d.iter().zip(e));
-            for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
-                // The first of equal values wins, and NaN only if it comes first, as in the
-                // general path.
-                let mut m = a;
-                for v in [b, d, e] {
-                    m = if v > m { v } else { m };
+multiversion! {
+    /// [`max_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
+    pub(crate) fn max_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
+        let c = win.c;
+        if win.is_2x2_tiling() {
+            for (out, [a, b, d, e]) in y.chunks_exact_mut(c).zip(quads_2x2(x, win)) {
+                let taps = a.iter().zip(b).zip(d.iter().zip(e));
+                for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
+                    // The first of equal values wins, and NaN only if it comes first, as in the
+                    // general path.
+                    let mut m = a;
+                    for v in [b, d, e] {
+                        m = if v > m { v } else { m };
+                    }
+                    *o = m;
                 }
-                *o = m;
             }
+            return;
         }
-        return;
+        let nb = y.len() / win.pool_out_len().max(1);
+        for_each_window(win, 0, nb, |o, taps| {
+            let out = &mut y[o..o + c];
+            out.fill(f32::NEG_INFINITY);
+            if let Some(first) = taps.next() {
+                out.copy_from_slice(&x[first..first + c]);
+            }
+            for off in taps {
+                for (m, &v) in out.iter_mut().zip(&x[off..off + c]) {
+                    if v > *m {
+                        *m = v;
+                    }
+                }
+            }
+        });
     }
-    let nb = y.len() / win.pool_out_len().max(1);
-    for_each_window(win, 0, nb, |o, taps| {
-        let out = &mut y[o..o + c];
-        out.fill(f32::NEG_INFINITY);
-        if let Some(first) = taps.next() {
-            out.copy_from_slice(&x[first..first + c]);
-        }
-        for off in taps {
-            for (m, &v) in out.iter_mut().zip(&x[off..off + c]) {
-                if v > *m {
-                    *m = v;
-                }
-            }
-        }
-    });
 }
 
-/// The gradient of [`max_pool`]: each window's upstream value goes entirely to the first
-/// maximal input of the window in row-major order (TensorFlow's rule); overlapping windows
-/// add. Writes `dx` (overwritten).
-pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32]) {
-    let c = win.c;
-    let out_len = win.pool_out_len();
-    let in_len = win.in_len();
-    if win.is_2x2_tiling() {
-        // Disjoint windows: every dx element is written once, by its window.
-        return par_images(win, dx, in_len, |i0, dxc| {
-            let nb = dxc.len() / in_len;
-            let xc = &x[i0 * in_len..(i0 + nb) * in_len];
-            let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
-            // The input quads and, in the same order, the output quads: each output row
-            // writes two rows of dx.
-            let row = win.w * c;
-            let douts = dxc.chunks_exact_mut(2 * row).flat_map(|rows| {
-                let (top, bottom) = rows.split_at_mut(row);
-                let pairs = top
-                    .chunks_exact_mut(2 * c)
-                    .zip(bottom.chunks_exact_mut(2 * c));
-                pairs.map(move |(t, u)| {
-                    let ((a, b), (d, e)) = (t.split_at_mut(c), u.split_at_mut(c));
-                    [a, b, d, e]
-                })
+multiversion! {
+    /// The gradient of [`max_pool`]: each window's upstream value goes entirely to the first
+    /// maximal input of the window in row-major order (TensorFlow's rule); overlapping windows
+    /// add. Writes `dx` (overwritten).
+    pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32]) {
+        let c = win.c;
+        let out_len = win.pool_out_len();
+        let in_len = win.in_len();
+        if win.is_2x2_tiling() {
+            // Disjoint windows: every dx element is written once, by its window.
+            return par_images(win, dx, in_len, |i0, dxc| {
+                let nb = dxc.len() / in_len;
+                let xc = &x[i0 * in_len..(i0 + nb) * in_len];
+                let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
+                // The input quads and, in the same order, the output quads: each output row
+                // writes two rows of dx.
+                let row = win.w * c;
+                let douts = dxc.chunks_exact_mut(2 * row).flat_map(|rows| {
+                    let (top, bottom) = rows.split_at_mut(row);
+                    let pairs = top
+                        .chunks_exact_mut(2 * c)
+                        .zip(bottom.chunks_exact_mut(2 * c));
+                    pairs.map(move |(t, u)| {
+                        let ((a, b), (d, e)) = (t.split_at_mut(c), u.split_at_mut(c));
+                        [a, b, d, e]
+                    })
+                });
+                let quads = quads_2x2(xc, win).zip(dyc.chunks_exact(c));
+                for (mut ds, (xs, g)) in douts.zip(quads) {
+                    // Sixteen channels at a time through fixed-size local arrays, which the
+                    // compiler turns into vector code; the rest one by one.
+                    let full = c - c % LANES;
+                    for k0 in (0..full).step_by(LANES) {
+                        let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
+                        for (dt, ot) in ds.iter_mut().zip(&out) {
+                            dt[k0..k0 + LANES].copy_from_slice(ot);
+                        }
+                    }
+                    for k in full..c {
+                        let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
+                        for (dt, ot) in ds.iter_mut().zip(&out) {
+                            dt[k] = ot[0];
+                        }
+                    }
+                }
             });
-            let quads = quads_2x2(xc, win).zip(dyc.chunks_exact(c));
-            for (mut ds, (xs, g)) in douts.zip(quads) {
-                // Sixteen channels at a time through fixed-size local arrays, which the
-                // compiler turns into vector code; the rest one by one.
-                let full = c - c % LANES;
-                for k0 in (0..full).step_by(LANES) {
-                    let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
-                    for (dt, ot) in ds.iter_mut().zip(&out) {
-                        dt[k0..k0 + LANES].copy_from_slice(ot);
+        }
+        par_images(win, dx, in_len, |i0, dxc| {
+            dxc.fill(0.0);
+            let nb = dxc.len() / in_len;
+            let base = i0 * in_len;
+            let mut best = vec![0f32; c];
+            let mut arg = vec![0usize; c];
+            for_each_window(win, i0, nb, |o, taps| {
+                let Some(first) = taps.next() else { return };
+                best.copy_from_slice(&x[first..first + c]);
+                arg.iter_mut().enumerate().for_each(|(k, a)| *a = first + k);
+                for off in taps {
+                    for (k, &v) in x[off..off + c].iter().enumerate() {
+                        if v > best[k] {
+                            best[k] = v;
+                            arg[k] = off + k;
+                        }
                     }
                 }
-                for k in full..c {
-                    let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
-                    for (dt, ot) in ds.iter_mut().zip(&out) {
-                        dt[k] = ot[0];
-                    }
+                let g = &dy[i0 * out_len + o..i0 * out_len + o + c];
+                for (&a, &d) in arg.iter().zip(g) {
+                    dxc[a - base] += d;
                 }
-            }
+            });
         });
     }
-    par_images(win, dx, in_len, |i0, dxc| {
-        dxc.fill(0.0);
-        let nb = dxc.len() / in_len;
-        let base = i0 * in_len;
-        let mut best = vec![0f32; c];
-        let mut arg = vec![0usize; c];
-        for_each_window(win, i0, nb, |o, taps| {
-            let Some(first) = taps.next() else { return };
-            best.copy_from_slice(&x[first..first + c]);
-            arg.iter_mut().enumerate().for_each(|(k, a)| *a = first + k);
-            for off in taps {
-                for (k, &v) in x[off..off + c].iter().enumerate() {
-                    if v > best[k] {
-                        best[k] = v;
-                        arg[k] = off + k;
-                    }
-                }
-            }
-            let g = &dy[i0 * out_len + o..i0 * out_len + o + c];
-            for (&a, &d) in arg.iter().zip(g) {
-                dxc[a - base] += d;
-            }
-        });
-    });
 }
 
 /// Average pooling of `x` into `y`: each window divides by its number of in-bounds inputs.
@@ -272,48 +277,52 @@ pub(crate) fn avg_pool(x: &[f32], win: &Window, y: &mut [f32]) {
     });
 }
 
-/// [`avg_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
-fn avg_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
-    let c = win.c;
-    let nb = y.len() / win.pool_out_len().max(1);
-    for_each_window(win, 0, nb, |o, taps| {
-        let out = &mut y[o..o + c];
-        out.fill(0.0);
-        let mut count = 0usize;
-        for off in taps {
-            count += 1;
-            for (s, &v) in out.iter_mut().zip(&x[off..off + c]) {
-                *s += v;
-            }
-        }
-        let scale = count.max(1) as f32;
-        out.iter_mut().for_each(|s| *s /= scale);
-    });
-}
-
-/// The gradient of [`avg_pool`]: each window's upstream value divided by its in-bounds count,
-/// added to each of its inputs. Writes `dx` (overwritten).
-pub(crate) fn avg_pool_grad(dy: &[f32], win: &Window, dx: &mut [f32]) {
-    let c = win.c;
-    let out_len = win.pool_out_len();
-    let in_len = win.in_len();
-    par_images(win, dx, in_len, |i0, dxc| {
-        dxc.fill(0.0);
-        let nb = dxc.len() / in_len;
-        let base = i0 * in_len;
-        let mut offs: Vec<usize> = Vec::new();
-        for_each_window(win, i0, nb, |o, taps| {
-            offs.clear();
-            offs.extend(taps);
-            let scale = offs.len().max(1) as f32;
-            let g = &dy[i0 * out_len + o..i0 * out_len + o + c];
-            for &off in &offs {
-                for (d, &v) in dxc[off - base..off - base + c].iter_mut().zip(g) {
-                    *d += v / scale;
+multiversion! {
+    /// [`avg_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
+    fn avg_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
+        let c = win.c;
+        let nb = y.len() / win.pool_out_len().max(1);
+        for_each_window(win, 0, nb, |o, taps| {
+            let out = &mut y[o..o + c];
+            out.fill(0.0);
+            let mut count = 0usize;
+            for off in taps {
+                count += 1;
+                for (s, &v) in out.iter_mut().zip(&x[off..off + c]) {
+                    *s += v;
                 }
             }
+            let scale = count.max(1) as f32;
+            out.iter_mut().for_each(|s| *s /= scale);
         });
-    });
+    }
+}
+
+multiversion! {
+    /// The gradient of [`avg_pool`]: each window's upstream value divided by its in-bounds count,
+    /// added to each of its inputs. Writes `dx` (overwritten).
+    pub(crate) fn avg_pool_grad(dy: &[f32], win: &Window, dx: &mut [f32]) {
+        let c = win.c;
+        let out_len = win.pool_out_len();
+        let in_len = win.in_len();
+        par_images(win, dx, in_len, |i0, dxc| {
+            dxc.fill(0.0);
+            let nb = dxc.len() / in_len;
+            let base = i0 * in_len;
+            let mut offs: Vec<usize> = Vec::new();
+            for_each_window(win, i0, nb, |o, taps| {
+                offs.clear();
+                offs.extend(taps);
+                let scale = offs.len().max(1) as f32;
+                let g = &dy[i0 * out_len + o..i0 * out_len + o + c];
+                for &off in &offs {
+                    for (d, &v) in dxc[off - base..off - base + c].iter_mut().zip(g) {
+                        *d += v / scale;
+                    }
+                }
+            });
+        });
+    }
 }
 
 #[cfg(test)]
