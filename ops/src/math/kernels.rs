@@ -120,35 +120,42 @@ pub fn unary_inplace_with(d: &mut [f32], s: &[f32], f: impl Fn(f32, f32) -> f32 
         .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(g, &x)| *g = f(*g, x)));
 }
 
-/// `acc += sign * x` in place (`assign_add`, `assign_sub`; `AddN` with several `xs`, each
-/// element summed in input order); shapes must match. Large tensors are split into tasks on
-/// the rayon pool.
+/// `acc += sign * x` in place (`assign_add`, `assign_sub`); shapes must match. It runs on
+/// the calling thread alone: it is called under the variable's lock, which must never wait
+/// for rayon's pool (whose threads may be waiting for that very lock).
 pub fn accumulate(acc: &mut Value, x: &Value, sign: i32) -> Result<()> {
-    accumulate_all(acc, &[x], sign)
+    add_all(acc, &[x], sign, false)
 }
 
-/// `acc += sign * (x_1 + x_2 + ...)`, adding each `x` in turn to each element, in one pass
-/// over `acc`.
+/// `acc += sign * (x_1 + x_2 + ...)` (`AddN`), adding each `x` in turn to each element, in
+/// one pass over `acc`, split into tasks on the rayon pool for large tensors.
 pub fn accumulate_all(acc: &mut Value, xs: &[&Value], sign: i32) -> Result<()> {
+    add_all(acc, xs, sign, true)
+}
+
+fn add_all(acc: &mut Value, xs: &[&Value], sign: i32, parallel: bool) -> Result<()> {
     for x in xs {
         check_same(acc, x)?;
     }
     if acc.dtype() == rustflow_graph::DType::F32 {
         let xs: Vec<&[f32]> = xs.iter().map(|x| x.as_slice()).collect::<Result<_>>()?;
-        acc.data_mut::<f32>()?
-            .par_chunks_mut(PAR_CHUNK)
-            .enumerate()
-            .for_each(|(c, a)| {
-                let at = c * PAR_CHUNK;
-                for x in &xs {
-                    let x = &x[at..at + a.len()];
-                    if sign > 0 {
-                        a.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
-                    } else {
-                        a.iter_mut().zip(x).for_each(|(a, &b)| *a -= b);
-                    }
+        let chunk = |(c, a): (usize, &mut [f32])| {
+            let at = c * PAR_CHUNK;
+            for x in &xs {
+                let x = &x[at..at + a.len()];
+                if sign > 0 {
+                    a.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
+                } else {
+                    a.iter_mut().zip(x).for_each(|(a, &b)| *a -= b);
                 }
-            });
+            }
+        };
+        let acc = acc.data_mut::<f32>()?;
+        if parallel {
+            acc.par_chunks_mut(PAR_CHUNK).enumerate().for_each(chunk);
+        } else {
+            acc.chunks_mut(PAR_CHUNK).enumerate().for_each(chunk);
+        }
         return Ok(());
     }
     for x in xs {
