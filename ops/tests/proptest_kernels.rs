@@ -561,51 +561,93 @@ fn reduce_case() -> impl Strategy<Value = (Vec<usize>, Option<Vec<i64>>, bool, u
     })
 }
 
+/// Sum, mean and max of `shape` over `axes` (all when `None`) against f64 sums.
+fn check_reductions(
+    shape: Vec<usize>,
+    axes: Option<Vec<i64>>,
+    keep: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let r = shape.len();
+    let reduced: Vec<bool> = match &axes {
+        None => vec![true; r],
+        Some(l) => (0..r)
+            .map(|d| l.iter().any(|&a| (a + r as i64) as usize % r == d))
+            .collect(),
+    };
+    let out_full: Vec<usize> = (0..r)
+        .map(|d| if reduced[d] { 1 } else { shape[d] })
+        .collect();
+    let out_shape: Vec<usize> = if keep {
+        out_full.clone()
+    } else {
+        (0..r).filter(|&d| !reduced[d]).map(|d| shape[d]).collect()
+    };
+    let xd = data(&shape, seed);
+    let g = Graph::new();
+    let x = ph(&g, &shape, "x");
+    let ax = || axes.clone().map_or(Axes::All, Axes::List);
+    let ys = [
+        reduce_sum(&x, ax(), keep).unwrap(),
+        reduce_mean(&x, ax(), keep).unwrap(),
+        reduce_max(&x, ax(), keep).unwrap(),
+    ];
+    let out = run(&g, &ys.iter().collect::<Vec<_>>(), &[(&x, &shape, &xd)]);
+    let n_out = numel(&out_full);
+    let mut sum = vec![0f64; n_out];
+    let mut max = vec![f64::NEG_INFINITY; n_out];
+    let ost = strides_of(&out_full);
+    for (i, &v) in xd.iter().enumerate() {
+        let idx = unravel(i, &shape);
+        let o: usize = (0..r)
+            .map(|d| if reduced[d] { 0 } else { idx[d] * ost[d] })
+            .sum();
+        sum[o] += v as f64;
+        max[o] = max[o].max(v as f64);
+    }
+    let count = (numel(&shape) / n_out) as f64;
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    for (k, (name, want)) in [("sum", &sum), ("mean", &mean), ("max", &max)]
+        .iter()
+        .enumerate()
+    {
+        prop_assert_eq!(
+            &out[k].0,
+            &out_shape,
+            "reduce_{} {:?} axes {:?}",
+            name,
+            shape,
+            axes
+        );
+        check_close(
+            &format!("reduce_{name} {shape:?} axes {axes:?}"),
+            &out[k].1,
+            want,
+        )?;
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
     #[test]
     fn reductions_match_reference((shape, axes, keep, seed) in reduce_case()) {
-        let r = shape.len();
-        let reduced: Vec<bool> = match &axes {
-            None => vec![true; r],
-            Some(l) => (0..r)
-                .map(|d| l.iter().any(|&a| (a + r as i64) as usize % r == d))
-                .collect(),
-        };
-        let out_full: Vec<usize> =
-            (0..r).map(|d| if reduced[d] { 1 } else { shape[d] }).collect();
-        let out_shape: Vec<usize> = if keep {
-            out_full.clone()
-        } else {
-            (0..r).filter(|&d| !reduced[d]).map(|d| shape[d]).collect()
-        };
-        let xd = data(&shape, seed);
-        let g = Graph::new();
-        let x = ph(&g, &shape, "x");
-        let ax = || axes.clone().map_or(Axes::All, Axes::List);
-        let ys = [
-            reduce_sum(&x, ax(), keep).unwrap(),
-            reduce_mean(&x, ax(), keep).unwrap(),
-            reduce_max(&x, ax(), keep).unwrap(),
-        ];
-        let out = run(&g, &ys.iter().collect::<Vec<_>>(), &[(&x, &shape, &xd)]);
-        let n_out = numel(&out_full);
-        let mut sum = vec![0f64; n_out];
-        let mut max = vec![f64::NEG_INFINITY; n_out];
-        let ost = strides_of(&out_full);
-        for (i, &v) in xd.iter().enumerate() {
-            let idx = unravel(i, &shape);
-            let o: usize = (0..r).map(|d| if reduced[d] { 0 } else { idx[d] * ost[d] }).sum();
-            sum[o] += v as f64;
-            max[o] = max[o].max(v as f64);
-        }
-        let count = (numel(&shape) / n_out) as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-        for (k, (name, want)) in [("sum", &sum), ("mean", &mean), ("max", &max)].iter().enumerate() {
-            prop_assert_eq!(&out[k].0, &out_shape, "reduce_{} {:?} axes {:?}", name, shape, axes);
-            check_close(&format!("reduce_{name} {shape:?} axes {axes:?}"), &out[k].1, want)?;
-        }
+        check_reductions(shape, axes, keep, seed)?;
+    }
+
+    /// Shapes large enough for the kernel's parallel passes and blocks of rows.
+    #[test]
+    fn large_reductions_match_reference(
+        shape in prop::collection::vec(prop::sample::select(vec![1usize, 2, 3, 64, 129, 1500]), 1..4)
+            .prop_filter("at most 2M elements", |s| s.iter().product::<usize>() <= 1 << 21),
+        axes in prop::collection::vec(-3i64..3, 1..3),
+        keep in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let r = shape.len() as i64;
+        let axes = axes.into_iter().map(|a| a.rem_euclid(r)).collect();
+        check_reductions(shape, Some(axes), keep, seed)?;
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::kernels::strided::for_each_offset;
 use crate::util::{add1, expect_dtype, norm_axis, shape_error};
+use rayon::prelude::*;
 use rustflow_graph::{
     fmt_dims, DType, Element, Error, GradContext, KernelContext, Op, Result, Shape, Tensor,
     TensorSpec, Value,
@@ -138,32 +139,113 @@ pub(crate) fn reduce_builder_of(
 
 /// Reduces `x` over `axes` with `fold` starting from `init`; returns the kept-dims shape and
 /// the data. The axes must already be resolved against `x`'s rank.
+///
+/// Neighbouring axes that are both reduced (or both kept) are one axis to the loop, so a
+/// reduction is a pass per run of reduced axes (`[N, H, W, C]` over `[0, 1, 2]` is one
+/// pass over `[N·H·W, C]`), each parallel over [`Reduce`]'s tasks.
 pub(crate) fn reduce_kernel<T: Element>(
     x: &Value,
     axes: &[usize],
     init: T,
-    fold: impl Fn(T, T) -> T,
+    fold: impl Fn(T, T) -> T + Sync,
 ) -> Result<(Vec<usize>, Vec<T>)> {
-    let mut shape = x.shape().to_vec();
-    let mut data = x.as_slice::<T>()?.to_vec();
-    for &ax in axes.iter().rev() {
-        let outer: usize = shape[..ax].iter().product();
-        let n = shape[ax];
-        let inner: usize = shape[ax + 1..].iter().product();
-        let mut out = vec![init; outer * inner];
-        for o in 0..outer {
-            let dst = &mut out[o * inner..(o + 1) * inner];
-            for j in 0..n {
-                let src = &data[(o * n + j) * inner..(o * n + j + 1) * inner];
+    let shape = x.shape();
+    let kept = (0..shape.len())
+        .map(|i| if axes.contains(&i) { 1 } else { shape[i] })
+        .collect();
+    let mut runs = runs(shape, axes);
+    let mut data = None;
+    while let Some(at) = runs.iter().rposition(|r| r.1) {
+        let size = |runs: &[(usize, bool)]| runs.iter().map(|r| r.0).product::<usize>();
+        let pass = Reduce {
+            outer: size(&runs[..at]),
+            n: runs[at].0,
+            inner: size(&runs[at + 1..]),
+        };
+        let src = data.as_deref().unwrap_or(x.as_slice::<T>()?);
+        data = Some(pass.run(src, init, &fold));
+        runs.remove(at);
+    }
+    let data = match data {
+        Some(d) => d,
+        None => x.as_slice::<T>()?.to_vec(),
+    };
+    Ok((kept, data))
+}
+
+/// The runs of neighbouring axes of `shape` that are all reduced or all kept, as (size,
+/// reduced), size-1 axes left out.
+fn runs(shape: &[usize], axes: &[usize]) -> Vec<(usize, bool)> {
+    let mut runs: Vec<(usize, bool)> = vec![];
+    for (i, &d) in shape.iter().enumerate().filter(|(_, &d)| d != 1) {
+        let reduced = axes.contains(&i);
+        match runs.last_mut() {
+            Some((size, r)) if *r == reduced => *size *= d,
+            _ => runs.push((d, reduced)),
+        }
+    }
+    runs
+}
+
+/// Elements per task of a reduction pass.
+const REDUCE_BLOCK: usize = 1 << 15;
+
+/// One pass of a reduction: `[outer, n, inner]` to `[outer, inner]`.
+///
+/// Its tasks are (row of `outer`, block of `n`); a block is as long as fits
+/// [`REDUCE_BLOCK`] elements, so the order of the sums depends on the shape alone, never on
+/// the threads: each block folds its rows in order into a partial, and each output row folds
+/// its blocks' partials in order.
+struct Reduce {
+    outer: usize,
+    n: usize,
+    inner: usize,
+}
+
+impl Reduce {
+    fn run<T: Element>(&self, x: &[T], init: T, fold: &(impl Fn(T, T) -> T + Sync)) -> Vec<T> {
+        let Reduce { outer, n, inner } = *self;
+        if inner == 0 {
+            return vec![];
+        }
+        let rows = (REDUCE_BLOCK / inner.max(1)).clamp(1, n.max(1));
+        let blocks = n.div_ceil(rows).max(1);
+        // Block `b` of row `o` into `dst` (`inner` elements, starting at `init`).
+        let block = |o: usize, b: usize, dst: &mut [T]| {
+            for j in b * rows..((b + 1) * rows).min(n) {
+                let src = &x[(o * n + j) * inner..(o * n + j + 1) * inner];
                 for (d, &s) in dst.iter_mut().zip(src) {
                     *d = fold(*d, s);
                 }
             }
+        };
+        let parallel = outer * n * inner >= 2 * REDUCE_BLOCK;
+        let mut out = vec![init; outer * inner];
+        if blocks == 1 {
+            let row = |(o, dst): (usize, &mut [T])| block(o, 0, dst);
+            if parallel {
+                out.par_chunks_mut(inner).enumerate().for_each(row);
+            } else {
+                out.chunks_mut(inner).enumerate().for_each(row);
+            }
+            return out;
         }
-        shape[ax] = 1;
-        data = out;
+        let mut partials = vec![init; outer * blocks * inner];
+        let task = |(t, dst): (usize, &mut [T])| block(t / blocks, t % blocks, dst);
+        if parallel {
+            partials.par_chunks_mut(inner).enumerate().for_each(task);
+        } else {
+            partials.chunks_mut(inner).enumerate().for_each(task);
+        }
+        for (dst, parts) in out.chunks_mut(inner).zip(partials.chunks(blocks * inner)) {
+            for p in parts.chunks(inner) {
+                for (d, &s) in dst.iter_mut().zip(p) {
+                    *d = fold(*d, s);
+                }
+            }
+        }
+        out
     }
-    Ok((shape, data))
 }
 
 /// The output shape of a reduction given the kept-dims shape.
@@ -232,8 +314,30 @@ impl Op for ReduceGrad {
             )));
         }
         let n: usize = shape.iter().product();
-        let mut out = Vec::with_capacity(n);
-        for_each_offset(&shape, &strides, |_, off| out.push(g[off] * scale));
+        let runs = runs(&shape, &axes);
+        let out = match runs.iter().position(|r| r.1) {
+            // One run of reduced axes, `[outer, n, inner]`: row (o, j) is row o of `g`.
+            Some(at) if runs.iter().filter(|r| r.1).count() == 1 && n > 0 => {
+                let inner: usize = runs[at + 1..].iter().map(|r| r.0).product();
+                let reduced = runs[at].0;
+                let mut out = ctx.output_f32(n);
+                out.par_chunks_mut(inner * reduced)
+                    .zip(g.par_chunks(inner))
+                    .for_each(|(dst, g)| {
+                        for row in dst.chunks_mut(inner) {
+                            for (d, &v) in row.iter_mut().zip(g) {
+                                *d = v * scale;
+                            }
+                        }
+                    });
+                out
+            }
+            _ => {
+                let mut out = Vec::with_capacity(n);
+                for_each_offset(&shape, &strides, |_, off| out.push(g[off] * scale));
+                out
+            }
+        };
         Ok(vec![Value::new(&shape, out)?])
     }
     /// Linear in `dy`: the upstream summed (or averaged) back over the axes, in `dy`'s shape;
