@@ -26,7 +26,7 @@ def cond_case():
     tf.identity(a, name="a")
     tf.identity(b, name="b")
     xs = np.array([1.0, -2.0, 0.5], np.float32)
-    return [{"pred": np.array(p), "x": xs} for p in (True, False)], ["a:0", "b:0"]
+    return [{"pred": np.array(p), "x": xs} for p in (True, False)], ["a", "b"]
 
 
 def while_case():
@@ -39,7 +39,7 @@ def while_case():
     tf.identity(acc, name="acc")
     xs = np.array([[1.0, 2.0], [-1.0, 0.5]], np.float32)
     ws = np.array([[0.5, -1.0], [2.0, 1.5]], np.float32)
-    return [{"n": np.array(k, np.int32), "x": xs, "w": ws} for k in (0, 3)], ["i:0", "acc:0"]
+    return [{"n": np.array(k, np.int32), "x": xs, "w": ws} for k in (0, 3)], ["i", "acc"]
 
 
 def cond_in_while_case():
@@ -53,7 +53,7 @@ def cond_in_while_case():
     _, acc = tf1.while_loop(lambda i, acc: i < n, body, (tf.constant(0), x))
     tf.identity(acc, name="acc")
     xs = np.array([3.0, -1.0, 4.0], np.float32)
-    return [{"n": np.array(k, np.int32), "x": xs} for k in (1, 5)], ["acc:0"]
+    return [{"n": np.array(k, np.int32), "x": xs} for k in (1, 5)], ["acc"]
 
 
 def nested_while_case():
@@ -67,7 +67,44 @@ def nested_while_case():
     _, acc = tf1.while_loop(lambda i, acc: i < n, outer, (tf.constant(0), x))
     tf.identity(acc, name="acc")
     xs = np.array([1.0, -2.0], np.float32)
-    return [{"n": np.array(k, np.int32), "x": xs} for k in (0, 4)], ["acc:0"]
+    return [{"n": np.array(k, np.int32), "x": xs} for k in (0, 4)], ["acc"]
+
+
+def gradient_ops_case():
+    """Gradients whose TensorFlow ops rustflow imports through its own gradient rules."""
+    x = tf1.placeholder(tf.float32, [2, 4, 4, 3], name="x")
+    rng = np.random.RandomState(1)
+    m = tf.reshape(x, [8, 12])
+    dw = tf.constant(rng.uniform(-1, 1, (3, 3, 3, 2)).astype(np.float32))
+    scale = tf.constant(rng.uniform(0.5, 1.5, 3).astype(np.float32))
+    offset = tf.constant(rng.uniform(-1, 1, 3).astype(np.float32))
+    idx = tf.constant([[1, 2], [3, 0], [1, 2]])
+    outs = {
+        "lrn": tf.nn.lrn(x, 2, 1.5, 0.3, 0.6),
+        "depthwise": tf.nn.depthwise_conv2d(x, dw, [1, 2, 2, 1], "SAME"),
+        "batch_norm": tf1.nn.fused_batch_norm(x, scale, offset, epsilon=0.01)[0],
+        "strided": x[:, 1:4:2, ::-1, 1],
+        "gather_nd": tf.gather_nd(m, idx),
+        "gather": tf.gather(m, [3, 0, 3], axis=0),
+        "mirror": tf.pad(m, [[1, 2], [2, 1]], mode="REFLECT"),
+        "leaky": tf.nn.leaky_relu(m, 0.3),
+        "softsign": tf.nn.softsign(m),
+        "softplus": tf.nn.softplus(m),
+        "prod": tf.reduce_prod(m[:, :3] + 2.0, axis=1),
+        "concat": tf.concat([m, m[:, :5] * 3.0], axis=1),
+        "logsumexp": tf.reduce_logsumexp(m, axis=0),
+        "max_pool": tf.nn.max_pool2d(x, 2, 2, "SAME"),
+    }
+    fetches = []
+    for name, y in outs.items():
+        (g,) = tf1.gradients(tf.reduce_sum(tf.sin(y)), [x])
+        fetches.append(tf.identity(g, name="d_" + name).name[:-2])
+    # Second order: the gradient of max pool's gradient (MaxPoolGradGrad).
+    (g,) = tf1.gradients(outs["max_pool"], [x], grad_ys=tf.cos(outs["max_pool"]))
+    (gg,) = tf1.gradients(tf.reduce_sum(g * g), [x])
+    fetches.append(tf.identity(gg, name="dd_max_pool").name[:-2])
+    xs = rng.uniform(-1, 1, (2, 4, 4, 3)).astype(np.float32)
+    return [{"x": xs}], fetches
 
 
 CASES = {
@@ -75,6 +112,7 @@ CASES = {
     "while": while_case,
     "cond_in_while": cond_in_while_case,
     "nested_while": nested_while_case,
+    "gradient_ops": gradient_ops_case,
 }
 
 
@@ -99,19 +137,22 @@ def main():
                 feeds, fetches = build()
             assert control_flow_util.ENABLE_CONTROL_FLOW_V2 == (version == "v2")
             gd = g.as_graph_def()
+            if name == "gradient_ops" and version == "v2":
+                continue
             ops = sorted({n.op for n in gd.node} |
                          {n.op for f in gd.library.function for n in f.node_def})
-            file = f"control_{name}_{version}.pb"
+            file = f"control_{name}_{version}.pb" if name != "gradient_ops" else f"{name}.pb"
             with open(os.path.join(OUT, file), "wb") as f:
                 f.write(gd.SerializeToString())
             runs = []
             with tf1.Session(graph=g) as sess:
                 for feed in feeds:
-                    out = sess.run(fetches, {g.get_tensor_by_name(k + ":0"): v
-                                             for k, v in feed.items()})
+                    out = sess.run([f + ":0" for f in fetches],
+                                   {g.get_tensor_by_name(k + ":0"): v for k, v in feed.items()})
                     runs.append({"feeds": {k + ":0": tensor(v) for k, v in feed.items()},
-                                 "fetches": {k: tensor(v) for k, v in zip(fetches, out)}})
-            expected[f"{name}_{version}"] = {"file": file, "ops": ops, "runs": runs}
+                                 "fetches": {k + ":0": tensor(v) for k, v in zip(fetches, out)}})
+            key = f"{name}_{version}" if name != "gradient_ops" else name
+            expected[key] = {"file": file, "ops": ops, "runs": runs}
             print(file, len(gd.node), "nodes:", " ".join(ops))
     with open(os.path.join(OUT, "control.json"), "w") as f:
         json.dump({"tf_version": tf.__version__, "cases": expected}, f, indent=1)

@@ -1268,8 +1268,8 @@ pub const OPS: &[(&str, Build)] = &[
     ("ZerosLike", |n| n.unary(ops::zeros_like)),
 ];
 
-/// `FusedBatchNorm` (V2, V3): outputs y, batch mean and batch variance (the reserve spaces
-/// are not imported).
+/// `FusedBatchNorm` (V2, V3): outputs y, batch mean and batch variance, and the reserve
+/// spaces.
 fn fused_batch_norm(n: &NodeImport<'_>) -> Result<Imported> {
     n.nhwc()?;
     let eps = match n.def.attr.get("epsilon").and_then(|v| v.value.as_ref()) {
@@ -1291,7 +1291,10 @@ fn fused_batch_norm(n: &NodeImport<'_>) -> Result<Imported> {
         eps,
         training,
     )?;
-    NodeImport::many(vec![y, m, v])
+    // TensorFlow's reserve spaces: the batch's mean and variance again (read only by
+    // FusedBatchNormGrad, which recomputes what it needs), and an unused third.
+    let unused = ops::zeros_like(&m)?;
+    NodeImport::many(vec![y, m.clone(), v.clone(), m, v, unused])
 }
 
 /// `LRN` of `x` with the node's attributes.
@@ -1704,6 +1707,7 @@ fn import_nodes(
     } else {
         format!("{}/", graph.unique_name(&options.name))
     };
+    let first_new = graph.len();
     let mut outputs: HashMap<&str, Imported> = HashMap::new();
     let mut variables: HashMap<NodeId, Variable> = HashMap::new();
     let resolve = |outputs: &HashMap<&str, Imported>, s: &str| -> Result<Tensor> {
@@ -1771,6 +1775,12 @@ fn import_nodes(
             imported = y.into();
         }
         if imported.op.name() != full {
+            // A node an earlier row added (not one of the GraphDef's) may hold the name.
+            if let Ok(other) = graph.operation_by_name(&full) {
+                if other.id().index() >= first_new && other.id() != imported.op.id() {
+                    graph.rename_node(other.id(), &graph.unique_name(&full))?;
+                }
+            }
             graph.rename_node(imported.op.id(), &full)?;
         }
         if node.op == "VariableV2" {

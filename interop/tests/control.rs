@@ -1,7 +1,8 @@
 //! GraphDefs with control flow written by TensorFlow (`scripts/tf_control_graphs.py`): each
 //! program twice, as TF1 writes it (`Switch`/`Merge` conds, `Enter`/`Exit` loop frames) and
 //! as TF2 does (`StatelessIf`/`StatelessWhile` with a function library). Both import and
-//! give TensorFlow's outputs for each feed.
+//! give TensorFlow's outputs for each feed; so do the gradient ops of `gradient_ops.pb`, which
+//! import through rustflow's own gradient rules.
 
 use rustflow_graph::{Graph, Value};
 use rustflow_interop::{import_graph_def, parse_graph_def, ImportOptions};
@@ -53,7 +54,7 @@ fn graph_def(case: &Json) -> GraphDef {
 #[test]
 fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
     let cases = cases();
-    assert_eq!(cases.len(), 8);
+    assert_eq!(cases.len(), 9);
     for (name, case) in &cases {
         let def = graph_def(case);
         let g = Graph::new();
