@@ -108,3 +108,99 @@ fn short_tensor_protos_repeat_their_last_value() {
         (1, (-0.0f32).to_bits())
     );
 }
+
+/// A graph of the wave-2 ops, written as a GraphDef (attributes as `Const` inputs, as
+/// TensorFlow writes them) and imported into a fresh graph, computes what it computed.
+#[test]
+fn wave2_ops_round_trip_through_graph_def() {
+    let g = Graph::new();
+    let x = ops::placeholder(&g, DType::F32, shape![2, 3, 4], "x");
+    let i = ops::constant(&g, Value::new(&[2], vec![2i32, 0]).unwrap(), "i");
+    let x4 = ops::reshape(&x, &[1, 2, 3, 4]).unwrap();
+    let dw = ops::constant(
+        &g,
+        Value::new(&[1, 1, 4, 1], vec![0.5f32, -1.0, 2.0, 0.25]).unwrap(),
+        "dw",
+    );
+    let outs = vec![
+        ops::concat(&[&x, &x], 1).unwrap(),
+        ops::transpose(&x, Some(&[2, 0, 1])).unwrap(),
+        ops::transpose(&x, None).unwrap(),
+        ops::tile(&x, &[1, 2, 1]).unwrap(),
+        ops::pad(&x, &[[0, 1], [1, 0], [0, 0]], ops::PadMode::Constant, 0.5).unwrap(),
+        ops::pad(&x, &[[0, 1], [1, 0], [0, 0]], ops::PadMode::Reflect, 0.0).unwrap(),
+        ops::pad(&x, &[[0, 1], [1, 2], [0, 0]], ops::PadMode::Symmetric, 0.0).unwrap(),
+        ops::expand_dims(&x, -1).unwrap(),
+        ops::reverse(&x, &[1, 2]).unwrap(),
+        ops::cumsum(&x, 1, true, true).unwrap(),
+        ops::gather(&x, &i, 1).unwrap(),
+        ops::slice(&x, &[0, 1, 0], &[1, -1, 2]).unwrap(),
+        ops::strided_slice(
+            &x,
+            &[0, 2, 1],
+            &[2, 0, 4],
+            &[1, -1, 2],
+            ops::SliceMasks {
+                shrink_axis: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+        ops::split(&x, 2, 2).unwrap()[1].clone(),
+        ops::split_v(&x, &[1, 3], 2).unwrap()[1].clone(),
+        ops::stack(&[&x, &x], 1).unwrap(),
+        ops::unstack(&x, 1, None).unwrap()[2].clone(),
+        ops::squeeze(&ops::expand_dims(&x, 1).unwrap(), Some(&[1])).unwrap(),
+        ops::one_hot(&i, 5, 2.0, -1.0, -1).unwrap(),
+        ops::reduce_min(&x, ops::Axes::List(vec![1]), true).unwrap(),
+        ops::reduce_prod(&x, ops::Axes::All, false).unwrap(),
+        ops::cast(
+            &ops::reduce_any(
+                &ops::less(&x, &ops::zeros_like(&x).unwrap()).unwrap(),
+                ops::Axes::List(vec![0]),
+                false,
+            )
+            .unwrap(),
+            DType::F32,
+        )
+        .unwrap(),
+        ops::cast(&ops::argmin(&x, 1).unwrap(), DType::F32).unwrap(),
+        ops::top_k(&x, 2).unwrap().0,
+        ops::leaky_relu(&x, 0.3).unwrap(),
+        ops::nn::local_response_normalization(&x4, 2, 1.0, 0.5, 0.75).unwrap(),
+        ops::batch_matmul(&x, &x, false, true).unwrap(),
+        ops::nn::depthwise_conv2d(&x4, &dw, [1, 1, 1, 1], ops::nn::Padding::Same, [1, 1, 1, 1])
+            .unwrap(),
+    ];
+    let xv = Value::new(
+        &[2, 3, 4],
+        (0..24).map(|k| ((k * 7 % 11) as f32 - 5.0) * 0.3).collect(),
+    )
+    .unwrap();
+    let sess = Session::new(&g);
+    let feed = FeedDict::new().with(&x, xv.clone());
+    let def = to_graph_def(&g).unwrap();
+    if let Ok(dir) = std::env::var("RUSTFLOW_EXPORT_DIR") {
+        // For scripts/tf_reads_rustflow.py: the graph, the input and rustflow's outputs.
+        rustflow_interop::write_graph(&def, &dir, "wave2.pb", false).unwrap();
+        let json = |v: &Value| serde_json::json!({"shape": v.shape(), "data": v.to_f64_vec()});
+        let mut out = serde_json::Map::new();
+        for y in &outs {
+            out.insert(y.name(), json(&sess.eval(y, &feed).unwrap()));
+        }
+        let all = serde_json::json!({"x": json(&xv), "outputs": out});
+        std::fs::write(format!("{dir}/wave2.json"), all.to_string()).unwrap();
+    }
+    let g2 = Graph::new();
+    import_graph_def(&g2, &def, &ImportOptions::default()).unwrap();
+    let sess2 = Session::new(&g2);
+    let feed2 = FeedDict::new().with(g2.tensor_by_name("x:0").unwrap(), xv);
+    for y in &outs {
+        let want = sess.eval(y, &feed).unwrap();
+        let y2 = g2.tensor_by_name(&y.name()).unwrap();
+        let got = sess2
+            .eval(&y2, &feed2)
+            .unwrap_or_else(|e| panic!("{}: {e}", y.name()));
+        assert_eq!(got, want, "{} ({})", y.name(), y.op().op_type());
+    }
+}
