@@ -1,8 +1,10 @@
 """TensorFlow reads what rustflow writes: the tutorial CNN's GraphDef (binary and text) and
-its V2 checkpoint, written by `tests/interop.rs`, give rustflow's logits in TensorFlow.
+its V2 checkpoint, written by `tests/interop.rs`, give rustflow's logits in TensorFlow; the
+wave-2 ops' GraphDef written by `interop/tests/export.rs` gives rustflow's outputs.
 
     RUSTFLOW_EXPORT_DIR=/tmp/rf MNIST_DATA_DIR=../shared/mnist \
         cargo test --release --test interop
+    RUSTFLOW_EXPORT_DIR=/tmp/rf cargo test --release -p rustflow-interop --test export
     python scripts/tf_reads_rustflow.py /tmp/rf ../shared/mnist
 
 Needs `pip install tensorflow-cpu numpy`.
@@ -57,4 +59,29 @@ for name in ["graph.pb", "graph.pbtxt"]:
     print(f"{name}: {len(gd.node)} nodes imported by tf.import_graph_def; Saver.restore of "
           f"{len(variables)} variables; logits max |TF - rustflow| = {err:.3g}; "
           f"{'OK' if ok else 'MISMATCH'}")
+# The wave-2 ops' GraphDef (interop/tests/export.rs, when RUSTFLOW_EXPORT_DIR is set):
+# TensorFlow imports it and computes rustflow's outputs.
+wave2 = os.path.join(out_dir, "wave2.pb")
+if os.path.exists(wave2):
+    exp = json.load(open(os.path.join(out_dir, "wave2.json")))
+    gd = tf1.GraphDef()
+    gd.ParseFromString(open(wave2, "rb").read())
+    g = tf1.Graph()
+    with g.as_default():
+        tf1.import_graph_def(gd, name="")
+        x = np.array(exp["x"]["data"], np.float32).reshape(exp["x"]["shape"])
+        names = sorted(exp["outputs"])
+        with tf1.Session(graph=g) as sess:
+            got = sess.run(names, {"x:0": x})
+    bad = []
+    for name, v in zip(names, got):
+        w = exp["outputs"][name]
+        want = np.array(w["data"], np.float64).reshape(w["shape"])
+        if v.shape != want.shape or not np.allclose(v.astype(np.float64), want, rtol=1e-5,
+                                                     atol=1e-6):
+            bad.append(name)
+    failures += bool(bad)
+    print(f"wave2.pb: {len(gd.node)} nodes imported by tf.import_graph_def; "
+          f"{len(names) - len(bad)}/{len(names)} outputs equal rustflow's"
+          + (f"; MISMATCH: {bad}" if bad else ""))
 sys.exit(1 if failures else 0)

@@ -117,8 +117,15 @@ pub fn tensor(t: &TensorProto, what: &str) -> Result<Value> {
     }
 }
 
+/// The one value every element of `d` has (bit for bit), if any.
+fn uniform<T: Copy, B: PartialEq>(d: &[T], bits: fn(T) -> B) -> Option<T> {
+    let first = *d.first()?;
+    d.iter().all(|&x| bits(x) == bits(first)).then_some(first)
+}
+
 /// The `TensorProto` of a value: raw `tensor_content` bytes (or `string_val`), as
-/// TensorFlow writes non-scalar constants.
+/// TensorFlow writes non-scalar constants; a value whose elements are all equal (a scalar,
+/// a zero initializer) is its shape and one `*_val` entry, which TensorFlow repeats.
 pub fn tensor_proto(v: &Value) -> TensorProto {
     use rustflow_graph::Buffer;
     let mut t = TensorProto {
@@ -127,10 +134,19 @@ pub fn tensor_proto(v: &Value) -> TensorProto {
         ..Default::default()
     };
     match v.buffer() {
-        Buffer::F32(d) => t.tensor_content = d.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Buffer::I32(d) => t.tensor_content = d.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Buffer::I64(d) => t.tensor_content = d.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Buffer::Bool(d) => t.bool_val = d.to_vec(),
+        Buffer::F32(d) => match uniform(d, f32::to_bits) {
+            Some(x) => t.float_val = vec![x],
+            None => t.tensor_content = d.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        },
+        Buffer::I32(d) => match uniform(d, |x| x) {
+            Some(x) => t.int_val = vec![x],
+            None => t.tensor_content = d.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        },
+        Buffer::I64(d) => match uniform(d, |x| x) {
+            Some(x) => t.int64_val = vec![x],
+            None => t.tensor_content = d.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        },
+        Buffer::Bool(d) => t.bool_val = uniform(d, |x| x).map_or_else(|| d.to_vec(), |x| vec![x]),
         Buffer::String(d) => t.string_val = d.to_vec(),
     }
     t

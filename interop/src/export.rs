@@ -22,6 +22,8 @@ pub struct ExportNode<'a> {
     pub inputs: Vec<String>,
     /// Its attributes as its op lists them (`transpose_a=false`), by name.
     pub attrs: HashMap<String, String>,
+    /// The op's attribute text as it is (`axis=1 exclusive=true`, `Tile { multiples: [1] }`).
+    pub raw: String,
     /// The NodeDefs written so far for this node.
     pub out: Vec<NodeDef>,
 }
@@ -101,6 +103,81 @@ impl ExportNode<'_> {
             .get(key)
             .map(String::as_str)
             .ok_or_else(|| self.error(format!("the op lists no attribute '{key}'")))
+    }
+
+    /// Attribute `key` of the raw attribute text (`key=v` or `key: v`; a bracketed list whole).
+    fn value(&self, key: &str) -> Result<String> {
+        let raw = self.raw.as_str();
+        let start = [format!("{key}="), format!("{key}: ")]
+            .iter()
+            .find_map(|k| {
+                raw.match_indices(k.as_str())
+                    .find(|(i, _)| {
+                        *i == 0
+                            || !raw.as_bytes()[i - 1].is_ascii_alphanumeric()
+                                && raw.as_bytes()[i - 1] != b'_'
+                    })
+                    .map(|(i, _)| i + k.len())
+            })
+            .ok_or_else(|| self.error(format!("the op lists no attribute '{key}'")))?;
+        let rest = &raw[start..];
+        // `Some([..])`, `Given([..])`: the list inside.
+        let rest = match rest.split_once('(') {
+            Some((w, inner)) if w.chars().all(char::is_alphanumeric) && inner.starts_with('[') => {
+                inner
+            }
+            _ => rest,
+        };
+        let end = if rest.starts_with('[') {
+            let mut depth = 0;
+            rest.char_indices()
+                .find(|&(_, c)| {
+                    depth += i32::from(c == '[') - i32::from(c == ']');
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i + 1)
+        } else {
+            rest.find([',', ' ', '}', ')']).unwrap_or(rest.len())
+        };
+        Ok(rest[..end].trim().to_string())
+    }
+
+    /// The integer field `key` of a struct's debug text (`SliceMasks { begin: 0, ... }`).
+    fn field(text: &str, key: &str) -> Option<i64> {
+        let at = text.find(&format!("{key}: "))? + key.len() + 2;
+        numbers(&text[at..]).first().copied()
+    }
+
+    /// Integer attribute `key`'s numbers as an int32 `Const` input `<name>/<key>` (a scalar
+    /// when the attribute is one number, not a list).
+    fn ints_input(&mut self, key: &str) -> Result<String> {
+        let v = self.value(key)?;
+        let nums = numbers(&v);
+        if v.contains('[') {
+            Ok(self.int32s(key, &nums))
+        } else {
+            let x = *nums
+                .first()
+                .ok_or_else(|| self.error(format!("'{key}' is not a number")))?;
+            Ok(self.constant(key, Value::scalar(x as i32)))
+        }
+    }
+
+    /// The `paddings` attribute as a `[rank, 2]` int32 `Const` input.
+    fn paddings(&mut self) -> Result<String> {
+        let p: Vec<i32> = numbers(&self.value("paddings")?)
+            .iter()
+            .map(|&x| x as i32)
+            .collect();
+        let v = Value::new(&[p.len() / 2, 2], p).map_err(|e| self.error(e.to_string()))?;
+        Ok(self.constant("paddings", v))
+    }
+
+    /// The op with its data inputs, then `extra` inputs, type attribute `T` and `attrs`.
+    fn with_inputs(&mut self, op: &str, extra: &[String], attrs: Vec<(&str, AttrValue)>) {
+        let mut inputs = self.inputs.clone();
+        inputs.extend_from_slice(extra);
+        self.typed(op, &inputs, attrs);
     }
 
     /// Adds a NodeDef; the last one added carries the rustflow node's name.
@@ -325,6 +402,276 @@ pub const EXPORTS: &[(&str, Write)] = &[
         );
         Ok(())
     }),
+    ("ConcatV2", |n| {
+        let axis = n.ints_input("axis")?;
+        let count = n.inputs.len() as i64;
+        n.with_inputs(
+            "ConcatV2",
+            &[axis],
+            vec![("N", a(Attr::I(count))), ("Tidx", ty(DType::I32))],
+        );
+        Ok(())
+    }),
+    ("Transpose", |n| {
+        let perm = match n.value("perm")?.as_str() {
+            "None" => {
+                let r = n
+                    .input_shape(0)
+                    .rank()
+                    .ok_or_else(|| n.error("unknown rank"))?;
+                (0..r as i64).rev().collect()
+            }
+            p => numbers(p),
+        };
+        let perm = n.int32s("perm", &perm);
+        n.with_inputs("Transpose", &[perm], vec![("Tperm", ty(DType::I32))]);
+        Ok(())
+    }),
+    ("Tile", |n| {
+        let m = n.ints_input("multiples")?;
+        n.with_inputs("Tile", &[m], vec![("Tmultiples", ty(DType::I32))]);
+        Ok(())
+    }),
+    ("PadV2", |n| {
+        let p = n.paddings()?;
+        let c: f32 = n
+            .value("constant")?
+            .parse()
+            .map_err(|_| n.error("constant"))?;
+        let c = n.constant("constant_values", Value::scalar(c));
+        n.with_inputs("PadV2", &[p, c], vec![("Tpaddings", ty(DType::I32))]);
+        Ok(())
+    }),
+    ("MirrorPad", |n| {
+        let p = n.paddings()?;
+        let mode = n.value("mode")?.to_uppercase().into_bytes();
+        n.with_inputs(
+            "MirrorPad",
+            &[p],
+            vec![("Tpaddings", ty(DType::I32)), ("mode", a(Attr::S(mode)))],
+        );
+        Ok(())
+    }),
+    ("ExpandDims", |n| {
+        let axis = n.ints_input("axis")?;
+        n.with_inputs("ExpandDims", &[axis], vec![("Tdim", ty(DType::I32))]);
+        Ok(())
+    }),
+    ("ReverseV2", |n| {
+        let axes = n.ints_input("axes")?;
+        n.with_inputs("ReverseV2", &[axes], vec![("Tidx", ty(DType::I32))]);
+        Ok(())
+    }),
+    ("Cumsum", |n| {
+        let axis = n.ints_input("axis")?;
+        let flag = |n: &ExportNode<'_>, k: &str| Ok::<_, Error>(a(Attr::B(n.value(k)? == "true")));
+        let attrs = vec![
+            ("exclusive", flag(n, "exclusive")?),
+            ("reverse", flag(n, "reverse")?),
+            ("Tidx", ty(DType::I32)),
+        ];
+        n.with_inputs("Cumsum", &[axis], attrs);
+        Ok(())
+    }),
+    ("GatherV2", |n| {
+        let axis = n.ints_input("axis")?;
+        let (p, i) = (
+            n.input_dtype(0).unwrap_or(DType::F32),
+            n.input_dtype(1).unwrap_or(DType::I32),
+        );
+        let mut inputs = n.inputs.clone();
+        inputs.push(axis);
+        let name = n.name().to_string();
+        let attrs = vec![
+            ("Tparams", ty(p)),
+            ("Tindices", ty(i)),
+            ("Taxis", ty(DType::I32)),
+            ("batch_dims", a(Attr::I(0))),
+        ];
+        n.push(&name, "GatherV2", &inputs, attrs);
+        Ok(())
+    }),
+    ("Slice", |n| {
+        let (b, z) = (n.ints_input("begin")?, n.ints_input("size")?);
+        n.with_inputs("Slice", &[b, z], vec![("Index", ty(DType::I32))]);
+        Ok(())
+    }),
+    ("StridedSlice", |n| {
+        let (b, e, s) = (
+            n.ints_input("begin")?,
+            n.ints_input("end")?,
+            n.ints_input("strides")?,
+        );
+        let mut attrs = vec![("Index", ty(DType::I32))];
+        for (k, tf) in [
+            ("begin", "begin_mask"),
+            ("end", "end_mask"),
+            ("ellipsis", "ellipsis_mask"),
+            ("new_axis", "new_axis_mask"),
+            ("shrink_axis", "shrink_axis_mask"),
+        ] {
+            let masks = &n.raw[n.raw.find("masks").unwrap_or(0)..];
+            let v = ExportNode::field(masks, k).ok_or_else(|| n.error(format!("mask {k}")))?;
+            attrs.push((tf, a(Attr::I(v))));
+        }
+        n.with_inputs("StridedSlice", &[b, e, s], attrs);
+        Ok(())
+    }),
+    ("Split", |n| {
+        let axis = n.ints_input("axis")?;
+        let count = n.node.outputs.len() as i64;
+        let mut inputs = vec![axis];
+        inputs.extend(n.inputs.clone());
+        n.typed("Split", &inputs, vec![("num_split", a(Attr::I(count)))]);
+        if let (Some(d), Some(last)) = (n.input_dtype(0), n.out.last_mut()) {
+            last.attr.insert("T".into(), ty(d));
+        }
+        Ok(())
+    }),
+    ("SplitV", |n| {
+        let sizes = n.int32s("size_splits", &numbers(&n.value("sizes")?));
+        let axis = n.ints_input("axis")?;
+        let count = n.node.outputs.len() as i64;
+        n.with_inputs(
+            "SplitV",
+            &[sizes, axis],
+            vec![("num_split", a(Attr::I(count))), ("Tlen", ty(DType::I32))],
+        );
+        Ok(())
+    }),
+    ("Pack", |n| {
+        let axis = numbers(&n.value("axis")?)[0];
+        let count = n.inputs.len() as i64;
+        n.with_inputs(
+            "Pack",
+            &[],
+            vec![("N", a(Attr::I(count))), ("axis", a(Attr::I(axis)))],
+        );
+        Ok(())
+    }),
+    ("Unpack", |n| {
+        let axis = numbers(&n.value("axis")?)[0];
+        let count = n.node.outputs.len() as i64;
+        n.with_inputs(
+            "Unpack",
+            &[],
+            vec![("num", a(Attr::I(count))), ("axis", a(Attr::I(axis)))],
+        );
+        Ok(())
+    }),
+    ("Squeeze", |n| {
+        let dims = numbers(&n.value("axis")?);
+        n.with_inputs("Squeeze", &[], vec![("squeeze_dims", ints(&dims))]);
+        Ok(())
+    }),
+    ("OneHot", |n| {
+        let depth = n.ints_input("depth")?;
+        let num = |n: &ExportNode<'_>, k: &str| {
+            n.value(k)?
+                .parse::<f32>()
+                .map_err(|_| n.error(k.to_string()))
+        };
+        let (on, off) = (num(n, "on_value")?, num(n, "off_value")?);
+        let on = n.constant("on_value", Value::scalar(on));
+        let off = n.constant("off_value", Value::scalar(off));
+        let axis = numbers(&n.value("axis")?)[0];
+        let mut inputs = n.inputs.clone();
+        inputs.extend([depth, on, off]);
+        let ti = n.input_dtype(0).unwrap_or(DType::I32);
+        let name = n.name().to_string();
+        n.push(
+            &name,
+            "OneHot",
+            &inputs,
+            vec![
+                ("T", ty(DType::F32)),
+                ("TI", ty(ti)),
+                ("axis", a(Attr::I(axis))),
+            ],
+        );
+        Ok(())
+    }),
+    ("Min", |n| n.reduce("Min")),
+    ("Prod", |n| n.reduce("Prod")),
+    ("Any", |n| {
+        n.reduce("Any")?;
+        n.out.last_mut().map(|d| d.attr.remove("T"));
+        Ok(())
+    }),
+    ("All", |n| {
+        n.reduce("All")?;
+        n.out.last_mut().map(|d| d.attr.remove("T"));
+        Ok(())
+    }),
+    ("ArgMin", |n| {
+        let axis = n.ints_input("axis")?;
+        n.with_inputs(
+            "ArgMin",
+            &[axis],
+            vec![("Tidx", ty(DType::I32)), ("output_type", ty(DType::I64))],
+        );
+        Ok(())
+    }),
+    ("TopKV2", |n| {
+        let k = n.ints_input("k")?;
+        let sorted = n.value("sorted")? == "true";
+        n.with_inputs("TopKV2", &[k], vec![("sorted", a(Attr::B(sorted)))]);
+        Ok(())
+    }),
+    ("LeakyRelu", |n| {
+        let alpha: f32 = n.value("alpha")?.parse().map_err(|_| n.error("alpha"))?;
+        n.with_inputs("LeakyRelu", &[], vec![("alpha", a(Attr::F(alpha)))]);
+        Ok(())
+    }),
+    ("LRN", |n| {
+        let r = numbers(&n.value("depth_radius")?)[0];
+        let mut attrs = vec![("depth_radius", a(Attr::I(r)))];
+        for k in ["bias", "alpha", "beta"] {
+            let v: f32 = n.value(k)?.parse().map_err(|_| n.error(k.to_string()))?;
+            attrs.push((k, a(Attr::F(v))));
+        }
+        n.with_inputs("LRN", &[], attrs);
+        Ok(())
+    }),
+    ("Fill", |n| {
+        let dims = n.ints_input("dims")?;
+        let mut inputs = vec![dims];
+        inputs.extend(n.inputs.clone());
+        let name = n.name().to_string();
+        let t = n.input_dtype(0).unwrap_or(DType::F32);
+        n.push(
+            &name,
+            "Fill",
+            &inputs,
+            vec![("T", ty(t)), ("index_type", ty(DType::I32))],
+        );
+        Ok(())
+    }),
+    ("InTopKV2", |n| {
+        let k = numbers(&n.value("k")?)[0];
+        let t = n.input_dtype(1).unwrap_or(DType::I32);
+        let k = match t {
+            DType::I64 => n.constant("k", Value::scalar(k)),
+            _ => n.constant("k", Value::scalar(k as i32)),
+        };
+        let mut inputs = n.inputs.clone();
+        inputs.push(k);
+        let name = n.name().to_string();
+        n.push(&name, "InTopKV2", &inputs, vec![("T", ty(t))]);
+        Ok(())
+    }),
+    ("BatchMatMulV2", |n| {
+        let flag = |n: &ExportNode<'_>, k: &str| Ok::<_, Error>(a(Attr::B(n.value(k)? == "true")));
+        let attrs = vec![("adj_x", flag(n, "adj_x")?), ("adj_y", flag(n, "adj_y")?)];
+        n.with_inputs("BatchMatMulV2", &[], attrs);
+        Ok(())
+    }),
+    ("DepthwiseConv2dNative", |n| {
+        let mut attrs = n.window()?;
+        attrs.push(("dilations", ints(&numbers(n.attr("dilations")?))));
+        n.with_inputs("DepthwiseConv2dNative", &[], attrs);
+        Ok(())
+    }),
     ("Equal", |n| {
         let inputs = n.inputs.clone();
         n.typed(
@@ -460,6 +807,7 @@ fn nodes_graph_def(graph: &Graph, ids: &[NodeId]) -> Result<GraphDef> {
             graph,
             inputs: node.inputs.iter().map(input_name).collect(),
             attrs: parse_attrs(&node.op.attrs()),
+            raw: node.op.attrs(),
             node: &node,
             out: Vec::new(),
         };

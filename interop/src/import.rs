@@ -3,6 +3,7 @@
 
 use crate::convert;
 use crate::deferred::{fold, Deferred};
+use crate::functions::{self, Functions};
 use rustflow_graph::{DType, Error, Graph, NodeId, Operation, Result, Shape, Tensor, Value};
 use rustflow_ops::nn::Padding;
 use rustflow_ops::{self as ops, Variable};
@@ -58,6 +59,8 @@ pub struct NodeImport<'a> {
     needs: Cell<Option<usize>>,
     /// The GraphDef's shape arithmetic, for inputs that fold only through it.
     known: Option<Known<'a>>,
+    /// The functions `If` and `While` nodes call.
+    functions: Option<&'a Functions>,
 }
 
 /// What is known at import of the GraphDef's integer vectors (shapes and their pieces),
@@ -187,6 +190,7 @@ impl<'a> NodeImport<'a> {
             variables,
             needs: Cell::new(None),
             known: None,
+            functions: None,
         }
     }
 
@@ -194,6 +198,67 @@ impl<'a> NodeImport<'a> {
     pub fn with_known(mut self, known: Known<'a>) -> Self {
         self.known = Some(known);
         self
+    }
+
+    /// The same, with the functions that `If` and `While` nodes call.
+    pub fn with_functions(mut self, functions: &'a Functions) -> Self {
+        self.functions = Some(functions);
+        self
+    }
+
+    /// Imports the function of `func` attribute `attr` with `args` as its arguments (inside
+    /// a branch or body being built); returns its results.
+    fn call(&self, attr: &str, args: &[Tensor]) -> Result<Vec<Tensor>> {
+        let name = match self.attr(attr) {
+            Some(Attr::Func(f)) => &f.name,
+            _ => return Err(self.kind_error(attr, "a function")),
+        };
+        let functions = self
+            .functions
+            .ok_or_else(|| self.error("no function library"))?;
+        let body = functions
+            .get(name)
+            .ok_or_else(|| self.error(format!("function '{name}' is not in the library")))?;
+        if body.args.len() != args.len() {
+            return Err(self.error(format!(
+                "function '{name}' takes {} arguments, the node gives {}",
+                body.args.len(),
+                args.len()
+            )));
+        }
+        let leaf = self.def.name.rsplit('/').next().unwrap_or_default();
+        let options = ImportOptions {
+            input_map: body
+                .args
+                .iter()
+                .zip(args)
+                .map(|(a, t)| (format!("{a}:0"), t.clone()))
+                .collect(),
+            return_elements: body.rets.clone(),
+            name: format!("{leaf}_{attr}"),
+        };
+        let def = GraphDef {
+            node: body.nodes.clone(),
+            ..Default::default()
+        };
+        import_nodes(self.graph, &def, &options, functions)?
+            .into_iter()
+            .map(|e| match e {
+                Element::Tensor(t) => Ok(t),
+                Element::Op(op) => {
+                    Err(self.error(format!("function '{name}' returns op {}", op.name())))
+                }
+            })
+            .collect()
+    }
+
+    /// A scalar as a predicate: itself if bool, else whether it is not zero (TensorFlow's
+    /// `If` and `While` conditions).
+    fn truth(x: &Tensor) -> Result<Tensor> {
+        if x.dtype() == DType::Bool {
+            return Ok(x.clone());
+        }
+        ops::not_equal(x, &ops::zeros_like(x)?)
     }
 
     /// The input the row needed as a constant when it could not be computed at import: the
@@ -251,6 +316,41 @@ impl<'a> NodeImport<'a> {
             Some(Attr::S(s)) => Ok(String::from_utf8_lossy(s).into_owned()),
             _ => Err(self.kind_error(name, "a string")),
         }
+    }
+
+    /// An `f` attribute.
+    pub fn f(&self, name: &str, default: f32) -> f32 {
+        match self.attr(name) {
+            Some(Attr::F(x)) => *x,
+            _ => default,
+        }
+    }
+
+    /// A TensorFlow gradient op as rustflow's gradient of `forward(xs)` with respect to
+    /// `xs`, with upstream `dy` (zeros where there is no path).
+    fn grad_of(
+        &self,
+        xs: &[&Tensor],
+        dy: &Tensor,
+        forward: impl FnOnce(&[&Tensor]) -> Result<Tensor>,
+    ) -> Result<Vec<Tensor>> {
+        let y = forward(xs)?;
+        ops::gradients(&[&y], xs, Some(&[dy]))?
+            .into_iter()
+            .zip(xs)
+            .map(|(g, x)| g.map_or_else(|| ops::zeros_like(x), Ok))
+            .collect()
+    }
+
+    /// A constant int vector of the node's `T` (`out_type`) dtype, int32 by default.
+    fn int_constant(&self, v: &[i64]) -> Result<Imported> {
+        let dtype = ["T", "out_type"]
+            .iter()
+            .find_map(|a| self.dtype(a).ok())
+            .unwrap_or(DType::I32);
+        let v = crate::deferred::int_value(dtype, &[v.len()], v.to_vec())
+            .ok_or_else(|| self.error(format!("dtype {dtype} is not an integer type")))?;
+        t(Ok(ops::constant(self.graph, v, "Const")))
     }
 
     /// A `type` attribute.
@@ -824,9 +924,150 @@ pub const OPS: &[(&str, Build)] = &[
         t(ops::fill_tensor(&dims, n.input(1)?))
     }),
     ("Floor", |n| n.unary(ops::floor)),
+    // x - x is 0 exactly where x is finite.
+    ("IsFinite", |n| {
+        let x = n.input(0)?;
+        t(ops::equal(&ops::sub(x, x)?, &ops::zeros_like(x)?))
+    }),
+    ("InvertPermutation", |n| {
+        let p = n.const_dims(0)?;
+        let mut inv = vec![0i64; p.len()];
+        for (i, &j) in p.iter().enumerate() {
+            *inv.get_mut(j)
+                .ok_or_else(|| n.error(format!("{p:?} is not a permutation")))? = i as i64;
+        }
+        n.int_constant(&inv)
+    }),
+    // Outputs (out, idx): the elements of x not in y, and their positions in x.
+    ("ListDiff", |n| {
+        let (x, y) = (n.const_ints(0)?, n.const_ints(1)?);
+        let idx: Vec<i64> = (0..x.len() as i64)
+            .filter(|&i| !y.contains(&x[i as usize]))
+            .collect();
+        let out: Vec<i64> = idx.iter().map(|&i| x[i as usize]).collect();
+        let out = n.int_constant(&out)?.outputs.remove(0);
+        let dtype = n.dtype("out_idx").unwrap_or(DType::I32);
+        let idx = ops::cast(&n.int_constant(&idx)?.outputs[0], dtype)?;
+        NodeImport::many(vec![out, idx])
+    }),
+    // Inputs (concat_dim, shape_0, ...): each shape's offset in the concatenation.
+    ("ConcatOffset", |n| {
+        let axis = n.const_scalar(0)?;
+        let mut at = 0i64;
+        let mut out = vec![];
+        for i in 1..n.inputs.len() {
+            let s = n.const_ints(i)?;
+            let k = usize::try_from(if axis < 0 {
+                axis + s.len() as i64
+            } else {
+                axis
+            })
+            .ok()
+            .filter(|&k| k < s.len())
+            .ok_or_else(|| n.error(format!("axis {axis} for shape {s:?}")))?;
+            let mut o = vec![0i64; s.len()];
+            o[k] = at;
+            at += s[k];
+            out.push(n.int_constant(&o)?.outputs.remove(0));
+        }
+        NodeImport::many(out)
+    }),
+    ("BroadcastTo", |n| {
+        let x = n.input(0)?;
+        let zeros = ops::cast(&ops::zeros(n.graph, &n.const_dims(1)?)?, x.dtype())?;
+        t(ops::add(x, &zeros))
+    }),
+    ("Cumprod", |n| {
+        let (exclusive, reverse) = (n.b("exclusive", false)?, n.b("reverse", false)?);
+        t(cumprod(n.input(0)?, n.const_scalar(1)?, exclusive, reverse))
+    }),
+    ("DepthwiseConv2dNativeBackpropInput", |n| {
+        let (s, p, d) = n.conv_attrs()?;
+        let x = n.shape_source(0)?;
+        let w = n.input(1)?;
+        let g = n.grad_of(&[&x], n.input(2)?, |x| {
+            ops::nn::depthwise_conv2d(x[0], w, s, p, d)
+        })?;
+        NodeImport::many(g)
+    }),
+    ("DepthwiseConv2dNativeBackpropFilter", |n| {
+        let (s, p, d) = n.conv_attrs()?;
+        let f = n.shape_source(1)?;
+        let x = n.input(0)?;
+        let g = n.grad_of(&[&f], n.input(2)?, |f| {
+            ops::nn::depthwise_conv2d(x, f[0], s, p, d)
+        })?;
+        NodeImport::many(g)
+    }),
+    ("MaxPoolGradGrad", |n| {
+        let p = n.padding()?;
+        t(ops::nn::max_pool_grad_grad(
+            n.input(0)?,
+            n.input(2)?,
+            n.ints4("ksize")?,
+            n.ints4("strides")?,
+            p,
+        ))
+    }),
+    // Inputs (grad, paddings): the gradient of a mirror pad of an input of grad's shape
+    // less the paddings.
+    ("MirrorPadGrad", |n| {
+        let mode = mirror_mode(n)?;
+        let pads = n.paddings(1)?;
+        let dims = n
+            .input(0)?
+            .shape()
+            .to_known()
+            .ok_or_else(|| n.error("needs the gradient's static shape"))?;
+        if dims.len() != pads.len() {
+            return Err(n.error("paddings must have one row per dim"));
+        }
+        let x: Vec<usize> = dims
+            .iter()
+            .zip(&pads)
+            .map(|(d, [a, b])| {
+                d.checked_sub(a + b)
+                    .ok_or_else(|| n.error("paddings exceed the gradient"))
+            })
+            .collect::<Result<_>>()?;
+        let x = ops::zeros(n.graph, &x)?;
+        NodeImport::many(n.grad_of(&[&x], n.input(0)?, |x| ops::pad(x[0], &pads, mode, 0.0))?)
+    }),
+    // Inputs (indices, updates, shape): the gradient of gather_nd.
+    ("ScatterNd", |n| {
+        let params = ops::zeros(n.graph, &n.const_dims(2)?)?;
+        let i = n.input(0)?;
+        NodeImport::many(n.grad_of(&[&params], n.input(1)?, |p| ops::gather_nd(p[0], i))?)
+    }),
+    ("SoftplusGrad", |n| {
+        NodeImport::many(n.grad_of(&[n.input(1)?], n.input(0)?, |x| ops::softplus(x[0]))?)
+    }),
+    ("SoftsignGrad", |n| {
+        NodeImport::many(n.grad_of(&[n.input(1)?], n.input(0)?, |x| ops::softsign(x[0]))?)
+    }),
+    // Inputs (data, segment_ids, num_segments): the gradient of gather.
+    ("UnsortedSegmentSum", |n| {
+        let (data, ids) = (n.input(0)?, n.input(1)?);
+        let num =
+            usize::try_from(n.const_scalar(2)?).map_err(|_| n.error("negative num_segments"))?;
+        let (Some(d), Some(r)) = (data.shape().to_known(), ids.shape().rank()) else {
+            return Err(n.error("needs the static shapes of data and segment_ids"));
+        };
+        let mut shape = vec![num];
+        shape.extend(d.get(r..).unwrap_or_default());
+        let params = ops::zeros(n.graph, &shape)?;
+        NodeImport::many(n.grad_of(&[&params], data, |p| ops::gather(p[0], ids, 0))?)
+    }),
     ("FloorDiv", |n| n.binary(ops::floordiv)),
     ("FloorMod", |n| n.binary(ops::floormod)),
     ("FusedBatchNorm", fused_batch_norm),
+    ("FusedBatchNormGrad", fused_batch_norm_grad),
+    ("FusedBatchNormGradV2", fused_batch_norm_grad),
+    ("FusedBatchNormGradV3", fused_batch_norm_grad),
+    ("If", functional_if),
+    ("StatelessIf", functional_if),
+    ("While", functional_while),
+    ("StatelessWhile", functional_while),
     ("FusedBatchNormV2", fused_batch_norm),
     ("FusedBatchNormV3", fused_batch_norm),
     ("Gather", |n| t(ops::gather(n.input(0)?, n.input(1)?, 0))),
@@ -850,20 +1091,17 @@ pub const OPS: &[(&str, Build)] = &[
         t(ops::in_top_k(n.input(0)?, n.input(1)?, k))
     }),
     ("L2Loss", |n| n.unary(ops::l2_loss)),
-    ("LRN", |n| {
-        let r = usize::try_from(n.i("depth_radius", 5)?)
-            .map_err(|_| n.error("negative depth_radius"))?;
-        let f = |a: &str, d: f32| match n.def.attr.get(a).and_then(|v| v.value.as_ref()) {
-            Some(Attr::F(x)) => *x,
-            _ => d,
-        };
-        t(ops::nn::local_response_normalization(
-            n.input(0)?,
-            r,
-            f("bias", 1.0),
-            f("alpha", 1.0),
-            f("beta", 0.5),
-        ))
+    ("LRN", |n| t(lrn(n, n.input(0)?))),
+    ("LRNGrad", |n| {
+        let g = n.grad_of(&[n.input(1)?], n.input(0)?, |x| lrn(n, x[0]))?;
+        NodeImport::many(g)
+    }),
+    ("LeakyReluGrad", |n| {
+        let alpha = n.f("alpha", 0.2);
+        let g = n.grad_of(&[n.input(1)?], n.input(0)?, |x| {
+            ops::leaky_relu(x[0], alpha)
+        })?;
+        NodeImport::many(g)
     }),
     ("LeakyRelu", |n| {
         let alpha = match n.def.attr.get("alpha").and_then(|v| v.value.as_ref()) {
@@ -879,12 +1117,7 @@ pub const OPS: &[(&str, Build)] = &[
     ("MergeSummary", |n| t(ops::summary::merge(&n.input_refs()))),
     ("Min", |n| n.reduce(ops::reduce_min)),
     ("MirrorPad", |n| {
-        let mode = match n.s("mode", "")?.as_str() {
-            "REFLECT" => ops::PadMode::Reflect,
-            "SYMMETRIC" => ops::PadMode::Symmetric,
-            m => return Err(n.error(format!("mode '{m}' is not supported"))),
-        };
-        t(ops::pad(n.input(0)?, &n.paddings(1)?, mode, 0.0))
+        t(ops::pad(n.input(0)?, &n.paddings(1)?, mirror_mode(n)?, 0.0))
     }),
     ("OneHot", |n| {
         let depth = usize::try_from(n.const_scalar(1)?).map_err(|_| n.error("negative depth"))?;
@@ -1014,16 +1247,11 @@ pub const OPS: &[(&str, Build)] = &[
             (!dims.is_empty()).then_some(&dims[..]),
         ))
     }),
-    ("StridedSlice", |n| {
-        let masks = ops::SliceMasks {
-            begin: n.i("begin_mask", 0)?,
-            end: n.i("end_mask", 0)?,
-            ellipsis: n.i("ellipsis_mask", 0)?,
-            new_axis: n.i("new_axis_mask", 0)?,
-            shrink_axis: n.i("shrink_axis_mask", 0)?,
-        };
-        let (b, e, s) = (n.const_ints(1)?, n.const_ints(2)?, n.const_ints(3)?);
-        t(ops::strided_slice(n.input(0)?, &b, &e, &s, masks))
+    ("StridedSlice", |n| t(strided_slice(n, n.input(0)?, 1))),
+    // Inputs (shape, begin, end, strides, dy).
+    ("StridedSliceGrad", |n| {
+        let x = ops::zeros(n.graph, &n.const_dims(0)?)?;
+        NodeImport::many(n.grad_of(&[&x], n.input(4)?, |x| strided_slice(n, x[0], 1))?)
     }),
     ("TanhGrad", |n| n.unary_grad(0, 1)),
     ("Tile", |n| t(ops::tile(n.input(0)?, &n.const_dims(1)?))),
@@ -1040,8 +1268,8 @@ pub const OPS: &[(&str, Build)] = &[
     ("ZerosLike", |n| n.unary(ops::zeros_like)),
 ];
 
-/// `FusedBatchNorm` (V2, V3): outputs y, batch mean and batch variance (the reserve spaces
-/// are not imported).
+/// `FusedBatchNorm` (V2, V3): outputs y, batch mean and batch variance, and the reserve
+/// spaces.
 fn fused_batch_norm(n: &NodeImport<'_>) -> Result<Imported> {
     n.nhwc()?;
     let eps = match n.def.attr.get("epsilon").and_then(|v| v.value.as_ref()) {
@@ -1063,7 +1291,143 @@ fn fused_batch_norm(n: &NodeImport<'_>) -> Result<Imported> {
         eps,
         training,
     )?;
-    NodeImport::many(vec![y, m, v])
+    // TensorFlow's reserve spaces: the batch's mean and variance again (read only by
+    // FusedBatchNormGrad, which recomputes what it needs), and an unused third.
+    let unused = ops::zeros_like(&m)?;
+    NodeImport::many(vec![y, m.clone(), v.clone(), m, v, unused])
+}
+
+/// `LRN` of `x` with the node's attributes.
+fn lrn(n: &NodeImport<'_>, x: &Tensor) -> Result<Tensor> {
+    let r =
+        usize::try_from(n.i("depth_radius", 5)?).map_err(|_| n.error("negative depth_radius"))?;
+    ops::nn::local_response_normalization(
+        x,
+        r,
+        n.f("bias", 1.0),
+        n.f("alpha", 1.0),
+        n.f("beta", 0.5),
+    )
+}
+
+/// `StridedSlice` of `x` with begin, end and strides at inputs `at..at + 3` and the
+/// node's masks.
+fn strided_slice(n: &NodeImport<'_>, x: &Tensor, at: usize) -> Result<Tensor> {
+    let masks = ops::SliceMasks {
+        begin: n.i("begin_mask", 0)?,
+        end: n.i("end_mask", 0)?,
+        ellipsis: n.i("ellipsis_mask", 0)?,
+        new_axis: n.i("new_axis_mask", 0)?,
+        shrink_axis: n.i("shrink_axis_mask", 0)?,
+    };
+    let (b, e, s) = (
+        n.const_ints(at)?,
+        n.const_ints(at + 1)?,
+        n.const_ints(at + 2)?,
+    );
+    ops::strided_slice(x, &b, &e, &s, masks)
+}
+
+/// The `mode` of `MirrorPad` and `MirrorPadGrad`.
+fn mirror_mode(n: &NodeImport<'_>) -> Result<ops::PadMode> {
+    match n.s("mode", "")?.as_str() {
+        "REFLECT" => Ok(ops::PadMode::Reflect),
+        "SYMMETRIC" => Ok(ops::PadMode::Symmetric),
+        m => Err(n.error(format!("mode '{m}' is not supported"))),
+    }
+}
+
+/// `tf.math.cumprod` along `axis` (of static length): running products of the slices.
+fn cumprod(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<Tensor> {
+    let mut parts = ops::unstack(x, axis, None)?;
+    if reverse {
+        parts.reverse();
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    let mut acc: Option<Tensor> = None;
+    for p in &parts {
+        let next = match &acc {
+            Some(a) => ops::mul(a, p)?,
+            None => p.clone(),
+        };
+        out.push(match (exclusive, &acc) {
+            (false, _) => next.clone(),
+            (true, Some(a)) => a.clone(),
+            (true, None) => ops::ones_like(p)?,
+        });
+        acc = Some(next);
+    }
+    if reverse {
+        out.reverse();
+    }
+    ops::stack(&out.iter().collect::<Vec<_>>(), axis)
+}
+
+/// `FusedBatchNormGrad` (V2, V3), inputs (dy, x, scale, reserve 1 and 2 = the batch's or
+/// the population's mean and variance): the gradients of rustflow's fused batch norm with
+/// respect to x, scale and offset, and two empty reserve outputs.
+fn fused_batch_norm_grad(n: &NodeImport<'_>) -> Result<Imported> {
+    n.nhwc()?;
+    let eps = n.f("epsilon", 1e-4);
+    let training = n.b("is_training", true)?;
+    let (dy, x, scale) = (n.input(0)?, n.input(1)?, n.input(2)?);
+    let offset = ops::zeros_like(scale)?;
+    let (mean, var) = (n.input(3)?, n.input(4)?);
+    let mut g = n.grad_of(&[x, scale, &offset], dy, |v| {
+        let (m, s) = if training {
+            (None, None)
+        } else {
+            (Some(mean), Some(var))
+        };
+        Ok(ops::nn::fused_batch_norm(v[0], v[1], v[2], m, s, eps, training)?.0)
+    })?;
+    g.push(ops::zeros_like(scale)?);
+    g.push(ops::zeros_like(scale)?);
+    NodeImport::many(g)
+}
+
+/// `If`/`StatelessIf` (`tf.cond` with control flow v2, and TF1's `Switch`/`Merge` conds
+/// as [`crate::control_v1`] rebuilds them): rustflow's `cond` with the `then_branch` and
+/// `else_branch` functions, each called with the inputs after the predicate.
+fn functional_if(n: &NodeImport<'_>) -> Result<Imported> {
+    let pred = NodeImport::truth(n.input(0)?)?;
+    let args = &n.inputs[1..];
+    let out = ops::cond(
+        &pred,
+        || n.call("then_branch", args),
+        || n.call("else_branch", args),
+    )?;
+    NodeImport::many(out)
+}
+
+/// `While`/`StatelessWhile` (`tf.while_loop` with control flow v2, and TF1's loop frames as
+/// [`crate::control_v1`] rebuilds them): rustflow's `while_loop` over the inputs with the
+/// `cond` and `body` functions; `output_shapes`, when given, are the shape invariants.
+fn functional_while(n: &NodeImport<'_>) -> Result<Imported> {
+    let vars: Vec<&Tensor> = n.inputs.iter().collect();
+    let shape_invariants = match n.attr("output_shapes") {
+        Some(Attr::List(l)) if l.shape.len() == vars.len() => {
+            Some(l.shape.iter().map(convert::shape).collect())
+        }
+        _ => None,
+    };
+    let options = ops::WhileOptions {
+        shape_invariants,
+        ..Default::default()
+    };
+    let out = ops::while_loop(
+        |v| {
+            let c = n.call("cond", v)?;
+            let [c] = &c[..] else {
+                return Err(n.error(format!("cond returns {} tensors, not one", c.len())));
+            };
+            NodeImport::truth(c)
+        },
+        |v| n.call("body", v),
+        &vars,
+        options,
+    )?;
+    NodeImport::many(out)
 }
 
 /// The node of `ctx` as a [`Deferred`] op that takes input `i` (and any other the row asks
@@ -1109,6 +1473,12 @@ pub fn builder(op_type: &str) -> Option<Build> {
     OPS.iter()
         .find(|(name, _)| *name == op_type)
         .map(|(_, b)| *b)
+}
+
+/// Whether [`import_graph_def`] imports nodes of `op_type`: a row of [`OPS`], or TF1 control
+/// flow, which it rebuilds as `If` and `While` ([`crate::control_v1`]).
+pub fn imports(op_type: &str) -> bool {
+    builder(op_type).is_some() || crate::control_v1::is_v1(op_type)
 }
 
 /// Options of [`import_graph_def`] (`tf.import_graph_def`'s arguments).
@@ -1191,7 +1561,7 @@ pub fn read_graph_def(path: impl AsRef<std::path::Path>) -> Result<GraphDef> {
 }
 
 /// `(node, output index, is control)` of an input string (`"n"`, `"n:1"`, `"^n"`).
-fn parse_input(s: &str) -> (&str, usize, bool) {
+pub(crate) fn parse_input(s: &str) -> (&str, usize, bool) {
     if let Some(n) = s.strip_prefix('^') {
         return (n, 0, true);
     }
@@ -1244,10 +1614,48 @@ pub fn import_graph_def(
     def: &GraphDef,
     options: &ImportOptions,
 ) -> Result<Vec<Element>> {
-    let by_name: HashMap<&str, &NodeDef> = def.node.iter().map(|n| (n.name.as_str(), n)).collect();
-    let inits = initializers(def);
-    // Everything is checked before any node is added.
-    for n in &def.node {
+    let mut functions = functions::library(def.library.as_ref())?;
+    let def = crate::control_v1::lower(def, &mut functions)?;
+    // Everything is checked before any node is added: the nodes, and the functions they call.
+    let mapped: HashSet<&str> = options.input_map.keys().map(|k| parse_input(k).0).collect();
+    check(&def.node, &mapped)?;
+    let mut called: Vec<&str> = def.node.iter().flat_map(called_functions).collect();
+    let mut checked = HashSet::new();
+    while let Some(f) = called.pop() {
+        if !checked.insert(f) {
+            continue;
+        }
+        let Some(body) = functions.get(f) else {
+            let n = def.node.iter().find(|n| called_functions(n).contains(&f));
+            return Err(Error::InvalidArgument {
+                node: n.map_or(f, |n| &n.name).to_string(),
+                op: n.map_or("", |n| &n.op).to_string(),
+                msg: format!("calls function '{f}', which the GraphDef's library lacks"),
+            });
+        };
+        check(&body.nodes, &body.args.iter().map(String::as_str).collect())?;
+        called.extend(body.nodes.iter().flat_map(called_functions));
+    }
+    import_nodes(graph, &def, options, &functions)
+}
+
+/// The functions a node's attributes name.
+fn called_functions(n: &NodeDef) -> Vec<&str> {
+    n.attr
+        .values()
+        .flat_map(|a| match &a.value {
+            Some(Attr::Func(f)) => vec![f.name.as_str()],
+            Some(Attr::List(l)) => l.func.iter().map(|f| f.name.as_str()).collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+/// Checks that every node has a row and every input names a node of `nodes` or one of
+/// `outside`; the error names the node and its op type.
+fn check(nodes: &[NodeDef], outside: &HashSet<&str>) -> Result<()> {
+    let names: HashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    for n in nodes {
         let err = |msg: String| Error::InvalidArgument {
             node: n.name.clone(),
             op: n.op.clone(),
@@ -1261,11 +1669,23 @@ pub fn import_graph_def(
         }
         for i in &n.input {
             let (src, _, _) = parse_input(i);
-            if !by_name.contains_key(src) && !options.input_map.contains_key(i.as_str()) {
+            if !names.contains(src) && !outside.contains(src) {
                 return Err(err(format!("input '{i}' names no node of the GraphDef")));
             }
         }
     }
+    Ok(())
+}
+
+/// Imports the nodes of `def`, checked, calling `functions`.
+fn import_nodes(
+    graph: &Graph,
+    def: &GraphDef,
+    options: &ImportOptions,
+    functions: &Functions,
+) -> Result<Vec<Element>> {
+    let by_name: HashMap<&str, &NodeDef> = def.node.iter().map(|n| (n.name.as_str(), n)).collect();
+    let inits = initializers(def);
     // Dependencies: inputs, and for a variable its initializer's value.
     let deps = |n: &NodeDef| -> Vec<String> {
         let mut d: Vec<String> = n
@@ -1287,6 +1707,7 @@ pub fn import_graph_def(
     } else {
         format!("{}/", graph.unique_name(&options.name))
     };
+    let first_new = graph.len();
     let mut outputs: HashMap<&str, Imported> = HashMap::new();
     let mut variables: HashMap<NodeId, Variable> = HashMap::new();
     let resolve = |outputs: &HashMap<&str, Imported>, s: &str| -> Result<Tensor> {
@@ -1298,9 +1719,9 @@ pub fn import_graph_def(
             return Ok(t.clone());
         }
         let (src, k, _) = parse_input(s);
-        outputs[src]
-            .outputs
-            .get(k)
+        outputs
+            .get(src)
+            .and_then(|o| o.outputs.get(k))
             .cloned()
             .ok_or_else(|| Error::NotFound {
                 name: s.to_string(),
@@ -1312,7 +1733,8 @@ pub fn import_graph_def(
         let mut controls = Vec::new();
         for i in &node.input {
             if i.starts_with('^') {
-                controls.push(outputs[parse_input(i).0].op.clone());
+                // A control input on an argument of a function is met by the call.
+                controls.extend(outputs.get(parse_input(i).0).map(|o| o.op.clone()));
             } else {
                 inputs.push(resolve(&outputs, i)?);
             }
@@ -1333,8 +1755,9 @@ pub fn import_graph_def(
             by_name: &by_name,
             outputs: &outputs,
         };
-        let ctx =
-            NodeImport::new(graph, &ctx_def, inputs, initial_value, &variables).with_known(known);
+        let ctx = NodeImport::new(graph, &ctx_def, inputs, initial_value, &variables)
+            .with_known(known)
+            .with_functions(functions);
         let before = graph.len();
         let build = builder(&node.op).expect("checked above");
         let refs: Vec<&Operation> = controls.iter().collect();
@@ -1352,6 +1775,12 @@ pub fn import_graph_def(
             imported = y.into();
         }
         if imported.op.name() != full {
+            // A node an earlier row added (not one of the GraphDef's) may hold the name.
+            if let Ok(other) = graph.operation_by_name(&full) {
+                if other.id().index() >= first_new && other.id() != imported.op.id() {
+                    graph.rename_node(other.id(), &graph.unique_name(&full))?;
+                }
+            }
             graph.rename_node(imported.op.id(), &full)?;
         }
         if node.op == "VariableV2" {
@@ -1371,15 +1800,13 @@ pub fn import_graph_def(
         .return_elements
         .iter()
         .map(|r| {
-            let (src, _, _) = parse_input(r);
+            if r.contains(':') {
+                return Ok(Element::Tensor(resolve(&outputs, r)?));
+            }
             let imported = outputs
-                .get(src)
+                .get(r.as_str())
                 .ok_or_else(|| Error::NotFound { name: r.clone() })?;
-            Ok(if r.contains(':') {
-                Element::Tensor(resolve(&outputs, r)?)
-            } else {
-                Element::Op(imported.op.clone())
-            })
+            Ok(Element::Op(imported.op.clone()))
         })
         .collect()
 }

@@ -2,9 +2,11 @@
 //! `GraphDef` (binary `.pb` or text `.pbtxt`), through [`import::OPS`], a table from
 //! TensorFlow's op types to rustflow's builders.
 
+mod control_v1;
 pub mod convert;
 mod deferred;
 pub mod export;
+pub mod functions;
 pub mod import;
 pub mod meta;
 pub mod ops;

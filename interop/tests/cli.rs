@@ -132,3 +132,68 @@ fn meta_graph_imports_with_its_training_ops() {
     let (ok, out, err) = rustflow(&["inspect", &interop("small/model.ckpt.meta")]);
     assert!(ok && out.contains("ApplyGradientDescent"), "{out}{err}");
 }
+
+/// `run` on TensorFlow's GraphDefs with control flow (TF1 frames and TF2 functions): scalar
+/// feeds take the placeholder's dtype (an int32 trip count, a bool predicate).
+#[test]
+fn run_control_flow_graphs_with_int_and_bool_scalars() {
+    let fixture = |f: &str| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(f)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let dir = std::env::temp_dir().join(format!("rustflow-cli-cf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (x, w, y) = (dir.join("x.npy"), dir.join("w.npy"), dir.join("acc.npy"));
+    let xs = ndarray::arr2(&[[1.0f32, 2.0], [-1.0, 0.5]]);
+    let ws = ndarray::arr2(&[[0.5f32, -1.0], [2.0, 1.5]]);
+    ndarray_npy::write_npy(&x, &xs).unwrap();
+    ndarray_npy::write_npy(&w, &ws).unwrap();
+    for version in ["v1", "v2"] {
+        let (ok, _, err) = rustflow(&[
+            "run",
+            "--graph",
+            &fixture(&format!("control_while_{version}.pb")),
+            "--feed",
+            "n=3",
+            "--feed",
+            &format!("x={}", x.display()),
+            "--feed",
+            &format!("w={}", w.display()),
+            "--fetch",
+            "acc",
+            "--out",
+            &y.to_string_lossy(),
+        ]);
+        assert!(ok, "{err}");
+        // Three times acc = acc * w + 1, computed here.
+        let mut want = xs.clone();
+        for _ in 0..3 {
+            want = &want * &ws + 1.0;
+        }
+        let got: ndarray::Array2<f32> = ndarray_npy::read_npy(&y).unwrap();
+        assert_eq!(got, want, "{version}");
+    }
+    let (x3, a) = (dir.join("x3.npy"), dir.join("a.npy"));
+    ndarray_npy::write_npy(&x3, &ndarray::arr1(&[1.0f32, -2.0, 0.5])).unwrap();
+    for (pred, want) in [("true", [3.0f32, -3.0, 2.0]), ("false", [0.0, -3.0, -0.5])] {
+        let (ok, _, err) = rustflow(&[
+            "run",
+            "--graph",
+            &fixture("control_cond_v1.pb"),
+            "--feed",
+            &format!("pred={pred}"),
+            "--feed",
+            &format!("x={}", x3.display()),
+            "--fetch",
+            "a",
+            "--out",
+            &a.to_string_lossy(),
+        ]);
+        assert!(ok, "{err}");
+        let got: ndarray::Array1<f32> = ndarray_npy::read_npy(&a).unwrap();
+        assert_eq!(got.to_vec(), want.to_vec(), "pred={pred}");
+    }
+}

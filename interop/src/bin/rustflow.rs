@@ -45,7 +45,8 @@ enum Command {
         /// The GraphDef (.pb or .pbtxt).
         #[arg(long)]
         graph: PathBuf,
-        /// NAME=FILE.npy or NAME=NUMBER (a float32 scalar), once per placeholder.
+        /// NAME=FILE.npy or NAME=NUMBER (a scalar of the placeholder's dtype; true or false
+        /// for a bool), once per placeholder.
         #[arg(long)]
         feed: Vec<String>,
         /// N=NAME: the first N MNIST test images as [N, 784] floats into NAME.
@@ -184,6 +185,21 @@ fn tensor_name(name: &str) -> String {
     }
 }
 
+/// A `--feed NAME=NUMBER` scalar of the placeholder's dtype, if `s` is one.
+fn scalar_feed(s: &str, dtype: DType) -> Option<Value> {
+    match dtype {
+        DType::F32 => s.parse::<f32>().ok().map(Value::scalar),
+        DType::I32 => s.parse::<i32>().ok().map(Value::scalar),
+        DType::I64 => s.parse::<i64>().ok().map(Value::scalar),
+        DType::Bool => match s {
+            "true" | "True" | "1" => Some(Value::scalar(true)),
+            "false" | "False" | "0" => Some(Value::scalar(false)),
+            _ => None,
+        },
+        DType::String => None,
+    }
+}
+
 fn read_npy_value(path: &Path) -> Res<Value> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     if let Ok(a) = read_npy::<_, ArrayD<f32>>(path) {
@@ -240,9 +256,9 @@ fn run_graph(
             .split_once('=')
             .ok_or_else(|| format!("--feed {f}: expected NAME=FILE.npy or NAME=NUMBER"))?;
         let t = g.tensor_by_name(&tensor_name(name))?;
-        let v = match value.parse::<f32>() {
-            Ok(x) => Value::scalar(x),
-            Err(_) => read_npy_value(Path::new(value))?,
+        let v = match scalar_feed(value, t.dtype()) {
+            Some(v) => v,
+            None => read_npy_value(Path::new(value))?,
         };
         fd.insert(&t, v);
     }

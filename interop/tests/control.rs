@@ -1,0 +1,137 @@
+//! GraphDefs with control flow written by TensorFlow (`scripts/tf_control_graphs.py`): each
+//! program twice, as TF1 writes it (`Switch`/`Merge` conds, `Enter`/`Exit` loop frames) and
+//! as TF2 does (`StatelessIf`/`StatelessWhile` with a function library). Both import and
+//! give TensorFlow's outputs for each feed; so do the gradient ops of `gradient_ops.pb`, which
+//! import through rustflow's own gradient rules.
+
+use rustflow_graph::{Graph, Value};
+use rustflow_interop::{import_graph_def, parse_graph_def, ImportOptions};
+use rustflow_proto::{GraphDef, Message};
+use rustflow_runtime::{FeedDict, Session};
+use serde_json::Value as Json;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A tensor of `control.json` (`{"dtype", "shape", "data"}`).
+fn value(j: &Json) -> Value {
+    let shape: Vec<usize> = j["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = j["data"].as_array().unwrap();
+    match j["dtype"].as_str().unwrap() {
+        "float32" => Value::new(
+            &shape,
+            data.iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+        ),
+        "int32" => Value::new(
+            &shape,
+            data.iter().map(|x| x.as_i64().unwrap() as i32).collect(),
+        ),
+        "bool" => Value::new(&shape, data.iter().map(|x| x.as_bool().unwrap()).collect()),
+        d => panic!("dtype {d}"),
+    }
+    .unwrap()
+}
+
+fn cases() -> serde_json::Map<String, Json> {
+    let text = std::fs::read_to_string(fixture("control.json")).unwrap();
+    let j: Json = serde_json::from_str(&text).unwrap();
+    j["cases"].as_object().unwrap().clone()
+}
+
+fn graph_def(case: &Json) -> GraphDef {
+    parse_graph_def(&std::fs::read(fixture(case["file"].as_str().unwrap())).unwrap()).unwrap()
+}
+
+#[test]
+fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
+    let cases = cases();
+    assert_eq!(cases.len(), 9);
+    for (name, case) in &cases {
+        let def = graph_def(case);
+        let g = Graph::new();
+        import_graph_def(&g, &def, &ImportOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sess = Session::new(&g);
+        for run in case["runs"].as_array().unwrap() {
+            let mut feed = FeedDict::new();
+            for (k, v) in run["feeds"].as_object().unwrap() {
+                feed = feed.with(g.tensor_by_name(k).unwrap(), value(v));
+            }
+            for (k, want) in run["fetches"].as_object().unwrap() {
+                let got = sess
+                    .eval(&g.tensor_by_name(k).unwrap(), &feed)
+                    .unwrap_or_else(|e| panic!("{name} {k}: {e}"));
+                let want = value(want);
+                assert_eq!(got.dtype(), want.dtype(), "{name} {k}");
+                assert_eq!(got.shape(), want.shape(), "{name} {k}");
+                for (a, b) in got.to_f64_vec().iter().zip(want.to_f64_vec()) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                        "{name} {k}: {a} vs TensorFlow's {b} ({:?})",
+                        run["feeds"]
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// TF1's loops and conds become rustflow's `While` and `If`: no frame op is left.
+#[test]
+fn tf1_control_flow_imports_as_functional_ops() {
+    for (name, case) in cases().iter().filter(|(n, _)| n.ends_with("_v1")) {
+        let g = Graph::new();
+        import_graph_def(&g, &graph_def(case), &ImportOptions::default()).unwrap();
+        let types: Vec<String> = g
+            .node_ids()
+            .into_iter()
+            .map(|id| g.node(id).op.op_type().to_string())
+            .collect();
+        assert!(
+            types.iter().any(|t| t == "If" || t == "While"),
+            "{name}: {types:?}"
+        );
+    }
+}
+
+/// TF1 control flow that is not a cond or a loop (a `Merge` of three branches) is an error
+/// naming the node and its op type, and nothing is added to the graph.
+#[test]
+fn unsupported_control_flow_is_an_error_before_anything_is_added() {
+    let mut def = graph_def(&cases()["cond_v1"]);
+    let merge = def
+        .node
+        .iter_mut()
+        .find(|n| n.name == "cond/Merge")
+        .unwrap();
+    merge.input.push("x".into());
+    let g = Graph::new();
+    let e = import_graph_def(&g, &def, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("{{node cond/Merge}} = Merge") && e.contains("3 inputs"),
+        "{e}"
+    );
+    assert_eq!(g.len(), 0);
+
+    // A functional op whose function the library lacks.
+    let mut def = graph_def(&cases()["cond_v2"]);
+    def.library = None;
+    let bytes = def.encode_to_vec();
+    let def = parse_graph_def(&bytes).unwrap();
+    let e = import_graph_def(&g, &def, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("StatelessIf") && e.contains("library"), "{e}");
+    assert_eq!(g.len(), 0);
+}
