@@ -1,10 +1,9 @@
 //! `layers.batch_normalization`, with moving averages updated through `UPDATE_OPS`.
 
 use super::{Scope, Training};
-use crate::control::cond;
 use crate::{
-    add, constant, div, get_variable_with, mul, neg, ones_like, reduce_sum, reshape, sqrt, sub,
-    Axes, Initializer, Variable, VariableOptions,
+    add, constant, div, get_variable_with, mul, neg, ones_like, reduce_sum, reshape, select_v2,
+    sqrt, sub, Axes, Initializer, Variable, VariableOptions,
 };
 use rustflow_graph::{Error, Graph, GraphKeys, Result, Tensor};
 
@@ -17,9 +16,9 @@ use rustflow_graph::{Error, Graph, GraphKeys, Result, Tensor};
 /// `moving -= (moving - batch_stat) * (1 - momentum)`. Run them with each step (make the
 /// train op depend on them). Otherwise the output uses the moving statistics. On a rank-4
 /// input the moving variance takes the batch variance with Bessel's correction, as
-/// TensorFlow's fused kernel gives it. `training` may be a bool tensor: then a `cond` picks
-/// the batch's or the moving statistics at every run, so evaluation computes no batch
-/// moments (and the updates leave the statistics alone when it is false).
+/// TensorFlow's fused kernel gives it. `training` may be a bool tensor: then both paths are
+/// built and the tensor picks one at every run (and the updates leave the statistics alone
+/// when it is false).
 ///
 /// ```
 /// use rustflow_graph::{shape, DType, Graph, GraphKeys};
@@ -146,39 +145,34 @@ impl BatchNormalization {
                 .transpose()?;
             let moving_mean = var("moving_mean", Initializer::Zeros, false)?;
             let moving_var = var("moving_variance", Initializer::Ones, false)?;
-            let moments = || {
-                g.name_scope("moments", |_| {
-                    crate::nn::moments(inputs, Axes::List(reduce.clone()), false)
-                })
-            };
-            let (mean, variance) = match &training {
+            let (mean, variance) = match training {
                 Training::Fixed(false) => ((*moving_mean).clone(), (*moving_var).clone()),
-                Training::Fixed(true) => moments()?,
-                Training::Tensor(_) => {
-                    // Only the taken branch runs: evaluation computes no batch moments.
-                    let on = training.as_bool(g)?;
-                    let picked = cond(
-                        &on,
-                        || moments().map(|(m, v)| vec![m, v]),
-                        || Ok(vec![(*moving_mean).clone(), (*moving_var).clone()]),
+                _ => {
+                    let (mean, variance) = g.name_scope("moments", |_| {
+                        crate::nn::moments(inputs, Axes::List(reduce.clone()), false)
+                    })?;
+                    self.update_moving(
+                        g,
+                        &training,
+                        inputs,
+                        &reduce,
+                        &moving_mean,
+                        &mean,
+                        &moving_var,
+                        &variance,
                     )?;
-                    let [mean, variance] = <[Tensor; 2]>::try_from(picked)
-                        .map_err(|_| Error::Kernel("cond returned other than 2 tensors".into()))?;
-                    (mean, variance)
+                    match &training {
+                        Training::Tensor(_) => {
+                            let on = training.as_bool(g)?;
+                            (
+                                select_v2(&on, &mean, &moving_mean)?,
+                                select_v2(&on, &variance, &moving_var)?,
+                            )
+                        }
+                        Training::Fixed(_) => (mean, variance),
+                    }
                 }
             };
-            if !matches!(training, Training::Fixed(false)) {
-                self.update_moving(
-                    g,
-                    &training,
-                    inputs,
-                    &reduce,
-                    &moving_mean,
-                    &mean,
-                    &moving_var,
-                    &variance,
-                )?;
-            }
             g.name_scope("batchnorm", |g| {
                 let eps = constant(g, self.epsilon, "epsilon");
                 let mut inv = div(&constant(g, 1f32, ""), &sqrt(&add(&variance, &eps)?)?)?;
