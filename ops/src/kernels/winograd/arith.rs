@@ -44,9 +44,9 @@ pub(super) trait Arith: Sync + Send {
         at: Corner,
         y: &mut [f32],
     );
-    /// `A` applied to four equally long vectors `s`, into the eight consecutive pieces of
-    /// `out`.
-    fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]);
+    /// `A` of the `N` points ([`spread_matrix`](super::transforms::spread_matrix)) applied to
+    /// four equally long vectors `s`, into the `N` consecutive pieces of `out`.
+    fn spread<const N: usize>(&self, s: [&[f32]; OUT], out: &mut [f32]);
     /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and their `np` points.
     #[allow(clippy::too_many_arguments)]
     fn products(
@@ -59,6 +59,16 @@ pub(super) trait Arith: Sync + Send {
         u: &[f32],
         m: &mut [f32],
     );
-    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]` for the `n_t` tiles of a block and the 64 points.
-    fn grad_products(&self, ci: usize, co: usize, n_t: usize, v: &[f32], w: &[f32], du: &mut [f32]);
+    /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]` for the `n_t` tiles of a block and their `np` points.
+    #[allow(clippy::too_many_arguments)]
+    fn grad_products(
+        &self,
+        ci: usize,
+        co: usize,
+        n_t: usize,
+        np: usize,
+        v: &[f32],
+        w: &[f32],
+        du: &mut [f32],
+    );
 }

@@ -2,8 +2,8 @@
 
 use super::arith::{Arith, Lanes};
 use super::tiles::{Corner, Geometry};
-use super::transforms::A;
-use super::{OUT, P};
+use super::transforms::spread_matrix;
+use super::OUT;
 use crate::kernels::bcast::avx512::{block, lanes};
 use crate::kernels::window::Window;
 use std::arch::x86_64::*;
@@ -39,9 +39,9 @@ impl Arith for Avx512 {
         // SAFETY: as above.
         unsafe { output_tile::<TH, TW>(geo, mt, at, y) }
     }
-    fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]) {
+    fn spread<const N: usize>(&self, s: [&[f32]; OUT], out: &mut [f32]) {
         // SAFETY: as above.
-        unsafe { a4(s, out) }
+        unsafe { spread::<N>(s, out) }
     }
     fn products(
         &self,
@@ -61,12 +61,13 @@ impl Arith for Avx512 {
         ci: usize,
         co: usize,
         n_t: usize,
+        np: usize,
         v: &[f32],
         w: &[f32],
         du: &mut [f32],
     ) {
         // SAFETY: as above.
-        unsafe { grad_products(ci, co, n_t, v, w, du) }
+        unsafe { grad_products(ci, co, n_t, np, v, w, du) }
     }
 }
 
@@ -163,15 +164,23 @@ pub(super) unsafe fn single_images(win: &Window, co: usize, x: &[f32], u: &[f32]
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn a4(s: [&[f32]; OUT], out: &mut [f32]) {
-    apply(&A, s, out)
+unsafe fn spread<const N: usize>(s: [&[f32]; OUT], out: &mut [f32]) {
+    apply(&spread_matrix::<N>(), s, out)
 }
 
 /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]`, per point a product with K = the block's tiles.
 #[target_feature(enable = "avx512f")]
-unsafe fn grad_products(ci: usize, co: usize, n_t: usize, v: &[f32], w: &[f32], du: &mut [f32]) {
-    assert!(v.len() >= n_t * P * ci && w.len() >= n_t * P * co && du.len() >= P * ci * co);
-    for p in 0..P {
+unsafe fn grad_products(
+    ci: usize,
+    co: usize,
+    n_t: usize,
+    np: usize,
+    v: &[f32],
+    w: &[f32],
+    du: &mut [f32],
+) {
+    assert!(v.len() >= n_t * np * ci && w.len() >= n_t * np * co && du.len() >= np * ci * co);
+    for p in 0..np {
         for k0 in (0..co).step_by(64) {
             // A[c][t] = V[t][p][c], B[t][k] = W[t][p][k], C = dU[p].
             block(
@@ -179,9 +188,9 @@ unsafe fn grad_products(ci: usize, co: usize, n_t: usize, v: &[f32], w: &[f32], 
                 (co - k0).min(64),
                 n_t,
                 v.as_ptr().add(p * ci),
-                (1, P * ci),
+                (1, np * ci),
                 w.as_ptr().add(p * co + k0),
-                P * co,
+                np * co,
                 du.as_mut_ptr().add(p * ci * co + k0),
                 co,
                 true,

@@ -5,8 +5,8 @@ use rayon::prelude::*;
 use super::arith::{Arith, Lanes};
 use super::portable::Portable;
 use super::tiles::{input_tile, output_tile_of, transform_inputs, Corner, Geometry};
-use super::transforms::{filter_transform, G, G10, G6};
-use super::{BLOCK_POINTS, OUT, P, PADDED, SCRATCH, TILE, TILE_BLOCK, TILE_L, TILE_S};
+use super::transforms::{filter_matrix, filter_transform, G};
+use super::{BLOCK_POINTS, OUT, P, PADDED, SCRATCH, TILE, TILE3, TILE_BLOCK, TILE_L, TILE_S};
 use crate::kernels::direct::pad_image;
 use crate::kernels::window::Window;
 
@@ -23,13 +23,13 @@ impl Forward {
     pub(crate) fn new(f: &[f32], win: &Window, co: usize) -> Forward {
         Forward {
             geo: Geometry::forward(win, co),
-            u: Filters::new(f, win.c * co, border_tiles(win.n)),
+            u: Filters::new(f, win.c * co, win.kh, border_tiles(win.n, win.kh)),
         }
     }
 
     /// Images per parallel task when there are `n`.
     pub(crate) fn group(&self, n: usize) -> usize {
-        image_group(n)
+        image_group(n, self.geo.r)
     }
 
     /// The convolution of the images of `x` into `y` (as many images as `y` holds), on this
@@ -60,7 +60,7 @@ impl Single {
         Single {
             win: *win,
             co,
-            u: filter_transform(f, co, &G, &G),
+            u: filter_transform(f, co, 5, &G, &G),
         }
     }
 
@@ -103,6 +103,7 @@ pub(super) fn single_images<V: Lanes>(
         co: 0,
         pt: 0,
         pl: 0,
+        r: 5,
     };
     // The current image with zeros around it, so that every tile's 8x8 input lies inside.
     let (ph, pw) = (OUT * grid.rows + 4, OUT * grid.cols + 4);
@@ -161,27 +162,28 @@ pub(super) fn single_images<V: Lanes>(
 /// 16 tiles at 14x14).
 pub(super) const BORDER_GROUP: usize = 8;
 
-/// Whether a correlation of `n` images uses border tiles ([`Geometry::tiles`]): where there
-/// are enough images for 16 parallel tasks of [`BORDER_GROUP`] (a training batch of 50
-/// goes faster one image per task and 4x4 tiles throughout).
-pub(super) fn border_tiles(n: usize) -> bool {
-    n >= 16 * BORDER_GROUP
+/// Whether a correlation of `n` images with an `r x r` window uses border tiles
+/// ([`Geometry::tiles`]): 5x5 windows where there are enough images for 16 parallel tasks
+/// of [`BORDER_GROUP`] (a training batch of 50 goes faster one image per task and 4x4 tiles
+/// throughout).
+pub(super) fn border_tiles(n: usize, r: usize) -> bool {
+    r == 5 && n >= 16 * BORDER_GROUP
 }
 
-/// Images per parallel task of a correlation of `n` images.
-pub(super) fn image_group(n: usize) -> usize {
-    if border_tiles(n) {
+/// Images per parallel task of a correlation of `n` images with an `r x r` window.
+pub(super) fn image_group(n: usize, r: usize) -> usize {
+    if border_tiles(n, r) {
         BORDER_GROUP
     } else {
         1
     }
 }
 
-/// A filter transformed for each kind of tile of [`Geometry::tiles`]: 8 x 8 points without
-/// `border` tiles; with them 10 x 10, 10 x 6 and 6 x 10.
+/// A filter transformed for each kind of tile of [`Geometry::tiles`]: without `border` tiles,
+/// 8 x 8 points (5x5 windows) or 6 x 6 (3x3); with them (5x5) 10 x 10, 10 x 6 and 6 x 10.
 pub(super) struct Filters {
     pub(super) border: bool,
-    /// The 8 x 8 or 10 x 10 tiles'.
+    /// The 4x4 tiles' or the 6x6 tiles'.
     pub(super) main: Vec<f32>,
     /// The 10 x 6 tiles' of the last columns.
     pub(super) right: Vec<f32>,
@@ -190,21 +192,32 @@ pub(super) struct Filters {
 }
 
 impl Filters {
-    /// The transforms of the `len = ci * co` filters of the HWIO `f`.
-    pub(super) fn new(f: &[f32], len: usize, border: bool) -> Filters {
+    /// The transforms of the `len = ci * co` filters of the `r x r` HWIO `f`.
+    pub(super) fn new(f: &[f32], len: usize, r: usize, border: bool) -> Filters {
         if !border {
+            let main = match r {
+                3 => {
+                    let g = filter_matrix::<TILE3>(r);
+                    filter_transform(f, len, r, &g, &g)
+                }
+                _ => {
+                    let g = filter_matrix::<TILE>(r);
+                    filter_transform(f, len, r, &g, &g)
+                }
+            };
             return Filters {
                 border,
-                main: filter_transform(f, len, &G, &G),
+                main,
                 right: Vec::new(),
                 bottom: Vec::new(),
             };
         }
+        let (large, short) = (filter_matrix::<TILE_L>(r), filter_matrix::<TILE_S>(r));
         Filters {
             border,
-            main: filter_transform(f, len, &G10, &G10),
-            right: filter_transform(f, len, &G10, &G6),
-            bottom: filter_transform(f, len, &G6, &G10),
+            main: filter_transform(f, len, r, &large, &large),
+            right: filter_transform(f, len, r, &large, &short),
+            bottom: filter_transform(f, len, r, &short, &large),
         }
     }
 }
@@ -216,7 +229,8 @@ pub(super) fn correlate<A: Arith>(arith: A, geo: &Geometry, x: &[f32], u: &Filte
     if y.is_empty() || out_img == 0 {
         return;
     }
-    let (group, in_img) = (image_group(y.len() / out_img), geo.hi * geo.wi * geo.ci);
+    let group = image_group(y.len() / out_img, geo.r);
+    let in_img = geo.hi * geo.wi * geo.ci;
     y.par_chunks_mut(group * out_img)
         .enumerate()
         .for_each(|(gi, yg)| correlate_images(&arith, geo, &x[gi * group * in_img..], u, yg));
@@ -249,6 +263,8 @@ pub(super) fn correlate_images<A: Arith>(
             scratch.run::<A, TILE_L, TILE_L>(arith, geo, x, u, images);
             scratch.run::<A, TILE_L, TILE_S>(arith, geo, x, u, images);
             scratch.run::<A, TILE_S, TILE_L>(arith, geo, x, u, images);
+        } else if geo.r == 3 {
+            scratch.run::<A, TILE3, TILE3>(arith, geo, x, u, images);
         } else {
             scratch.run::<A, TILE, TILE>(arith, geo, x, u, images);
         }
@@ -274,9 +290,9 @@ impl Block<'_> {
         images: usize,
     ) {
         let grid = geo.tiles::<TH, TW>(u.border);
-        let u = match (TH, TW) {
-            (TILE_S, _) => &u.bottom,
-            (_, TILE_S) => &u.right,
+        let u = match (u.border, TH, TW) {
+            (true, TILE_S, _) => &u.bottom,
+            (true, _, TILE_S) => &u.right,
             _ => &u.main,
         };
         let (n, points) = (images * grid.per_image(), TH * TW);

@@ -14,11 +14,12 @@ pub(crate) fn conv2d_backprop_input(
     co: usize,
     dx: &mut [f32],
 ) {
-    let c = win.c;
-    // rot[t, u, k, ci] = f[4 - t, 4 - u, ci, k]
-    let mut rot = vec![0f32; 25 * c * co];
-    for tap in 0..25 {
-        let src = &f[(24 - tap) * c * co..(25 - tap) * c * co];
+    let (c, r) = (win.c, win.kh);
+    let taps = r * r;
+    // rot[t, u, k, ci] = f[r - 1 - t, r - 1 - u, ci, k]
+    let mut rot = vec![0f32; taps * c * co];
+    for tap in 0..taps {
+        let src = &f[(taps - 1 - tap) * c * co..(taps - tap) * c * co];
         let dst = &mut rot[tap * c * co..(tap + 1) * c * co];
         for ci in 0..c {
             for k in 0..co {
@@ -26,7 +27,7 @@ pub(crate) fn conv2d_backprop_input(
             }
         }
     }
-    let u = Filters::new(&rot, c * co, border_tiles(win.n));
+    let u = Filters::new(&rot, c * co, r, border_tiles(win.n, r));
     let geo = Geometry {
         hi: win.oh,
         wi: win.ow,
@@ -34,8 +35,9 @@ pub(crate) fn conv2d_backprop_input(
         ho: win.h,
         wo: win.w,
         co: c,
-        pt: 4 - win.pad_top as isize,
-        pl: 4 - win.pad_left as isize,
+        pt: (r - 1) as isize - win.pad_top as isize,
+        pl: (r - 1) as isize - win.pad_left as isize,
+        r,
     };
     correlate_fastest(&geo, dy, &u, dx);
 }

@@ -46,8 +46,11 @@ const OUT: usize = 4;
 /// Input tile side: `OUT` outputs of a 5-wide window.
 const TILE: usize = OUT + 4;
 
-/// Points of the 8x8 transform.
+/// Points of the 8x8 transform of F(4x4, 5x5).
 const P: usize = TILE * TILE;
+
+/// Input tile side of F(4x4, 3x3): `OUT` outputs of a 3-wide window.
+const TILE3: usize = OUT + 2;
 
 /// Outputs along the short side of a border tile.
 const OUT_S: usize = 2;

@@ -2,8 +2,8 @@
 
 use super::arith::{Arith, Lanes};
 use super::tiles::{input_tile, output_tile, Corner, Geometry};
-use super::transforms::A;
-use super::{OUT, P};
+use super::transforms::spread_matrix;
+use super::OUT;
 
 /// Plain Rust arithmetic, for any CPU.
 #[derive(Clone, Copy)]
@@ -71,8 +71,8 @@ impl Arith for Portable {
         output_tile::<[f32; 16], TH, TW>(geo, mt, at, y);
     }
 
-    fn a4(&self, s: [&[f32]; OUT], out: &mut [f32]) {
-        apply(&A, s, out);
+    fn spread<const N: usize>(&self, s: [&[f32]; OUT], out: &mut [f32]) {
+        apply(&spread_matrix::<N>(), s, out);
     }
 
     fn grad_products(
@@ -80,14 +80,15 @@ impl Arith for Portable {
         ci: usize,
         co: usize,
         n_t: usize,
+        np: usize,
         v: &[f32],
         w: &[f32],
         du: &mut [f32],
     ) {
         for t in 0..n_t {
-            for p in 0..P {
-                let wrow = &w[(t * P + p) * co..(t * P + p + 1) * co];
-                let vrow = &v[(t * P + p) * ci..(t * P + p + 1) * ci];
+            for p in 0..np {
+                let wrow = &w[(t * np + p) * co..(t * np + p + 1) * co];
+                let vrow = &v[(t * np + p) * ci..(t * np + p + 1) * ci];
                 for (c, &a) in vrow.iter().enumerate() {
                     let out = &mut du[(p * ci + c) * co..(p * ci + c + 1) * co];
                     out.iter_mut().zip(wrow).for_each(|(o, &b)| *o += a * b);

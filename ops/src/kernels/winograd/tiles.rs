@@ -3,11 +3,12 @@
 
 use super::arith::{Arith, Lanes};
 use super::transforms::{array, at_side, bt_side};
-use super::{OUT, OUT_L, OUT_S, TILE, TILE_L, TILE_S};
+use super::{OUT, OUT_L, OUT_S, TILE_L, TILE_S};
 use crate::kernels::window::Window;
 
-/// A stride-1 5x5 correlation: `y[n, oy, ox, :] = Σ_{t,u} x[n, oy + t - pt, ox + u - pl, :] ·
-/// f[t, u]`, input `[n, hi, wi, ci]`, output `[n, ho, wo, co]`; reads outside the input are 0.
+/// A stride-1 `r x r` correlation: `y[n, oy, ox, :] = Σ_{t,u} x[n, oy + t - pt, ox + u - pl,
+/// :] · f[t, u]`, input `[n, hi, wi, ci]`, output `[n, ho, wo, co]`; reads outside the input
+/// are 0.
 #[derive(Clone, Copy)]
 pub(super) struct Geometry {
     pub(super) hi: usize,
@@ -18,6 +19,8 @@ pub(super) struct Geometry {
     pub(super) co: usize,
     pub(super) pt: isize,
     pub(super) pl: isize,
+    /// The window's size (3 or 5).
+    pub(super) r: usize,
 }
 
 impl Geometry {
@@ -32,7 +35,13 @@ impl Geometry {
             co,
             pt: win.pad_top as isize,
             pl: win.pad_left as isize,
+            r: win.kh,
         }
+    }
+
+    /// The input side of a 4x4 output tile, F(4x4, r x r).
+    pub(super) fn tile(&self) -> usize {
+        OUT + self.r - 1
     }
 
     /// The 4x4 tiles that cover the whole output (the filter gradient's).
@@ -61,7 +70,7 @@ impl Geometry {
             ox0: 0,
         };
         if !border {
-            return if TH == TILE && TW == TILE {
+            return if TH == self.tile() && TW == self.tile() {
                 self.uniform()
             } else {
                 none

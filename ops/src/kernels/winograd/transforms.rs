@@ -1,8 +1,13 @@
 //! The transform matrices and their factored forms along one tile side, and the filter
 //! transform `G g Gᵀ`.
+//!
+//! A set of `N` interpolation points serves every kernel size `r` with `m = N - r + 1`
+//! outputs: the input transform `Bᵀ` depends on the points alone (the six points 0, ±1, ±2
+//! and ∞ give F(2, 5) and F(4, 3) the same [`bt6`]), `Aᵀ` takes the first `m` powers of each
+//! point (and ∞ the last output), and `G` the first `r` ([`filter_matrix`]).
 
 use super::arith::Lanes;
-use super::{TILE, TILE_L};
+use super::{OUT, TILE, TILE_L};
 
 /// `A` (8x4), which spreads an output-gradient tile over the points.
 pub(super) const A: [[f32; 4]; 8] = [
@@ -13,6 +18,16 @@ pub(super) const A: [[f32; 4]; 8] = [
     [1.0, -2.0, 4.0, -8.0],
     [1.0, 1.0 / 2.0, 1.0 / 4.0, 1.0 / 8.0],
     [1.0, -1.0 / 2.0, 1.0 / 4.0, -1.0 / 8.0],
+    [0.0, 0.0, 0.0, 1.0],
+];
+
+/// `A` (6x4) of F(4, 3), the points 0, ±1, ±2 and ∞.
+pub(super) const A6: [[f32; 4]; 6] = [
+    [1.0, 0.0, 0.0, 0.0],
+    [1.0, 1.0, 1.0, 1.0],
+    [1.0, -1.0, 1.0, -1.0],
+    [1.0, 2.0, 4.0, 8.0],
+    [1.0, -2.0, 4.0, -8.0],
     [0.0, 0.0, 0.0, 1.0],
 ];
 
@@ -152,7 +167,7 @@ pub(super) fn at<V: Lanes>([x0, x1, x2, x3, x4, x5, x6, x7]: [V; 8]) -> [V; 4] {
     ]
 }
 
-/// `Bᵀ x` of six vectors for F(2, 5) (the matrix is in the tests): 14 operations.
+/// `Bᵀ x` of six vectors for F(2, 5) and F(4, 3) (the matrix is in the tests): 14 operations.
 #[inline(always)]
 pub(super) fn bt6<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 6] {
     let (e1, o1) = (x2.mul_add(-4.0, x4), x1.mul_add(-4.0, x3));
@@ -173,6 +188,20 @@ pub(super) fn at6<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 2] {
     [
         x0.add(x1).add(x2).add(x3).add(x4),
         x3.sub(x4).mul_add(2.0, x1.sub(x2)).add(x5),
+    ]
+}
+
+/// `Aᵀ x` of six vectors for F(4, 3) (the matrix is in the tests), factored like [`at`]:
+/// 12 operations instead of 19.
+#[inline(always)]
+pub(super) fn at6x4<V: Lanes>([x0, x1, x2, x3, x4, x5]: [V; 6]) -> [V; 4] {
+    let (s12, d12) = (x1.add(x2), x1.sub(x2));
+    let (s34, d34) = (x3.add(x4), x3.sub(x4));
+    [
+        x0.add(s12).add(s34),
+        d34.mul_add(2.0, d12),
+        s34.mul_add(4.0, s12),
+        d34.mul_add(8.0, d12).add(x5),
     ]
 }
 
@@ -255,32 +284,66 @@ pub(super) fn bt_side<V: Lanes, const N: usize>(x: [V; N]) -> [V; N] {
     }
 }
 
-/// `Aᵀ x` along a tile side of `N` (10, 8 or 6) inputs: its `O = N - 4` outputs.
+/// `Aᵀ x` along a tile side of `N` (10, 8 or 6) inputs: its `O` outputs (`N - r + 1` for a
+/// kernel of size `r`).
 #[inline(always)]
 pub(super) fn at_side<V: Lanes, const N: usize, const O: usize>(x: [V; N]) -> [V; O] {
-    match N {
-        TILE_L => same(at10(same(x))),
-        TILE => same(at(same(x))),
+    match (N, O) {
+        (TILE_L, _) => same(at10(same(x))),
+        (TILE, _) => same(at(same(x))),
+        (_, OUT) => same(at6x4(same(x))),
         _ => same(at6(same(x))),
     }
 }
 
-/// `U[p] = (Gh g Gwᵀ)[p]` for each of the `len = ci * co` filters of the HWIO `f`, `p` over
-/// the `TH x TW` points (`gh` has `TH` rows, `gw` `TW`).
+/// The matrix `A` (`N x 4`) that spreads a 4-long side of an output-gradient tile over the
+/// `N` (8 or 6) points.
+#[inline(always)]
+pub(super) fn spread_matrix<const N: usize>() -> [[f32; OUT]; N] {
+    match N {
+        TILE => same(A),
+        _ => same(A6),
+    }
+}
+
+/// `G` of the `N` (10, 8 or 6) points for a kernel of size `r` (at most 5) in its first `r`
+/// columns: a finite point's row holds its first `r` powers (scaled as in the 5-column
+/// matrices), the point ∞'s (the last row) takes the kernel's last tap.
+pub(super) fn filter_matrix<const N: usize>(r: usize) -> [[f32; 5]; N] {
+    let g: [[f32; 5]; N] = match N {
+        TILE_L => same(G10),
+        TILE => same(G),
+        _ => same(G6),
+    };
+    array(|i| {
+        let mut row = [0.0; 5];
+        if i + 1 < N {
+            row[..r].copy_from_slice(&g[i][..r]);
+        } else {
+            row[r - 1] = g[i][4];
+        }
+        row
+    })
+}
+
+/// `U[p] = (Gh g Gwᵀ)[p]` for each of the `len = ci * co` filters of the `r x r` HWIO `f`,
+/// `p` over the `TH x TW` points (`gh` has `TH` rows, `gw` `TW`, each `r` columns used:
+/// [`filter_matrix`]).
 pub(super) fn filter_transform<const TH: usize, const TW: usize>(
     f: &[f32],
     len: usize,
+    r: usize,
     gh: &[[f32; 5]; TH],
     gw: &[[f32; 5]; TW],
 ) -> Vec<f32> {
     // tmp[xi][b] = Σ_a Gh[xi][a] f[a][b]
-    let mut tmp = vec![0f32; TH * 5 * len];
+    let mut tmp = vec![0f32; TH * r * len];
     for (xi, grow) in gh.iter().enumerate() {
-        for b in 0..5 {
-            let dst = &mut tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
-            for (a, &g) in grow.iter().enumerate() {
+        for b in 0..r {
+            let dst = &mut tmp[(xi * r + b) * len..(xi * r + b + 1) * len];
+            for (a, &g) in grow[..r].iter().enumerate() {
                 if g != 0.0 {
-                    let src = &f[(a * 5 + b) * len..(a * 5 + b + 1) * len];
+                    let src = &f[(a * r + b) * len..(a * r + b + 1) * len];
                     dst.iter_mut().zip(src).for_each(|(d, &s)| *d += g * s);
                 }
             }
@@ -291,9 +354,9 @@ pub(super) fn filter_transform<const TH: usize, const TW: usize>(
     for xi in 0..TH {
         for (nu, grow) in gw.iter().enumerate() {
             let dst = &mut u[(xi * TW + nu) * len..(xi * TW + nu + 1) * len];
-            for (b, &g) in grow.iter().enumerate() {
+            for (b, &g) in grow[..r].iter().enumerate() {
                 if g != 0.0 {
-                    let src = &tmp[(xi * 5 + b) * len..(xi * 5 + b + 1) * len];
+                    let src = &tmp[(xi * r + b) * len..(xi * r + b + 1) * len];
                     dst.iter_mut().zip(src).for_each(|(d, &s)| *d += g * s);
                 }
             }
