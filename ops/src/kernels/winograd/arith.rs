@@ -44,8 +44,8 @@ pub(super) trait Arith: Sync + Send {
         at: Corner,
         y: &mut [f32],
     );
-    /// `A` of the `N` points ([`spread_matrix`](super::transforms::spread_matrix)) applied to
-    /// four equally long vectors `s`, into the `N` consecutive pieces of `out`.
+    /// `A` of the `N` (8 or 6) points applied to four equally long vectors `s`, into the `N`
+    /// consecutive pieces of `out`.
     fn spread<const N: usize>(&self, s: [&[f32]; OUT], out: &mut [f32]);
     /// `M[t][p] = V[t][p] · U[p]` for the `n_t` tiles of a block and their `np` points.
     #[allow(clippy::too_many_arguments)]

@@ -2,8 +2,8 @@
 
 use super::arith::{Arith, Lanes};
 use super::tiles::{Corner, Geometry};
-use super::transforms::spread_matrix;
-use super::OUT;
+use super::transforms::{A, A6};
+use super::{OUT, TILE};
 use crate::kernels::bcast::avx512::{block, lanes};
 use crate::kernels::window::Window;
 use std::arch::x86_64::*;
@@ -165,7 +165,10 @@ pub(super) unsafe fn single_images(win: &Window, co: usize, x: &[f32], u: &[f32]
 
 #[target_feature(enable = "avx512f")]
 unsafe fn spread<const N: usize>(s: [&[f32]; OUT], out: &mut [f32]) {
-    apply(&spread_matrix::<N>(), s, out)
+    match N {
+        TILE => apply(&A, s, out),
+        _ => apply(&A6, s, out),
+    }
 }
 
 /// `dU[p] += Σ_t V[t][p]ᵀ · W[t][p]`, per point a product with K = the block's tiles.

@@ -2,8 +2,8 @@
 
 use super::arith::{Arith, Lanes};
 use super::tiles::{input_tile, output_tile, Corner, Geometry};
-use super::transforms::spread_matrix;
-use super::OUT;
+use super::transforms::{A, A6};
+use super::{OUT, TILE};
 
 /// Plain Rust arithmetic, for any CPU.
 #[derive(Clone, Copy)]
@@ -72,7 +72,10 @@ impl Arith for Portable {
     }
 
     fn spread<const N: usize>(&self, s: [&[f32]; OUT], out: &mut [f32]) {
-        apply(&spread_matrix::<N>(), s, out);
+        match N {
+            TILE => apply(&A, s, out),
+            _ => apply(&A6, s, out),
+        }
     }
 
     fn grad_products(

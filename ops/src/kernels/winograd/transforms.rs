@@ -296,16 +296,6 @@ pub(super) fn at_side<V: Lanes, const N: usize, const O: usize>(x: [V; N]) -> [V
     }
 }
 
-/// The matrix `A` (`N x 4`) that spreads a 4-long side of an output-gradient tile over the
-/// `N` (8 or 6) points.
-#[inline(always)]
-pub(super) fn spread_matrix<const N: usize>() -> [[f32; OUT]; N] {
-    match N {
-        TILE => same(A),
-        _ => same(A6),
-    }
-}
-
 /// `G` of the `N` (10, 8 or 6) points for a kernel of size `r` (at most 5) in its first `r`
 /// columns: a finite point's row holds its first `r` powers (scaled as in the 5-column
 /// matrices), the point ∞'s (the last row) takes the kernel's last tap.
