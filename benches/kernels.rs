@@ -1,5 +1,5 @@
-//! The hot kernels at the tutorial's shapes (batch 50), each run through a session as the
-//! training step runs it: `cargo bench --bench kernels`.
+//! The hot kernels at the tutorial's shapes (batch 50) and the VGG model's 3x3 convolution,
+//! each run through a session as the training step runs it: `cargo bench --bench kernels`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rustflow::nn::{self, Padding};
@@ -94,6 +94,32 @@ fn kernels(c: &mut Criterion) {
             &format!("conv2 input grad{how}"),
             options,
             &[&[50, 14, 14, 32], &[5, 5, 32, 64], &[50, 14, 14, 64]],
+            |x| nn::conv2d_backprop_input(&x[0], &x[1], &x[2], [1; 4], same),
+        );
+    }
+    // The VGG model's second 3x3 convolution (batch 64): im2col + GEMM (the default) and
+    // Winograd F(4x4, 3x3).
+    for (how, options) in [("", SessionOptions::default()), (" winograd", winograd)] {
+        let shapes: [&[usize]; 3] = [&[64, 32, 32, 64], &[3, 3, 64, 64], &[64, 32, 32, 64]];
+        bench_with(
+            c,
+            &format!("vgg conv2 forward 64x32x32x64 * 3x3x64x64{how}"),
+            options,
+            &shapes[..2],
+            |x| nn::conv2d(&x[0], &x[1], [1; 4], same),
+        );
+        bench_with(
+            c,
+            &format!("vgg conv2 filter grad{how}"),
+            options,
+            &shapes,
+            |x| nn::conv2d_backprop_filter(&x[0], &x[1], &x[2], [1; 4], same),
+        );
+        bench_with(
+            c,
+            &format!("vgg conv2 input grad{how}"),
+            options,
+            &shapes,
             |x| nn::conv2d_backprop_input(&x[0], &x[1], &x[2], [1; 4], same),
         );
     }

@@ -178,9 +178,11 @@ pub enum KernelPolicy {
     #[default]
     Exact,
     /// Also faster arithmetic that rounds differently: Winograd's minimal filtering for
-    /// 5x5 stride-1 convolutions with at least 8 channels each way and both their gradients
-    /// (F(4x4, 5x5): 64 multiplications per 4x4 outputs and input channel instead of 400),
-    /// and for the forward pass of those with one input channel. Its error scales with the
+    /// 3x3 and 5x5 stride-1 convolutions with at least 8 channels each way and both their
+    /// gradients, where the kernels' cost model finds it cheaper (F(4x4, 5x5): 64
+    /// multiplications per 4x4 outputs and input channel instead of 400; F(4x4, 3x3): 36
+    /// instead of 144), and for the forward pass of 5x5 ones with one input channel. Its
+    /// error scales with the
     /// data's magnitude rather than each output's: on unit-scale data with 32 input and 64
     /// output channels it uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
     /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),

@@ -32,7 +32,8 @@ pub(crate) enum Pass {
 /// The kernels of the convolution family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ConvKernel {
-    /// Winograd's minimal filtering ([`winograd`]), 5x5 stride 1, channels each way.
+    /// Winograd's minimal filtering ([`winograd`]): 3x3 or 5x5 at stride 1, channels each
+    /// way.
     Winograd,
     /// Winograd's forward pass over one input channel ([`winograd::Single`]).
     WinogradSingle,
@@ -97,19 +98,66 @@ impl ConvProblem {
         )))
     }
 
-    /// The kernel of `pass`. Every threshold of the family is here: Winograd (when the
-    /// policy allows it) for 5x5 windows at stride 1 with at least 8 channels each way, or
-    /// for the forward pass over one input channel into at least 16; direct sums for at most
-    /// 4 input channels and patches of at most 64 taps (not for the input gradient); else
-    /// im2col + GEMM.
+    /// The kernel of `pass`. Every threshold of the family is here.
+    ///
+    /// - Winograd F(4x4, r x r) ([`winograd`]), only under [`KernelPolicy::Fast`] (it rounds
+    ///   differently from TensorFlow): 3x3 and 5x5 windows at stride 1 with at least 8
+    ///   channels each way (below that the products' 16-lane vectors are mostly empty), where
+    ///   a cost model of the call says it beats im2col + GEMM. Per image, im2col + GEMM makes
+    ///   `r² · ci · co` multiply-adds per output pixel and copies `r² · ci` floats; Winograd
+    ///   makes, per 4x4 output tile of `t² = (4 + r - 1)²` points, `t² · ci · co` products at
+    ///   about half the GEMM's speed (short products over a block of tiles) plus the
+    ///   transforms (about 5 operations per point and input channel, 3 per point and output
+    ///   channel), and once per call the filter's transform (`2 r t²` per filter pair). So
+    ///   the output's size enters through the tiles it wastes at its edges (a 2x2 output
+    ///   still pays a whole tile), and the batch through the filter transform it shares.
+    /// - Winograd's single-channel forward kernel ([`winograd::Single`]) for 5x5 windows at
+    ///   stride 1 from one input channel into at least 16.
+    /// - Direct sums for at most 4 input channels and patches of at most 64 taps (not for
+    ///   the input gradient).
+    /// - Else im2col + GEMM.
     pub fn select(&self, pass: Pass) -> ConvKernel {
+        /// Winograd's products run at this fraction of the GEMM's speed.
+        const WINOGRAD_PRODUCT_SPEED: f64 = 0.5;
+        /// Operations of the input transform per point and input channel.
+        const INPUT_TRANSFORM: f64 = 5.0;
+        /// Operations of the output transform per point and output channel.
+        const OUTPUT_TRANSFORM: f64 = 3.0;
+        /// The fewest channels each way for Winograd.
+        const MIN_CHANNELS: usize = 8;
+        /// Direct sums: at most this many input channels and taps times channels.
+        const DIRECT_CHANNELS: usize = 4;
+        const DIRECT_PATCH: usize = 64;
+        /// The single-channel Winograd kernel: at least this many output channels.
+        const SINGLE_MIN_OUT: usize = 16;
+
         let (w, co) = (&self.win, self.co);
-        let five = w.kh == 5 && w.kw == 5 && w.sh == 1 && w.sw == 1;
-        let fast = self.policy == KernelPolicy::Fast && five;
-        let direct = w.c <= 4 && w.kh * w.kw * w.c <= 64;
+        let fast = self.policy == KernelPolicy::Fast;
+        let stride1 = w.sh == 1 && w.sw == 1;
+        let r = w.kh;
+        let winograd = fast
+            && stride1
+            && w.kh == w.kw
+            && (r == 3 || r == 5)
+            && w.c >= MIN_CHANNELS
+            && co >= MIN_CHANNELS
+            && {
+                let (ci, cof, n) = (w.c as f64, co as f64, w.n as f64);
+                let (rf, t2) = ((r * r) as f64, ((3 + r) * (3 + r)) as f64);
+                let pixels = n * (w.oh * w.ow) as f64;
+                let tiles = n * (w.oh.div_ceil(4) * w.ow.div_ceil(4)) as f64;
+                let gemm = pixels * rf * ci * (cof + 1.0);
+                let per_tile = t2
+                    * (ci * cof / WINOGRAD_PRODUCT_SPEED
+                        + INPUT_TRANSFORM * ci
+                        + OUTPUT_TRANSFORM * cof);
+                tiles * per_tile + 2.0 * r as f64 * t2 * ci * cof < gemm
+            };
+        let single = fast && stride1 && w.kh == 5 && w.kw == 5 && w.c == 1;
+        let direct = w.c <= DIRECT_CHANNELS && w.kh * w.kw * w.c <= DIRECT_PATCH;
         match pass {
-            _ if fast && w.c >= 8 && co >= 8 => ConvKernel::Winograd,
-            Pass::Forward if fast && w.c == 1 && co >= 16 => ConvKernel::WinogradSingle,
+            _ if winograd => ConvKernel::Winograd,
+            Pass::Forward if single && co >= SINGLE_MIN_OUT => ConvKernel::WinogradSingle,
             Pass::Forward | Pass::BackpropFilter if direct => ConvKernel::Direct,
             _ => ConvKernel::Gemm,
         }
@@ -518,8 +566,106 @@ pub(crate) fn conv2d_backprop_filter(p: &ConvProblem, x: &[f32], dy: &[f32], df:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::reference::{data, each_product};
+    use crate::kernels::reference::{close, data, each_product};
     use crate::nn::padding::Padding;
+
+    /// The cost model's choices on the model suite's shapes and around its edges.
+    #[test]
+    fn select_follows_the_cost_model() {
+        let pick = |x: [usize; 4], k: usize, s: usize, co: usize, policy, pass| {
+            let win = Window::new(&x, (k, k), (s, s), Padding::Same).unwrap();
+            ConvProblem { win, co, policy }.select(pass)
+        };
+        let fast = KernelPolicy::Fast;
+        use ConvKernel::*;
+        for pass in [Pass::Forward, Pass::BackpropInput, Pass::BackpropFilter] {
+            // deep MNIST's second layer, training and evaluation; CIFAR's second; VGG's.
+            assert_eq!(pick([50, 14, 14, 32], 5, 1, 64, fast, pass), Winograd);
+            assert_eq!(pick([1000, 14, 14, 32], 5, 1, 64, fast, pass), Winograd);
+            assert_eq!(pick([128, 12, 12, 64], 5, 1, 64, fast, pass), Winograd);
+            assert_eq!(pick([64, 32, 32, 64], 3, 1, 64, fast, pass), Winograd);
+            assert_eq!(pick([64, 16, 16, 128], 3, 1, 128, fast, pass), Winograd);
+            assert_eq!(pick([4, 8, 8, 8], 3, 1, 8, fast, pass), Winograd);
+            // TensorFlow's arithmetic, strides, a 2x2 output (a whole tile for 4 pixels), a
+            // single image whose filter transform outweighs its products, 8 channels on a
+            // 7x9 output (its edge tiles waste a third), 7x7 windows.
+            assert_ne!(
+                pick([64, 32, 32, 64], 3, 1, 64, KernelPolicy::Exact, pass),
+                Winograd
+            );
+            assert_ne!(pick([64, 32, 32, 64], 3, 2, 64, fast, pass), Winograd);
+            assert_eq!(pick([64, 2, 2, 256], 3, 1, 256, fast, pass), Gemm);
+            assert_eq!(pick([1, 4, 4, 256], 5, 1, 256, fast, pass), Gemm);
+            assert_eq!(pick([1, 7, 9, 8], 3, 1, 8, fast, pass), Gemm);
+            assert_ne!(pick([64, 16, 16, 64], 7, 1, 64, fast, pass), Winograd);
+        }
+        // Few input channels: deep MNIST's first layer, VGG's and CIFAR's (75 taps: GEMM).
+        assert_eq!(
+            pick([50, 28, 28, 1], 5, 1, 32, fast, Pass::Forward),
+            WinogradSingle
+        );
+        assert_eq!(
+            pick([50, 28, 28, 1], 5, 1, 32, fast, Pass::BackpropFilter),
+            Direct
+        );
+        assert_eq!(pick([64, 32, 32, 3], 3, 1, 64, fast, Pass::Forward), Direct);
+        assert_eq!(
+            pick([128, 24, 24, 3], 5, 1, 64, fast, Pass::BackpropFilter),
+            Gemm
+        );
+    }
+
+    /// Through the family's entry points, a fast session's 3x3 convolutions (Winograd
+    /// F(4x4, 3x3)) and both gradients match the definition on shapes drawn at random.
+    #[test]
+    fn fast_three_by_three_matches_the_definition() {
+        let mut seed = 7u64;
+        let mut below = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let mut ran = 0;
+        for case in 0..8 {
+            let pad = [Padding::Same, Padding::Valid][case % 2];
+            let (n, h, w) = (1 + below(3), 4 + below(15), 4 + below(15));
+            let (c, co) = (8 + below(40), 8 + below(40));
+            let win = Window::new(&[n, h, w, c], (3, 3), (1, 1), pad).unwrap();
+            let p = ConvProblem {
+                win,
+                co,
+                policy: KernelPolicy::Fast,
+            };
+            if p.select(Pass::Forward) != ConvKernel::Winograd {
+                continue;
+            }
+            let x = data(n * h * w * c, 11);
+            let f = data(9 * c * co, 12);
+            let dy = data(n * win.oh * win.ow * co, 13);
+            let (mut yw, mut dxw, mut dfw) = (
+                vec![0f64; dy.len()],
+                vec![0f64; x.len()],
+                vec![0f64; f.len()],
+            );
+            each_product(&win, co, |o, i, t| {
+                yw[o] += x[i] as f64 * f[t] as f64;
+                dxw[i] += dy[o] as f64 * f[t] as f64;
+                dfw[t] += x[i] as f64 * dy[o] as f64;
+            });
+            let mut y = vec![f32::NAN; dy.len()];
+            conv2d_forward(&p, &x, &f, &mut y, |_| {});
+            close(&y, &yw, "y");
+            let mut dx = vec![f32::NAN; x.len()];
+            conv2d_backprop_input(&p, &dy, &f, &mut dx);
+            close(&dx, &dxw, "dx");
+            let mut df = vec![f32::NAN; f.len()];
+            conv2d_backprop_filter(&p, &x, &dy, &mut df);
+            close(&df, &dfw, "df");
+            ran += 1;
+        }
+        assert!(ran >= 4, "only {ran} shapes chose Winograd");
+    }
 
     /// Without Winograd, a convolution and both its gradients stay within TensorFlow's
     /// float32 golden tolerance (1e-4 absolute + 1e-4 relative) on unit-scale data with many
