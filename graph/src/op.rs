@@ -177,18 +177,11 @@ pub enum KernelPolicy {
     /// Sums of products as TensorFlow rounds them (within its test tolerances).
     #[default]
     Exact,
-    /// Also faster arithmetic that rounds differently: Winograd's minimal filtering for
-    /// 3x3 and 5x5 stride-1 convolutions with at least 8 channels each way and both their
-    /// gradients, where the kernels' cost model finds it cheaper (F(4x4, 5x5): 64
-    /// multiplications per 4x4 outputs and input channel instead of 400; F(4x4, 3x3): 36
-    /// instead of 144), and for the forward pass of 5x5 ones with one input channel. Its
-    /// error scales with the
-    /// data's magnitude rather than each output's: on unit-scale data with 32 input and 64
-    /// output channels it uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
-    /// gradient) of TensorFlow's float32 test tolerance (1e-4 absolute + 1e-4 relative),
-    /// where direct sums use at most 0.17x. Forward passes over 128 images or more use
-    /// F(6x6, 5x5) tiles, which round about six times as coarsely again. Training is
-    /// unaffected in kind (the MNIST example reaches the same accuracy).
+    /// Also faster arithmetic that rounds differently, where a kernel family's `select()`
+    /// finds it cheaper (today Winograd's minimal filtering for 3x3 and 5x5 stride-1
+    /// convolutions and their gradients). Its error scales with the data's magnitude rather
+    /// than each output's, within a few times TensorFlow's float32 test tolerance; the
+    /// kernels' documentation (`rustflow_ops::kernels`) gives each one's measured error.
     Fast,
 }
 

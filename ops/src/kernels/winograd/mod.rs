@@ -13,7 +13,10 @@
 //! transforms' coefficients small: in f32 the result stays within 2x of F(2x2, 5x5)'s
 //! rounding error, which is itself within 2x of a direct sum's. For 3x3 the six points are
 //! Lavin & Gray's; their error, measured in the tests against the sum of the products'
-//! magnitudes, is 3.4e-6 at most (5.7e-5 for 5x5).
+//! magnitudes, is 3.4e-6 at most (5.7e-5 for 5x5). Against TensorFlow's float32 test
+//! tolerance (1e-4 absolute + 1e-4 relative), F(4x4, 5x5) on unit-scale data with 32 input
+//! and 64 output channels uses up to 0.8x (forward), 2.6x (input gradient) and 1.3x (filter
+//! gradient), where direct sums use at most 0.17x.
 //!
 //! 5x5 calls of 128 images or more (evaluation) use larger tiles in the forward correlation:
 //! F(6x6, 5x5), 100 points per 6x6 outputs, with the points 0, ±2, ±1/2, ±3/4, ±5/4 and ∞
