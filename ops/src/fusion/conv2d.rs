@@ -4,10 +4,9 @@
 
 use super::{Chain, Epilogue};
 use crate::kernels::conv::{conv2d_forward, conv2d_forward_then, ConvProblem};
-use crate::kernels::pool::pool_images;
 use crate::nn::conv2d::{conv_attrs, out_len};
 use crate::nn::padding::Padding;
-use crate::nn::pool::{PoolKind, PoolSpec};
+use crate::nn::pool::PoolSpec;
 use rustflow_graph::{KernelContext, Op, Result, Value};
 use std::any::Any;
 use std::sync::Arc;
@@ -80,7 +79,7 @@ impl Op for FusedConv2D {
         let (x, f) = (ctx.input(0), ctx.input(1));
         let (strides, padding) = (self.conv.strides, self.conv.padding);
         let p = ConvProblem::new(x.shape(), f.shape(), strides, padding, ctx.options())?;
-        let (n, co) = (p.win.n, p.co);
+        let co = p.co;
         let bias = self.epilogue.bias_of(&ctx.inputs, co)?;
         let conv_shape = p.out_shape();
         let epilogue = &self.epilogue;
@@ -90,19 +89,17 @@ impl Op for FusedConv2D {
             conv2d_forward(&p, x, f, &mut y, |out| epilogue.apply(bias, out));
             return Ok(vec![Value::new(&conv_shape, y)?]);
         };
-        let pool_win = pool.attrs.window(&conv_shape)?;
-        let shape = [n, pool_win.oh, pool_win.ow, co];
-        let per_image = pool_win.oh * pool_win.ow * co;
+        let pool = pool.attrs.problem(pool.kind, &conv_shape)?;
+        let shape = pool.out_shape();
         let mut y = ctx.output_f32(out_len(&shape)?);
-        let pool_first =
-            pool.kind == PoolKind::Max && epilogue.activation.is_none_or(|a| a.monotone);
-        conv2d_forward_then(&p, x, f, &mut y, per_image, |conv, out| {
+        let pool_first = pool.pools_first(epilogue.activation.is_none_or(|a| a.monotone));
+        conv2d_forward_then(&p, x, f, &mut y, out_len(&shape[1..])?, |conv, out| {
             if pool_first {
-                pool_images(pool.kind, conv, &pool_win, out);
+                pool.forward_images(conv, out);
                 epilogue.apply(bias, out);
             } else {
                 epilogue.apply(bias, conv);
-                pool_images(pool.kind, conv, &pool_win, out);
+                pool.forward_images(conv, out);
             }
         });
         Ok(vec![Value::new(&shape, y)?])
