@@ -161,8 +161,7 @@ impl PoolProblem {
     /// gradient `dy` (an average pool reads only `dy`).
     pub fn backprop(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
         match (self.kind, self.select(PoolPass::Backprop)) {
-            (PoolKind::Max, PoolKernel::Tiles2x2) => max_pool_grad_2x2(self, x, dy, dx),
-            (PoolKind::Max, PoolKernel::Windows) => max_pool_grad_windows(self, x, dy, dx),
+            (PoolKind::Max, kernel) => max_pool_grad(self, kernel, x, dy, dx),
             (PoolKind::Avg, _) => avg_pool_grad(self, dy, dx),
         }
     }
@@ -305,61 +304,58 @@ multiversion! {
 }
 
 multiversion! {
-    /// The gradient of a max pool whose windows tile the input in 2x2 blocks: each window's
-    /// upstream value goes to its first maximal input in row-major order (as
-    /// [`max_pool_grad_windows`]). Writes `dx` (overwritten).
-    fn max_pool_grad_2x2(p: &PoolProblem, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    /// The gradient of a max pool by `kernel`: each window's upstream value goes entirely to
+    /// the first maximal input of the window in row-major order (TensorFlow's rule);
+    /// overlapping windows add. Writes `dx` (overwritten).
+    fn max_pool_grad(
+        p: &PoolProblem,
+        kernel: PoolKernel,
+        x: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) {
         let (win, c) = (&p.win, p.win.c);
         let out_len = p.out_len();
         let in_len = win.in_len();
-        // Disjoint windows: every dx element is written once, by its window.
-    p.par_images(dx, in_len, |i0, dxc| {
-            let nb = dxc.len() / in_len;
-            let xc = &x[i0 * in_len..(i0 + nb) * in_len];
-            let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
-            // The input quads and, in the same order, the output quads: each output row
-            // writes two rows of dx.
-            let row = win.w * c;
-            let douts = dxc.chunks_exact_mut(2 * row).flat_map(|rows| {
-                let (top, bottom) = rows.split_at_mut(row);
-                let pairs = top
-                    .chunks_exact_mut(2 * c)
-                    .zip(bottom.chunks_exact_mut(2 * c));
-                pairs.map(move |(t, u)| {
-                    let ((a, b), (d, e)) = (t.split_at_mut(c), u.split_at_mut(c));
-                    [a, b, d, e]
-                })
+        if kernel == PoolKernel::Tiles2x2 {
+            // Disjoint windows: every dx element is written once, by its window.
+            return p.par_images(dx, in_len, |i0, dxc| {
+                let nb = dxc.len() / in_len;
+                let xc = &x[i0 * in_len..(i0 + nb) * in_len];
+                let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
+                // The input quads and, in the same order, the output quads: each output row
+                // writes two rows of dx.
+                let row = win.w * c;
+                let douts = dxc.chunks_exact_mut(2 * row).flat_map(|rows| {
+                    let (top, bottom) = rows.split_at_mut(row);
+                    let pairs = top
+                        .chunks_exact_mut(2 * c)
+                        .zip(bottom.chunks_exact_mut(2 * c));
+                    pairs.map(move |(t, u)| {
+                        let ((a, b), (d, e)) = (t.split_at_mut(c), u.split_at_mut(c));
+                        [a, b, d, e]
+                    })
+                });
+                let quads = quads_2x2(xc, win).zip(dyc.chunks_exact(c));
+                for (mut ds, (xs, g)) in douts.zip(quads) {
+                    // Sixteen channels at a time through fixed-size local arrays, which the
+                    // compiler turns into vector code; the rest one by one.
+                    let full = c - c % LANES;
+                    for k0 in (0..full).step_by(LANES) {
+                        let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
+                        for (dt, ot) in ds.iter_mut().zip(&out) {
+                            dt[k0..k0 + LANES].copy_from_slice(ot);
+                        }
+                    }
+                    for k in full..c {
+                        let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
+                        for (dt, ot) in ds.iter_mut().zip(&out) {
+                            dt[k] = ot[0];
+                        }
+                    }
+                }
             });
-            let quads = quads_2x2(xc, win).zip(dyc.chunks_exact(c));
-            for (mut ds, (xs, g)) in douts.zip(quads) {
-                // Sixteen channels at a time through fixed-size local arrays, which the
-                // compiler turns into vector code; the rest one by one.
-                let full = c - c % LANES;
-                for k0 in (0..full).step_by(LANES) {
-                    let out = route_2x2(xs.map(|xt| lanes(&xt[k0..])), lanes(&g[k0..]));
-                    for (dt, ot) in ds.iter_mut().zip(&out) {
-                        dt[k0..k0 + LANES].copy_from_slice(ot);
-                    }
-                }
-                for k in full..c {
-                    let out = route_2x2(xs.map(|xt| [xt[k]]), [g[k]]);
-                    for (dt, ot) in ds.iter_mut().zip(&out) {
-                        dt[k] = ot[0];
-                    }
-                }
-            }
-        });
-    }
-}
-
-multiversion! {
-    /// The gradient of a max pool: each window's upstream value goes entirely to the first
-    /// maximal input of the window in row-major order (TensorFlow's rule); overlapping windows
-    /// add. Writes `dx` (overwritten).
-    fn max_pool_grad_windows(p: &PoolProblem, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-        let (win, c) = (&p.win, p.win.c);
-        let out_len = p.out_len();
-        let in_len = win.in_len();
+        }
         p.par_images(dx, in_len, |i0, dxc| {
             dxc.fill(0.0);
             let nb = dxc.len() / in_len;
