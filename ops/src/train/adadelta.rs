@@ -12,9 +12,9 @@ pub(crate) struct Adadelta;
 
 impl Rule for Adadelta {
     const OP_TYPE: &'static str = "ApplyAdadelta";
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], slots: &mut [&mut [f32]]) {
         let (lr, rho, eps) = (h[0], h[1], h[2]);
-        let [w, acc, upd] = v else { return };
+        let [acc, upd] = slots else { return };
         let slots = acc.iter_mut().zip(upd.iter_mut());
         for ((w, (acc, upd)), &g) in w.iter_mut().zip(slots).zip(g) {
             *acc = *acc * rho + g * g * (1.0 - rho);

@@ -11,9 +11,9 @@ pub(crate) struct Adagrad;
 
 impl Rule for Adagrad {
     const OP_TYPE: &'static str = "ApplyAdagrad";
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], slots: &mut [&mut [f32]]) {
         let lr = h[0];
-        let [w, a] = v else { return };
+        let [a] = slots else { return };
         for ((w, a), &g) in w.iter_mut().zip(a.iter_mut()).zip(g) {
             *a += g * g;
             *w -= g * lr * (1.0 / a.sqrt());

@@ -11,9 +11,9 @@ pub(crate) struct GradientDescent;
 
 impl Rule for GradientDescent {
     const OP_TYPE: &'static str = "ApplyGradientDescent";
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], _slots: &mut [&mut [f32]]) {
         let lr = h[0];
-        for (w, &d) in v[0].iter_mut().zip(g) {
+        for (w, &d) in w.iter_mut().zip(g) {
             *w -= lr * d;
         }
     }

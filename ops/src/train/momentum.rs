@@ -14,9 +14,9 @@ pub(crate) struct Momentum {
 
 impl Rule for Momentum {
     const OP_TYPE: &'static str = "ApplyMomentum";
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], slots: &mut [&mut [f32]]) {
         let (lr, mu) = (h[0], h[1]);
-        let [w, a] = v else { return };
+        let [a] = slots else { return };
         for ((w, a), &g) in w.iter_mut().zip(a.iter_mut()).zip(g) {
             *a = mu * *a + g;
             *w -= if self.use_nesterov {

@@ -12,9 +12,9 @@ pub(crate) struct RmsProp;
 
 impl Rule for RmsProp {
     const OP_TYPE: &'static str = "ApplyRMSProp";
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], slots: &mut [&mut [f32]]) {
         let (lr, rho, mu, eps) = (h[0], h[1], h[2], h[3]);
-        let [w, ms, mom] = v else { return };
+        let [ms, mom] = slots else { return };
         for (((w, ms), mom), &g) in w.iter_mut().zip(ms.iter_mut()).zip(mom.iter_mut()).zip(g) {
             *ms += (g * g - *ms) * (1.0 - rho);
             *mom = *mom * mu + g * lr / (*ms + eps).sqrt();
@@ -29,9 +29,9 @@ pub(crate) struct CenteredRmsProp;
 
 impl Rule for CenteredRmsProp {
     const OP_TYPE: &'static str = "ApplyCenteredRMSProp";
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]) {
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], slots: &mut [&mut [f32]]) {
         let (lr, rho, mu, eps) = (h[0], h[1], h[2], h[3]);
-        let [w, ms, mg, mom] = v else { return };
+        let [ms, mg, mom] = slots else { return };
         let slots = ms.iter_mut().zip(mg.iter_mut()).zip(mom.iter_mut());
         for ((w, ((ms, mg), mom)), &g) in w.iter_mut().zip(slots).zip(g) {
             *ms += (g * g - *ms) * (1.0 - rho);

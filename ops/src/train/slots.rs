@@ -15,8 +15,7 @@ use crate::{fill, Variable};
 use rustflow_graph::{fmt_dims, Error, NodeId, Operation, Result, Tensor, Value, VarSlot};
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex, PoisonError, RwLockWriteGuard};
-use std::thread;
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLockWriteGuard};
 
 /// A slot to create for every variable: TensorFlow's slot name (`"m"`, `"rms"`) and the
 /// value every element starts at.
@@ -101,8 +100,8 @@ pub(crate) trait Rule: Debug + Send + Sync + 'static {
     /// TensorFlow's op type (`ApplyRMSProp`).
     const OP_TYPE: &'static str;
     /// One step, element by element: `h` the hyper-parameters' values (in the optimizer's
-    /// order), `g` the gradient, `v[0]` the variable and `v[1..]` its slots, updated in place.
-    fn step(&self, h: &[f32], g: &[f32], v: &mut [&mut [f32]]);
+    /// order), `g` the gradient, `w` the variable and `slots` its slots, updated in place.
+    fn step(&self, h: &[f32], g: &[f32], w: &mut [f32], slots: &mut [&mut [f32]]);
     /// The rule's attributes for graph listings (`use_nesterov=true`); none by default.
     fn attrs(&self) -> String {
         String::new()
@@ -127,11 +126,16 @@ pub(crate) fn apply_rule<R: Rule + Clone + Copy>(
     add(var.graph(), R::OP_TYPE, op, &inputs, vec![])
 }
 
-/// Runs `f` on every item of `items`, on the calling thread and on helper threads of its own
-/// (one fewer than rayon's pool has), each taking the next item when it is done: the work
-/// of an update that holds variable locks, which must not wait for rayon's pool (see the
-/// module's lock order). The helpers take no lock but the queue of items, so the wait for
-/// them always ends. A single item runs on the calling thread alone.
+/// Runs `f` on every item of `items`: the work of an update that holds variable locks,
+/// which must never wait for a job of rayon's pool that has not started (the pool's threads
+/// may be blocked on those very locks; see the module's lock order).
+///
+/// The calling thread takes items from a shared queue until it is empty; helper jobs
+/// spawned on rayon's pool (one fewer than its threads) take items too, if they start in
+/// time. At the end the caller waits only for helpers that are inside the queue, which
+/// hold no lock and finish their item; a helper that starts later finds the queue closed
+/// and returns. So the pool's idle threads share the work, none is oversubscribed, and
+/// the wait always ends.
 pub(crate) fn for_each_unpooled<I>(items: I, f: impl Fn(I::Item) + Sync)
 where
     I: Iterator + Send,
@@ -140,22 +144,134 @@ where
     let helpers = rayon::current_num_threads()
         .saturating_sub(1)
         .min(items.size_hint().0.saturating_sub(1));
-    // The innermost lock: nothing else is taken or awaited while it is held.
-    let queue = Mutex::new(items);
-    let work = || loop {
-        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-        match next {
-            Some(item) => f(item),
-            None => return,
-        }
-    };
     if helpers == 0 {
-        return work();
+        return items.for_each(f);
     }
-    thread::scope(|s| {
-        for _ in 0..helpers {
-            s.spawn(work);
+    let queue = Queue {
+        items: Mutex::new(items),
+        f,
+    };
+    let door = Arc::new(Door::default());
+    // SAFETY: `_close` (below) closes the door and waits until no helper is inside before
+    // this frame ends, also when `f` unwinds; helpers touch `queue` only while inside.
+    let work: &'static (dyn Work + '_) =
+        unsafe { std::mem::transmute::<&(dyn Work + '_), &'static (dyn Work + 'static)>(&queue) };
+    *door.state.lock().unwrap_or_else(PoisonError::into_inner) = (Some(WorkRef(work)), 0);
+    let _close = Close(&door);
+    for _ in 0..helpers {
+        let door = Arc::clone(&door);
+        rayon::spawn(move || {
+            let Some(work) = door.enter() else { return };
+            while work.0.run_one() {}
+            door.leave();
+        });
+    }
+    while queue.run_one() {}
+}
+
+/// The items of a [`for_each_unpooled`] call and what to do with each.
+struct Queue<I, F> {
+    /// The innermost lock: nothing else is taken or awaited while it is held.
+    items: Mutex<I>,
+    f: F,
+}
+
+/// A queue's work, with its item type erased, for helpers.
+trait Work: Sync {
+    /// Runs the next item; false when there is none.
+    fn run_one(&self) -> bool;
+}
+
+impl<I: Iterator + Send, F: Fn(I::Item) + Sync> Work for Queue<I, F>
+where
+    I::Item: Send,
+{
+    fn run_one(&self) -> bool {
+        let next = self
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next();
+        next.map(&self.f).is_some()
+    }
+}
+
+/// A reference to a queue's work that helpers may carry to another thread.
+#[derive(Clone, Copy)]
+struct WorkRef(&'static dyn Work);
+
+/// How helpers reach a queue: the work while it is open, and how many helpers are inside.
+#[derive(Default)]
+struct Door {
+    state: Mutex<(Option<WorkRef>, usize)>,
+    left: Condvar,
+}
+
+impl Door {
+    /// The work, counting the helper inside, unless the door is closed.
+    fn enter(&self) -> Option<WorkRef> {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let work = s.0?;
+        s.1 += 1;
+        Some(work)
+    }
+
+    /// A helper is done with the queue.
+    fn leave(&self) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.1 -= 1;
+        self.left.notify_all();
+    }
+}
+
+/// Closes a door when dropped and waits until every helper inside has left.
+struct Close<'a>(&'a Door);
+
+impl Drop for Close<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.0 = None;
+        while s.1 > 0 {
+            s = self.0.left.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
-        work();
-    });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_each_unpooled;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Mutex};
+
+    /// Every item runs once, also while every other thread of the pool waits for a lock
+    /// the caller holds (the case that made waiting for the pool deadlock).
+    #[test]
+    fn runs_every_item_while_the_pool_is_blocked_on_the_callers_lock() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let lock = Mutex::new(());
+        let counts: Vec<AtomicUsize> = (0..1000).map(|_| AtomicUsize::new(0)).collect();
+        pool.in_place_scope(|s| {
+            let held = lock.lock().unwrap();
+            let (started, blocked) = mpsc::channel();
+            for _ in 0..2 {
+                let (lock, started) = (&lock, started.clone());
+                s.spawn(move |_| {
+                    started.send(()).unwrap();
+                    drop(lock.lock().unwrap());
+                });
+            }
+            blocked.recv().unwrap();
+            blocked.recv().unwrap();
+            pool.install(|| {
+                for_each_unpooled(counts.iter(), |c| {
+                    c.fetch_add(1, Ordering::Relaxed);
+                })
+            });
+            drop(held);
+        });
+        assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+    }
 }

@@ -60,10 +60,7 @@ impl<R: super::slots::Rule + Clone + Copy> Rule for PerElement<R> {
         (self.0, h, n)
     }
     fn apply((rule, h, n): Self::Step, w: &mut [f32], slots: &mut [&mut [f32]], g: &[f32]) {
-        let mut v: Vec<&mut [f32]> = Vec::with_capacity(slots.len() + 1);
-        v.push(w);
-        v.extend(slots.iter_mut().map(|s| &mut **s));
-        rule.step(&h[..n], g, &mut v);
+        rule.step(&h[..n], g, w, slots);
     }
     fn attrs(&self) -> String {
         self.0.attrs()
