@@ -284,6 +284,273 @@ fn table_activations_fuse_into_the_layer() -> Result<()> {
     Ok(())
 }
 
+/// A binary op of the chain and its other operand; the chain's value is the op's first
+/// input, or its second when `value_first` is false. `None` as the op: a `Relu`.
+type Bin = fn(&Tensor, &Tensor) -> rustflow::Result<Tensor>;
+type Link<'a> = (Option<Bin>, Option<&'a Tensor>, bool);
+
+/// Applies the links to `v` in order; returns the result and every value before it.
+fn chain(v: &Tensor, links: &[Link<'_>]) -> Result<(Tensor, Vec<Tensor>)> {
+    let mut seen = vec![v.clone()];
+    let mut v = v.clone();
+    for &(op, other, value_first) in links {
+        let next = match (op, other) {
+            (Some(op), Some(o)) if value_first => op(&v, o)?,
+            (Some(op), Some(o)) => op(o, &v)?,
+            _ => v.relu()?,
+        };
+        seen.push(v);
+        v = next;
+    }
+    Ok((v, seen))
+}
+
+/// The binary table's rows (`Mul`, `Sub`, `Maximum`, `SquaredDifference`, ...) fuse into a
+/// layer in any number and order, with a scalar, a vector per channel or a tensor of the
+/// value's shape as the other operand, on either side: `x · W * s + b`, `relu(x · W + b) *
+/// mask`, a clamp `maximum(s, x · W)`, a convolution's mask before an average pool (the
+/// operand's part found per image group), non-monotone steps before a max pool (no pooling
+/// first). Bit for bit the separate ops.
+#[test]
+fn binary_rows_fuse_with_broadcast_operands() -> Result<()> {
+    use rustflow::{div, maximum, minimum, mul, squared_difference, sub};
+    let add: Bin = rustflow::add;
+    // matmul: [m, k] x [k, n]
+    let (m, k, n) = (300usize, 40usize, 24usize);
+    let g = Graph::new();
+    let x = g.placeholder(F32, shape![?, k]);
+    let w = g.placeholder(F32, Shape::known(&[k, n]));
+    let s = g.placeholder(F32, shape![]);
+    let v = g.placeholder(F32, shape![n]);
+    let mask = g.placeholder(F32, shape![?, n]);
+    let prod = x.matmul(&w)?;
+    let feeds = feed! {
+        &x => Value::new(&[m, k], data(m * k, 1))?,
+        &w => Value::new(&[k, n], data(k * n, 2))?,
+        &s => Value::new(&[], vec![0.2f32])?,
+        &v => Value::new(&[n], data(n, 3))?,
+        &mask => Value::new(&[m, n], data(m * n, 4))?,
+    };
+    let matmul_chains: Vec<(&str, Vec<Link>)> = vec![
+        (
+            "x·W * s + b",
+            vec![(Some(mul), Some(&s), true), (Some(add), Some(&v), true)],
+        ),
+        (
+            "relu(x·W + b) * mask",
+            vec![
+                (Some(add), Some(&v), false),
+                (None, None, true),
+                (Some(mul), Some(&mask), true),
+            ],
+        ),
+        (
+            "maximum(s, x·W) - b",
+            vec![
+                (Some(maximum), Some(&s), false),
+                (Some(sub), Some(&v), true),
+            ],
+        ),
+        (
+            "b - x·W, / mask",
+            vec![(Some(sub), Some(&v), false), (Some(div), Some(&mask), true)],
+        ),
+        (
+            "(mask - x·W)², min",
+            vec![
+                (Some(squared_difference), Some(&mask), false),
+                (Some(minimum), Some(&v), true),
+            ],
+        ),
+    ];
+    for (name, links) in &matmul_chains {
+        let (out, seen) = chain(&prod, links)?;
+        let sess = Session::new(&g);
+        let (fused, meta) = sess.run_with(&fetches![&out], &feeds, &traced())?;
+        assert_eq!(ops(&meta), ["FusedMatMul"], "{name}");
+        let mut apart: Vec<Fetch> = vec![Fetch::from(&out)];
+        apart.extend(seen.iter().map(Fetch::from));
+        let (apart, meta) = sess.run_with(&apart, &feeds, &traced())?;
+        assert!(!ops(&meta).contains(&"FusedMatMul"), "{name}");
+        same_bits(&f32s(fused.value(0)?), &f32s(apart.value(0)?), name);
+    }
+    // conv2d: several image groups (130 images), and one channel in (direct sums).
+    for (xd, fd) in [
+        ([130, 6, 10, 8], [5, 5, 8, 8]),
+        ([5, 12, 10, 1], [5, 5, 1, 20]),
+    ] {
+        let co = fd[3];
+        let g = Graph::new();
+        let x = g.placeholder(F32, Shape::known(&xd));
+        let f = g.placeholder(F32, Shape::known(&fd));
+        let s = g.placeholder(F32, shape![]);
+        let v = g.placeholder(F32, shape![co]);
+        let md = [xd[0], xd[1], xd[2], co];
+        let mask = g.placeholder(F32, Shape::known(&md));
+        let conv = nn::conv2d(&x, &f, [1; 4], nn::Padding::Same)?;
+        let feeds = feed! {
+            &x => Value::new(&xd, data(xd.iter().product(), 1))?,
+            &f => Value::new(&fd, data(fd.iter().product(), 2))?,
+            &s => Value::new(&[], vec![0.2f32])?,
+            &v => Value::new(&[co], data(co, 3))?,
+            &mask => Value::new(&md, data(md.iter().product(), 4))?,
+        };
+        let (ks, ss) = ([1, 2, 2, 1], [1, 2, 2, 1]);
+        type Pool =
+            Option<fn(&Tensor, [usize; 4], [usize; 4], nn::Padding) -> rustflow::Result<Tensor>>;
+        let conv_chains: Vec<(&str, Vec<Link>, Pool)> = vec![
+            (
+                "max_pool(maximum(conv + b, s))",
+                vec![(Some(add), Some(&v), true), (Some(maximum), Some(&s), true)],
+                Some(nn::max_pool),
+            ),
+            (
+                "max_pool(conv * b - s)",
+                vec![(Some(mul), Some(&v), true), (Some(sub), Some(&s), true)],
+                Some(nn::max_pool),
+            ),
+            (
+                "avg_pool(conv * mask)",
+                vec![(Some(mul), Some(&mask), true)],
+                Some(nn::avg_pool),
+            ),
+            (
+                "max_pool(conv + mask)",
+                vec![(Some(add), Some(&mask), false)],
+                Some(nn::max_pool),
+            ),
+            (
+                "mask - relu(conv)",
+                vec![(None, None, true), (Some(sub), Some(&mask), false)],
+                None,
+            ),
+        ];
+        for (name, links, pool) in &conv_chains {
+            let (mut out, mut seen) = chain(&conv, links)?;
+            if let Some(pool) = pool {
+                seen.push(out.clone());
+                out = pool(&out, ks, ss, nn::Padding::Same)?;
+            }
+            let case = format!("{xd:?} {name}");
+            let sess = Session::new(&g);
+            let (fused, meta) = sess.run_with(&fetches![&out], &feeds, &traced())?;
+            assert_eq!(ops(&meta), ["FusedConv2D"], "{case}");
+            let mut apart: Vec<Fetch> = vec![Fetch::from(&out)];
+            apart.extend(seen.iter().map(Fetch::from));
+            let (apart, _) = sess.run_with(&apart, &feeds, &traced())?;
+            same_bits(&f32s(fused.value(0)?), &f32s(apart.value(0)?), &case);
+        }
+    }
+    Ok(())
+}
+
+/// An operand that would broadcast the value (a `[5, 1]` column on a `[?, 4]` product) keeps
+/// the separate ops, and so does a leaky ReLU `maximum(x · W, 0.2 * x · W)`: the product has
+/// two readers.
+#[test]
+fn binary_rows_that_broadcast_the_value_stay_apart() -> Result<()> {
+    let g = Graph::new();
+    let x = g.placeholder(F32, shape![?, 3]);
+    let w = g.placeholder(F32, shape![3, 4]);
+    let col = g.placeholder(F32, shape![5, 1]);
+    let prod = x.matmul(&w)?;
+    let feeds = feed! {
+        &x => Value::new(&[1, 3], data(3, 1))?,
+        &w => Value::new(&[3, 4], data(12, 2))?,
+        &col => Value::new(&[5, 1], data(5, 3))?,
+    };
+    let sess = Session::new(&g);
+    for (name, out) in [
+        ("x·W * col", rustflow::mul(&prod, &col)?),
+        (
+            "maximum(x·W, 0.2 * x·W)",
+            rustflow::maximum(&prod, &rustflow::mul(&g.constant(0.2f32), &prod)?)?,
+        ),
+    ] {
+        let (_, meta) = sess.run_with(&fetches![&out], &feeds, &traced())?;
+        assert!(ops(&meta).contains(&"MatMul"), "{name}: {:?}", ops(&meta));
+    }
+    Ok(())
+}
+
+/// In a training plan a binary step fuses where nothing else reads the value: `relu(x · W *
+/// s + b) * mask` runs `x · W * s + b` and the ReLU as one step (the ReLU's output, read by its
+/// gradient and the mask's `Mul`, is the step's), the gradient `dlogits · W2ᵀ * mask` another,
+/// and every variable ends bit for bit as with the separate ops.
+#[test]
+fn binary_rows_fuse_in_training() -> Result<()> {
+    let run = |apart: bool| -> Result<(Vec<Vec<f32>>, Vec<&'static str>)> {
+        let g = Graph::new();
+        let x = g.placeholder(F32, shape![?, 6]);
+        let y_ = g.placeholder(F32, shape![?, 4]);
+        let mask = g.placeholder(F32, shape![?, 8]);
+        let var = |shape: &[usize], seed: usize, name: &str| {
+            let len = shape.iter().product();
+            g.variable(
+                &g.constant(Value::new(shape, data(len, seed)).unwrap()),
+                name,
+            )
+        };
+        let (w1, b1, w2) = (
+            var(&[6, 8], 1, "w1")?,
+            var(&[8], 2, "b1")?,
+            var(&[8, 4], 3, "w2")?,
+        );
+        let prod = x.matmul(&w1)?;
+        let scaled = rustflow::mul(&prod, &g.constant(0.5f32))?;
+        let sum = scaled.add(&b1)?;
+        let h = rustflow::mul(&sum.relu()?, &mask)?;
+        let logits = h.matmul(&w2)?;
+        let loss = nn::softmax_cross_entropy_with_logits(&y_, &logits)?.reduce_mean(None)?;
+        let opt = train::GradientDescentOptimizer::new(0.1);
+        let gv = opt.compute_gradients(&loss, None)?;
+        let step = opt.apply_gradients(&gv, None)?;
+        // The gradients are fetched in both runs (no update fusion), the layer's values apart.
+        let mut fetch: Vec<Fetch> = vec![Fetch::from(&step)];
+        fetch.extend(gv.iter().filter_map(|(gr, _)| gr.as_ref()).map(Fetch::from));
+        if apart {
+            fetch.extend([&prod, &scaled, &sum].map(Fetch::from));
+        }
+        let sess = Session::new(&g);
+        sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
+        let labels: Vec<f32> = (0..20).map(|i| f32::from(i % 4 == i / 4 % 4)).collect();
+        let feeds = feed! {
+            &x => Value::new(&[5, 6], data(30, 7))?,
+            &y_ => Value::new(&[5, 4], labels)?,
+            &mask => Value::new(&[5, 8], (0..40).map(|i| f32::from(i % 3 != 0) * 1.5).collect())?,
+        };
+        let mut seen = vec![];
+        for _ in 0..3 {
+            let (_, meta) = sess.run_with(&fetch, &feeds, &traced())?;
+            seen = ops(&meta);
+        }
+        let vals = [&w1, &b1, &w2]
+            .iter()
+            .map(|v| sess.eval(v, &feed! {}).map(|v| f32s(&v)))
+            .collect::<Result<_>>()?;
+        Ok((vals, seen))
+    };
+    let (fused, ops_fused) = run(false)?;
+    let (apart, ops_apart) = run(true)?;
+    // The gradient's `dlogits · W2ᵀ * mask` fuses in both runs; the layer only when its
+    // values are not fetched.
+    let count = |o: &[&str], op: &str| o.iter().filter(|&&o| o == op).count();
+    assert_eq!(count(&ops_fused, "FusedMatMul"), 2, "{ops_fused:?}");
+    assert_eq!(count(&ops_apart, "FusedMatMul"), 1, "{ops_apart:?}");
+    for op in ["Add", "Relu"] {
+        assert_eq!(
+            (count(&ops_fused, op), count(&ops_apart, op)),
+            (0, 1),
+            "{op}"
+        );
+    }
+    assert_eq!(count(&ops_fused, "Mul") + 1, count(&ops_apart, "Mul"));
+    for (a, b) in fused.iter().zip(&apart) {
+        same_bits(a, b, "training");
+    }
+    Ok(())
+}
+
 /// The one legality rule: a value stays inside a fused step only when exactly one node
 /// reads it and nothing fetches it, feeds it or waits for its node. A bias that is not one
 /// value per channel is no bias stage.

@@ -9,6 +9,10 @@ use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[path = "support/json.rs"]
+mod json;
+use json::json_value;
+
 // Each area's cases build in a module of its own: `build` for plain op cases, `run` for cases
 // with a format of their own, `tolerance` for its ops.
 #[path = "golden/array.rs"]
@@ -35,45 +39,11 @@ pub(crate) struct Case {
     raw: Json,
 }
 
-fn tensor(j: &Json) -> Result<Value, String> {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .ok_or("shape")?
-        .iter()
-        .map(|d| d.as_u64().map(|d| d as usize).ok_or("dim"))
-        .collect::<Result<_, _>>()?;
-    let data = j["data"].as_array().ok_or("data")?;
-    let v = match j["dtype"].as_str().ok_or("dtype")? {
-        "float32" => Value::new(
-            &shape,
-            data.iter()
-                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
-                .collect(),
-        ),
-        "int32" => Value::new(
-            &shape,
-            data.iter()
-                .map(|x| x.as_i64().unwrap_or(0) as i32)
-                .collect(),
-        ),
-        "int64" => Value::new(
-            &shape,
-            data.iter().map(|x| x.as_i64().unwrap_or(0)).collect(),
-        ),
-        "bool" => Value::new(
-            &shape,
-            data.iter().map(|x| x.as_bool().unwrap_or(false)).collect(),
-        ),
-        d => return Err(format!("unknown dtype {d}")),
-    };
-    v.map_err(|e| e.to_string())
-}
-
 fn tensors(j: &Json) -> Result<BTreeMap<String, Value>, String> {
     let mut m = BTreeMap::new();
     if let Some(o) = j.as_object() {
         for (k, v) in o {
-            m.insert(k.clone(), tensor(v).map_err(|e| format!("{k}: {e}"))?);
+            m.insert(k.clone(), json_value(v).map_err(|e| format!("{k}: {e}"))?);
         }
     }
     Ok(m)
@@ -85,7 +55,14 @@ fn load(path: &Path) -> Result<Case, String> {
     let mut grads = BTreeMap::new();
     if let Some(o) = raw["grads"].as_object() {
         for (k, v) in o {
-            grads.insert(k.clone(), if v.is_null() { None } else { Some(tensor(v)?) });
+            grads.insert(
+                k.clone(),
+                if v.is_null() {
+                    None
+                } else {
+                    Some(json_value(v)?)
+                },
+            );
         }
     }
     Ok(Case {
@@ -169,6 +146,27 @@ fn compare(what: &str, got: &Value, want: &Value, (rtol, atol): (f64, f64)) -> R
                 "{what}[{i}]: got {a}, want {b} (rtol {rtol}, atol {atol})"
             ));
         }
+    }
+    Ok(())
+}
+
+/// Compares each variable's gradient (`grads`, in the order of `c.variables`), evaluated by
+/// `eval`, with the case's `d<variable>`.
+fn compare_grads(
+    c: &Case,
+    grads: &[Option<Tensor>],
+    eval: impl Fn(&Tensor) -> Result<Value, String>,
+    tol: (f64, f64),
+) -> Result<(), String> {
+    for (k, d) in c.variables.iter().zip(grads) {
+        let d = d.as_ref().ok_or_else(|| format!("no gradient for {k}"))?;
+        let want = c
+            .grads
+            .get(&format!("d{k}"))
+            .cloned()
+            .flatten()
+            .ok_or("grad")?;
+        compare(&format!("d{k}"), &eval(d)?, &want, tol)?;
     }
     Ok(())
 }
@@ -508,21 +506,7 @@ fn run_deep_mnist_tiny(c: &Case) -> Result<(), String> {
     for (k, t) in named {
         compare(k, &sess.eval(t, &feeds).map_err(e)?, &c.outputs[k], tol)?;
     }
-    for (k, d) in c.variables.iter().zip(&grads) {
-        let d = d.as_ref().ok_or_else(|| format!("no gradient for {k}"))?;
-        let want = c
-            .grads
-            .get(&format!("d{k}"))
-            .cloned()
-            .flatten()
-            .ok_or("grad")?;
-        compare(
-            &format!("d{k}"),
-            &sess.eval(d, &feeds).map_err(e)?,
-            &want,
-            tol_grad,
-        )?;
-    }
+    compare_grads(c, &grads, |t| sess.eval(t, &feeds).map_err(e), tol_grad)?;
     let steps = c.attrs["steps"].as_u64().unwrap_or(0);
     compare(
         "loss@0",

@@ -20,20 +20,14 @@ impl Op for Allgather {
         OpKind::Stateful
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let x = ctx.take_input(0);
-        if x.shape().is_empty() {
+        if ctx.input(0).shape().is_empty() {
             return Err(crate::unavailable(
                 &self.name,
                 self.op_type(),
                 "allgather needs a tensor of rank 1 or more, got a scalar".into(),
             ));
         }
-        Ok(vec![crate::collective(
-            &self.name,
-            self.op_type(),
-            Collective::Allgather,
-            x,
-        )?])
+        crate::collective_kernel(ctx, &self.name, self.op_type(), Collective::Allgather)
     }
     /// Each process's rows are used by every process: the gradient of this process's rows
     /// is the sum over the processes of the upstream gradient's rows at this process's place.
@@ -116,15 +110,8 @@ impl Op for AllgatherGrad {
 /// ```
 pub fn allgather(x: &Tensor) -> Result<Tensor> {
     let g = x.graph();
-    let name = g.peek_unique_name("HorovodAllgather");
     let op = "HorovodAllgather";
-    if ![DType::F32, DType::I32, DType::I64].contains(&x.dtype()) {
-        return Err(Error::Type {
-            node: name,
-            op: op.into(),
-            msg: format!("allgather takes numbers, not {}", x.dtype().tf_name()),
-        });
-    }
+    let name = crate::collective_name(x, op, "allgather", &[DType::F32, DType::I32, DType::I64])?;
     let shape = match x.shape().dims() {
         None => Shape::unknown(),
         Some([]) => {

@@ -1,7 +1,7 @@
 //! `allreduce`: the element-wise sum or mean of a tensor over all processes.
 
 use crate::comm::Collective;
-use rustflow_graph::{DType, Error, GradContext, KernelContext, Op, OpKind, Result, Tensor, Value};
+use rustflow_graph::{DType, GradContext, KernelContext, Op, OpKind, Result, Tensor, Value};
 use std::sync::Arc;
 
 /// How [`allreduce`] combines the processes' tensors.
@@ -33,13 +33,7 @@ impl Op for Allreduce {
             ReduceOp::Sum => Collective::Sum,
             ReduceOp::Average => Collective::Average,
         };
-        let x = ctx.take_input(0);
-        Ok(vec![crate::collective(
-            &self.name,
-            self.op_type(),
-            kind,
-            x,
-        )?])
+        crate::collective_kernel(ctx, &self.name, self.op_type(), kind)
     }
     /// Every process's loss depends on every process's input through the sum (or mean), so
     /// the gradient is the same all-reduce of the upstream gradients (as Horovod's).
@@ -65,33 +59,11 @@ impl Op for Allreduce {
 /// assert_eq!(mean.op().op_type(), "HorovodAllreduce");
 /// ```
 pub fn allreduce(x: &Tensor, op: ReduceOp) -> Result<Tensor> {
-    let g = x.graph();
-    let name = g.peek_unique_name("HorovodAllreduce");
     let allowed: &[DType] = match op {
         ReduceOp::Sum => &[DType::F32, DType::I32, DType::I64],
         ReduceOp::Average => &[DType::F32],
     };
-    if !allowed.contains(&x.dtype()) {
-        return Err(Error::Type {
-            node: name,
-            op: "HorovodAllreduce".into(),
-            msg: format!(
-                "{op:?} all-reduce takes {}, not {}",
-                allowed
-                    .iter()
-                    .map(|d| d.tf_name())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-                x.dtype().tf_name()
-            ),
-        });
-    }
-    g.add_node(
-        "HorovodAllreduce",
-        Arc::new(Allreduce { name, op }),
-        &[x],
-        &[],
-        vec![x.spec()],
-    )?
-    .output(0)
+    let what = format!("{op:?} all-reduce");
+    let name = crate::collective_name(x, "HorovodAllreduce", &what, allowed)?;
+    crate::add_collective(x, "HorovodAllreduce", Arc::new(Allreduce { name, op }))
 }

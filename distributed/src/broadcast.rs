@@ -23,14 +23,8 @@ impl Op for Broadcast {
         OpKind::Stateful
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let x = ctx.take_input(0);
         let kind = Collective::Broadcast(self.root);
-        Ok(vec![crate::collective(
-            &self.name,
-            self.op_type(),
-            kind,
-            x,
-        )?])
+        crate::collective_kernel(ctx, &self.name, self.op_type(), kind)
     }
     /// Every process's output is the root's input: the root's gradient is the sum of all
     /// processes' upstream gradients, the others' is zero (still computed through the sum, so
@@ -60,31 +54,17 @@ impl Op for Broadcast {
 /// assert_eq!(x.op().op_type(), "HorovodBroadcast");
 /// ```
 pub fn broadcast(x: &Tensor, root: usize) -> Result<Tensor> {
-    let g = x.graph();
-    let name = g.peek_unique_name("HorovodBroadcast");
+    let op = "HorovodBroadcast";
+    let name = crate::collective_name(x, op, "broadcast", &[DType::F32, DType::I32, DType::I64])?;
     let size = crate::world()?.size;
     if root >= size {
         return Err(Error::InvalidArgument {
             node: name,
-            op: "HorovodBroadcast".into(),
+            op: op.into(),
             msg: format!("root rank {root} is not a rank of a job of {size} processes"),
         });
     }
-    if ![DType::F32, DType::I32, DType::I64].contains(&x.dtype()) {
-        return Err(Error::Type {
-            node: name,
-            op: "HorovodBroadcast".into(),
-            msg: format!("broadcast takes numbers, not {}", x.dtype().tf_name()),
-        });
-    }
-    g.add_node(
-        "HorovodBroadcast",
-        Arc::new(Broadcast { name, root }),
-        &[x],
-        &[],
-        vec![x.spec()],
-    )?
-    .output(0)
+    crate::add_collective(x, op, Arc::new(Broadcast { name, root }))
 }
 
 /// One operation that assigns every global variable (optimizer slots included) process

@@ -35,7 +35,8 @@ pub use comm::World;
 pub use optimizer::DistributedOptimizer;
 
 use comm::{Collective, Header, Payload};
-use rustflow_graph::{Error, Result, Value};
+use rustflow_graph::{DType, Error, KernelContext, Op, Result, Tensor, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The timeout of a collective when `RUSTFLOW_MPI_TIMEOUT` (seconds) does not set one.
@@ -78,6 +79,42 @@ fn collective(node: &str, op: &str, kind: Collective, value: Value) -> Result<Va
         members: String::new(),
     };
     comm::call(header, Payload::Tensor(value)).map_err(|msg| unavailable(node, op, msg))
+}
+
+/// A collective op's kernel: collective `kind` of its input, for node `node` of op `op`.
+fn collective_kernel(
+    ctx: &mut KernelContext<'_>,
+    node: &str,
+    op: &str,
+    kind: Collective,
+) -> Result<Vec<Value>> {
+    Ok(vec![collective(node, op, kind, ctx.take_input(0))?])
+}
+
+/// The name the node of collective op `op` on `x` gets, once `x`'s dtype is one of `dtypes`
+/// (`what` names the collective in the error).
+fn collective_name(x: &Tensor, op: &str, what: &str, dtypes: &[DType]) -> Result<String> {
+    let name = x.graph().peek_unique_name(op);
+    if dtypes.contains(&x.dtype()) {
+        return Ok(name);
+    }
+    let names: Vec<_> = dtypes.iter().map(|d| d.tf_name()).collect();
+    Err(Error::Type {
+        node: name,
+        op: op.into(),
+        msg: format!(
+            "{what} takes {}, not {}",
+            names.join(" or "),
+            x.dtype().tf_name()
+        ),
+    })
+}
+
+/// Adds `node`, collective op `op` on `x`, whose output is shaped like `x`.
+fn add_collective(x: &Tensor, op: &str, node: Arc<dyn Op>) -> Result<Tensor> {
+    x.graph()
+        .add_node(op, node, &[x], &[], vec![x.spec()])?
+        .output(0)
 }
 
 fn unavailable(node: &str, op: &str, msg: String) -> Error {

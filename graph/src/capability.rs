@@ -16,6 +16,21 @@ pub struct Elementwise {
     pub monotone: bool,
 }
 
+/// A binary float32 function `y = f(a, b)` element by element, as a fused kernel applies it
+/// to the value it computes (one operand) and another input broadcast along it: a scalar, a
+/// vector along the last dimension, or a tensor of the value's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct ElementwiseBinary {
+    /// `out[i] = f(out[i], other[i % other.len()])` in place, or `f(other[..], out[i])` when
+    /// `swapped` (the value is the second operand); `out` starts at a multiple of
+    /// `other.len()`.
+    pub apply: fn(out: &mut [f32], other: &[f32], swapped: bool),
+    /// Whether `f` never decreases in its first, second argument when the other is fixed and
+    /// gives no NaN from finite numbers (`Add`, `Maximum`; `Sub` in its first): max pooling
+    /// then commutes with it when the other operand is the same across a window.
+    pub monotone: [bool; 2],
+}
+
 /// An op's part in fusion.
 #[derive(Default)]
 pub enum Capability {
@@ -24,12 +39,9 @@ pub enum Capability {
     None,
     /// `y = f(x)` element by element on its one float32 input.
     Elementwise(Elementwise),
-    /// `y = x + b` with `b` added along the last dimension. `commutes`: `x` may be either
-    /// input (`Add`); otherwise it is the first (`BiasAdd`).
-    BiasAdd {
-        /// Whether the inputs may swap.
-        commutes: bool,
-    },
+    /// `y = f(a, b)` element by element on its two float32 inputs (`Add`, `Mul`, `Maximum`,
+    /// `BiasAdd`, ...), broadcasting as NumPy does.
+    Binary(ElementwiseBinary),
     /// Pools windows of its one NHWC input; the description is the ops crate's.
     Pool(Box<dyn Any + Send + Sync>),
     /// A product (convolution, matrix product) whose kernel can finish its output with an

@@ -12,7 +12,7 @@ mod op;
 mod shape;
 mod value;
 
-pub use capability::{Capability, Elementwise};
+pub use capability::{Capability, Elementwise, ElementwiseBinary};
 pub use collections::{CollectionItem, GraphKeys, Reuse, VariableScope};
 pub use dtype::DType;
 pub use error::{Error, Result};

@@ -7,15 +7,14 @@ use rustflow_runtime::{FeedDict, Fetch, Session};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+#[path = "../../tests/support/json.rs"]
+mod json;
+use common::{interop, root};
+use json::floats;
 
-fn interop(path: &str) -> PathBuf {
-    std::env::var("INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/interop"))
-        .join(path)
+fn value(j: &Json) -> Value {
+    json::json_value(j).unwrap()
 }
 
 fn mnist_dir() -> PathBuf {
@@ -29,24 +28,6 @@ fn expected(model: &str) -> Json {
         &std::fs::read_to_string(interop(&format!("{model}/expected.json"))).unwrap(),
     )
     .unwrap()
-}
-
-fn floats(j: &Json) -> Vec<f32> {
-    j.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
-fn json_value(j: &Json) -> Value {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Value::new(&shape, floats(&j["data"])).unwrap()
 }
 
 fn close(got: &[f32], want: &[f32], what: &str) {
@@ -122,7 +103,7 @@ fn frozen_small_gives_tensorflows_output() {
         let g = import(file);
         let x = g.tensor_by_name("x:0").unwrap();
         let y = g.tensor_by_name("output:0").unwrap();
-        let v = json_value(&exp["data"]["x"]);
+        let v = value(&exp["data"]["x"]);
         let out = Session::new(&g)
             .eval(&y, &FeedDict::new().with(&x, v))
             .unwrap();

@@ -10,37 +10,18 @@ use rustflow_runtime::{FeedDict, Fetch, Session};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+#[path = "../../tests/support/json.rs"]
+mod json;
+use common::{interop, root};
+use json::floats;
 
-fn interop(path: &str) -> PathBuf {
-    std::env::var("INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/interop"))
-        .join(path)
+fn value(j: &Json) -> Value {
+    json::json_value(j).unwrap()
 }
 
 fn json(path: PathBuf) -> Json {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(j: &Json) -> Vec<f32> {
-    j.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
-fn json_value(j: &Json) -> Value {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Value::new(&shape, floats(&j["data"])).unwrap()
 }
 
 fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
@@ -96,8 +77,8 @@ fn small_training_graph_follows_tensorflows_trajectory() {
         let (x, y) = (tensor(&g, "x:0"), tensor(&g, "y:0"));
         let loss = tensor(&g, &format!("{}:0", n("loss")));
         let feed = FeedDict::new()
-            .with(&x, json_value(&exp["data"]["x"]))
-            .with(&y, json_value(&exp["data"]["y"]));
+            .with(&x, value(&exp["data"]["x"]))
+            .with(&y, value(&exp["data"]["y"]));
         let sess = Session::new(&g);
         sess.run_op(&op(&g, &n("init")), &FeedDict::new()).unwrap();
         let train = op(&g, &n("train"));
@@ -160,8 +141,8 @@ fn small_training_graph_follows_tensorflows_trajectory() {
         sess.run_op(
             &train,
             &FeedDict::new()
-                .with(&x, json_value(&exp["data"]["x"]))
-                .with(&y, json_value(&exp["data"]["y"])),
+                .with(&x, value(&exp["data"]["x"]))
+                .with(&y, value(&exp["data"]["y"])),
         )
         .unwrap();
         restore_from(&ours);

@@ -9,26 +9,17 @@ use rustflow_runtime::{FeedDict, Session};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
+#[path = "../../tests/support/json.rs"]
+mod json;
+
+fn value(j: &Json) -> Value {
+    json::json_value(j).unwrap()
+}
+
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/data")
         .join(name)
-}
-
-fn value(j: &Json) -> Value {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data = j["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect();
-    Value::new(&shape, data).unwrap()
 }
 
 #[test]
@@ -55,18 +46,6 @@ fn tensorflows_wave2_graph_gives_tensorflows_values() {
             .unwrap(),
         };
         let want = value(want);
-        assert_eq!(got.shape(), want.shape(), "{name}");
-        for (i, (a, b)) in got
-            .as_slice::<f32>()
-            .unwrap()
-            .iter()
-            .zip(want.as_slice::<f32>().unwrap())
-            .enumerate()
-        {
-            assert!(
-                (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
-                "{name}[{i}]: {a} vs TensorFlow's {b}"
-            );
-        }
+        json::assert_close(name, &got, &want, 1e-4, 1e-5);
     }
 }

@@ -1,8 +1,11 @@
 //! Recurrent cells, static_rnn and dynamic_rnn: TensorFlow's lstm_tiny case through both,
 //! the two forms against each other, sequence lengths, and numeric gradient checks.
 
+#[path = "../../tests/support/json.rs"]
+mod json;
 mod support;
 
+use json::assert_close as close;
 use rustflow_graph::{shape, DType, Graph, Tensor, Value};
 use rustflow_ops::nn::{
     dynamic_rnn, sparse_softmax_cross_entropy_with_logits, static_rnn, BasicLSTMCell, BasicRNNCell,
@@ -13,40 +16,7 @@ use rustflow_runtime::{FeedDict, Fetch, Session};
 use support::{check_gradients, random_value};
 
 fn value(j: &serde_json::Value) -> Value {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data = j["data"].as_array().unwrap();
-    match j["dtype"].as_str().unwrap() {
-        "int32" => Value::new(
-            &shape,
-            data.iter().map(|x| x.as_i64().unwrap() as i32).collect(),
-        ),
-        _ => Value::new(
-            &shape,
-            data.iter().map(|x| x.as_f64().unwrap() as f32).collect(),
-        ),
-    }
-    .unwrap()
-}
-
-fn close(what: &str, got: &Value, want: &Value, rtol: f32, atol: f32) {
-    assert_eq!(got.shape(), want.shape(), "{what}");
-    for (i, (a, b)) in got
-        .as_slice::<f32>()
-        .unwrap()
-        .iter()
-        .zip(want.as_slice::<f32>().unwrap())
-        .enumerate()
-    {
-        assert!(
-            (a - b).abs() <= atol + rtol * b.abs(),
-            "{what}[{i}]: {a} vs {b}"
-        );
-    }
+    json::json_value(j).unwrap()
 }
 
 /// TensorFlow's `lstm_tiny` (wave 2): forward values and gradients at the initial variables,

@@ -191,16 +191,7 @@ fn run_cifar_tiny(c: &Case) -> Result<(), String> {
     for (k, t) in named {
         compare(k, &eval(t)?, &c.outputs[k], tol)?;
     }
-    for (k, d) in c.variables.iter().zip(&grads) {
-        let d = d.as_ref().ok_or_else(|| format!("no gradient for {k}"))?;
-        let want = c
-            .grads
-            .get(&format!("d{k}"))
-            .cloned()
-            .flatten()
-            .ok_or("grad")?;
-        compare(&format!("d{k}"), &eval(d)?, &want, tol_grad)?;
-    }
+    compare_grads(c, &grads, eval, tol_grad)?;
     for s in 1..=c.attrs["steps"].as_u64().unwrap_or(0) {
         sess.run_op(&step, &feed! {}).map_err(e)?;
         for k in &c.variables {

@@ -4,10 +4,9 @@
 
 use super::{Chain, Epilogue};
 use crate::kernels::conv::{conv2d_forward, conv2d_forward_then, ConvProblem};
-use crate::kernels::pool::pool_images;
 use crate::nn::conv2d::{conv_attrs, out_len};
 use crate::nn::padding::Padding;
-use crate::nn::pool::{PoolKind, PoolSpec};
+use crate::nn::pool::PoolSpec;
 use rustflow_graph::{KernelContext, Op, Result, Value};
 use std::any::Any;
 use std::sync::Arc;
@@ -19,11 +18,12 @@ pub(crate) struct ConvAttrs {
     pub padding: Padding,
 }
 
-/// The fused op: inputs `x`, `filter`, then the bias if any; output the chain's last op's.
+/// The fused op: inputs `x`, `filter`, then the epilogue's operands (a bias, ...); output
+/// the chain's last op's.
 ///
-/// Results are the separate ops' bit for bit: the epilogue adds and maps each element as
-/// they do. A max pool after a non-decreasing activation (or none) pools first and applies
-/// the epilogue to the pooled values only, which picks the same element of each window.
+/// Results are the separate ops' bit for bit: the epilogue computes each element as they do.
+/// A max pool after non-decreasing steps (or none) pools first and applies the epilogue to
+/// the pooled values only, which picks the same element of each window.
 ///
 /// ```
 /// use rustflow_graph::{shape, DType, Graph};
@@ -72,6 +72,22 @@ pub(super) fn build(producer: &(dyn Any + Send + Sync), chain: Chain) -> Option<
     }))
 }
 
+/// Where an output buffer starts, to find a chunk's element offset in it (the convolution
+/// kernels hand the epilogue chunks of the output, not their positions).
+#[derive(Clone, Copy)]
+struct Base(usize);
+
+impl Base {
+    fn of(y: &[f32]) -> Base {
+        Base(y.as_ptr() as usize)
+    }
+
+    /// The element offset of `chunk`, a part of the buffer.
+    fn offset(self, chunk: &[f32]) -> usize {
+        (chunk.as_ptr() as usize - self.0) / std::mem::size_of::<f32>()
+    }
+}
+
 impl Op for FusedConv2D {
     fn op_type(&self) -> &'static str {
         "FusedConv2D"
@@ -80,29 +96,32 @@ impl Op for FusedConv2D {
         let (x, f) = (ctx.input(0), ctx.input(1));
         let (strides, padding) = (self.conv.strides, self.conv.padding);
         let p = ConvProblem::new(x.shape(), f.shape(), strides, padding, ctx.options())?;
-        let (n, co) = (p.win.n, p.co);
-        let bias = self.epilogue.bias_of(&ctx.inputs, co)?;
         let conv_shape = p.out_shape();
+        let operands = self.epilogue.operands(&ctx.inputs, &conv_shape)?;
         let epilogue = &self.epilogue;
         let (x, f) = (x.as_slice()?, f.as_slice()?);
         let Some(pool) = self.pool else {
             let mut y = ctx.output_f32(out_len(&conv_shape)?);
-            conv2d_forward(&p, x, f, &mut y, |out| epilogue.apply(bias, out));
+            let base = Base::of(&y);
+            conv2d_forward(&p, x, f, &mut y, |out| {
+                epilogue.apply(&operands, out, base.offset(out))
+            });
             return Ok(vec![Value::new(&conv_shape, y)?]);
         };
-        let pool_win = pool.attrs.window(&conv_shape)?;
-        let shape = [n, pool_win.oh, pool_win.ow, co];
-        let per_image = pool_win.oh * pool_win.ow * co;
+        let pool = pool.attrs.problem(pool.kind, &conv_shape)?;
+        let shape = pool.out_shape();
         let mut y = ctx.output_f32(out_len(&shape)?);
-        let pool_first =
-            pool.kind == PoolKind::Max && epilogue.activation.is_none_or(|a| a.monotone);
+        let pool_first = pool.pools_first(epilogue.monotone(&operands));
+        let (per_image, conv_image) = (out_len(&shape[1..])?, out_len(&conv_shape[1..])?);
+        let base = Base::of(&y);
         conv2d_forward_then(&p, x, f, &mut y, per_image, |conv, out| {
             if pool_first {
-                pool_images(pool.kind, conv, &pool_win, out);
-                epilogue.apply(bias, out);
+                pool.forward_images(conv, out);
+                epilogue.apply(&operands, out, 0);
             } else {
-                epilogue.apply(bias, conv);
-                pool_images(pool.kind, conv, &pool_win, out);
+                let images = base.offset(out) / per_image.max(1);
+                epilogue.apply(&operands, conv, images * conv_image);
+                pool.forward_images(conv, out);
             }
         });
         Ok(vec![Value::new(&shape, y)?])

@@ -78,11 +78,12 @@ impl Op for FusedMatMul {
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let m = self.matmul;
         let ([rows, cols], mut c) = product(ctx, (m.transpose_a, m.transpose_b))?;
-        let bias = self.epilogue.bias_of(&ctx.inputs, cols)?;
+        let operands = self.epilogue.operands(&ctx.inputs, &[rows, cols])?;
         let per_task = (PAR_CHUNK / cols.max(1)).max(1) * cols;
         if per_task > 0 {
             c.par_chunks_mut(per_task)
-                .for_each(|chunk| self.epilogue.apply(bias, chunk));
+                .enumerate()
+                .for_each(|(i, chunk)| self.epilogue.apply(&operands, chunk, i * per_task));
         }
         Ok(vec![Value::new(&[rows, cols], c)?])
     }

@@ -16,7 +16,7 @@ mod epilogue;
 mod matmul;
 
 pub(crate) use conv2d::ConvAttrs;
-pub(crate) use epilogue::Epilogue;
+pub(crate) use epilogue::{Epilogue, Step};
 pub(crate) use matmul::MatMulAttrs;
 
 use rustflow_graph::{Capability, Graph, NodeData, NodeId, Op};
@@ -27,10 +27,10 @@ use std::sync::Arc;
 /// A step a pattern may absorb after its producer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
-    /// `x + b`, `b` one value per channel (`Add`, `BiasAdd`).
-    Bias,
-    /// An element-wise function (`Relu`, `Tanh`, ...).
-    Activation,
+    /// Any number of element-wise functions of the value (`Relu`, `Tanh`, ...) or of the
+    /// value and an operand broadcast along it (`Add` or `BiasAdd` of a bias, `Mul` by a
+    /// scale or mask, `Maximum`, ...).
+    Elementwise,
     /// A pool over windows (`MaxPool`, `AvgPool`).
     Pool,
     /// An optimizer update whose gradient is the producer's output.
@@ -40,7 +40,7 @@ enum Stage {
 /// What a chain absorbed after its producer.
 #[derive(Default)]
 pub(crate) struct Chain {
-    /// The bias add and activation, in that order.
+    /// The element-wise steps.
     pub epilogue: Epilogue,
     /// The pool's description.
     pub pool: Option<Box<dyn Any + Send + Sync>>,
@@ -51,6 +51,7 @@ pub(crate) struct Chain {
 }
 
 /// One row of the table: the stages that may follow a producer, in order, each optional,
+/// `Elementwise` any number of times,
 /// and the fused op of a producer (its description) and the chain absorbed, or `None` when
 /// the row does not apply to that producer or chain.
 struct Pattern {
@@ -60,14 +61,14 @@ struct Pattern {
 
 /// The fusions, tried in order.
 const PATTERNS: &[Pattern] = &[
-    // conv2d → bias → activation → pool: `FusedConv2D`.
+    // conv2d → element-wise steps (bias, activation, ...) → pool: `FusedConv2D`.
     Pattern {
-        stages: &[Stage::Bias, Stage::Activation, Stage::Pool],
+        stages: &[Stage::Elementwise, Stage::Pool],
         build: conv2d::build,
     },
-    // matmul → bias → activation: `FusedMatMul`.
+    // matmul → element-wise steps: `FusedMatMul`.
     Pattern {
-        stages: &[Stage::Bias, Stage::Activation],
+        stages: &[Stage::Elementwise],
         build: matmul::build,
     },
     // matmul(aᵀ, dy) → an optimizer's update: the update computes its gradient block by
@@ -108,19 +109,21 @@ pub fn rewrite(
             let (mut cur, mut chain, mut extra) = (p, Chain::default(), vec![]);
             let mut absorbed = vec![];
             for &stage in pattern.stages {
-                let Some(k) = reader[cur].filter(|_| absorbable(cur)) else {
-                    break;
-                };
-                let value = (ids[cur], 0);
-                let Some(rest) =
-                    stage_inputs(graph, stage, &nodes[cur], value, &nodes[k], &mut chain)
-                else {
-                    continue;
-                };
-                extra.extend(rest);
-                chain.ops.push(nodes[k].op.op_type());
-                absorbed.push(cur);
-                cur = k;
+                while let Some(k) = reader[cur].filter(|_| absorbable(cur)) {
+                    let value = (ids[cur], 0);
+                    let Some(rest) =
+                        stage_inputs(graph, stage, &nodes[cur], value, &nodes[k], &mut chain)
+                    else {
+                        break;
+                    };
+                    extra.extend(rest);
+                    chain.ops.push(nodes[k].op.op_type());
+                    absorbed.push(cur);
+                    cur = k;
+                    if stage != Stage::Elementwise {
+                        break;
+                    }
+                }
             }
             if cur == p {
                 continue;
@@ -170,19 +173,25 @@ fn stage_inputs(
         v
     };
     match (stage, next.op.capability()) {
-        (Stage::Bias, Capability::BiasAdd { commutes }) if at == 0 || commutes => {
-            let b = next.inputs[1 - at];
-            let b_shape = graph.with_node(b.0, |d| d.outputs[b.1].shape.clone());
-            let last = node.outputs[0].shape.dims()?.last().copied()?;
-            let per_channel = matches!(b_shape.dims(), Some(&[c]) if c.is_some() && c == last);
-            per_channel.then(|| {
-                chain.epilogue.bias = true;
-                vec![b]
-            })
-        }
-        (Stage::Activation, Capability::Elementwise(f)) if next.inputs.len() == 1 => {
-            chain.epilogue.activation = Some(f);
+        (Stage::Elementwise, Capability::Elementwise(f)) if next.inputs.len() == 1 => {
+            chain.epilogue.steps.push(Step::Map(f));
             Some(vec![])
+        }
+        (Stage::Elementwise, Capability::Binary(f)) if next.inputs.len() == 2 => {
+            let other = next.inputs[1 - at];
+            let shape = &node.outputs[0].shape;
+            let dims = shape.dims()?;
+            let o_shape = graph.with_node(other.0, |d| d.outputs[other.1].shape.clone());
+            let fits = match o_shape.dims()? {
+                o if o == dims => true,
+                &[c] if c.is_some() && Some(&c) == dims.last() => true,
+                o => o.len() <= dims.len() && o.iter().all(|&d| d == Some(1)),
+            };
+            (fits && next.outputs[0].shape == *shape).then(|| {
+                let swapped = at == 1;
+                chain.epilogue.steps.push(Step::Binary { f, swapped });
+                vec![other]
+            })
         }
         (Stage::Pool, Capability::Pool(desc)) if next.inputs.len() == 1 => {
             chain.pool = Some(desc);

@@ -1,9 +1,12 @@
-//! 2-D pooling kernels over NHWC tensors (max and average, and their gradients). Every loop
-//! runs innermost over channels, which are contiguous; images are split over the rayon pool.
+//! 2-D pooling over NHWC tensors (max and average, and their gradients): the problem, the
+//! one place its kernel is chosen, and the kernels. Every loop runs innermost over channels,
+//! which are contiguous; images are split over the rayon pool.
 
 use crate::kernels::isa::multiversion;
-use crate::kernels::window::Window;
+use crate::kernels::pool_grad_grad::max_pool_grad_grad;
+use crate::kernels::window::{Padding, Window};
 use rayon::prelude::*;
+use rustflow_graph::{fmt_dims, Error, Result};
 
 /// Channels per step of the 2x2 gradient's inner loop.
 const LANES: usize = 16;
@@ -11,43 +14,174 @@ const LANES: usize = 16;
 /// About this many input elements per parallel task.
 const TASK_ELEMS: usize = 1 << 15;
 
-impl Window {
-    /// Images per parallel task.
-    fn pool_task_images(&self) -> usize {
-        (TASK_ELEMS / self.in_len().max(1)).max(1)
+/// Which pool a kernel computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PoolKind {
+    Max,
+    Avg,
+}
+
+/// A pool to compute: which pool, and its window's geometry over an NHWC input.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolProblem {
+    pub kind: PoolKind,
+    pub win: Window,
+}
+
+/// A pass of a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PoolPass {
+    /// The pooled output.
+    Forward,
+    /// The gradient with respect to the input.
+    Backprop,
+}
+
+/// The kernels of the pooling family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PoolKernel {
+    /// Windows that tile the input in disjoint 2x2 blocks: four inputs per output, as
+    /// straight-line selects over channels.
+    Tiles2x2,
+    /// Any window: the in-bounds taps of each output pixel.
+    Windows,
+}
+
+impl PoolProblem {
+    /// The `kind` pool of windows `ksize` moved by `strides` over a run-time input of shape
+    /// `x`, or a kernel error naming the shape and attributes.
+    pub fn new(
+        kind: PoolKind,
+        x: &[usize],
+        ksize: (usize, usize),
+        strides: (usize, usize),
+        padding: Padding,
+    ) -> Result<PoolProblem> {
+        let win = Window::new(x, ksize, strides, padding).map_err(|m| {
+            Error::Kernel(format!(
+                "{m}: input {}, ksize [1,{},{},1], strides [1,{},{},1], padding {padding}",
+                fmt_dims(x),
+                ksize.0,
+                ksize.1,
+                strides.0,
+                strides.1,
+            ))
+        })?;
+        Ok(PoolProblem { kind, win })
+    }
+
+    /// The pooled output's shape `[n, oh, ow, c]`.
+    pub fn out_shape(&self) -> [usize; 4] {
+        let w = &self.win;
+        [w.n, w.oh, w.ow, w.c]
+    }
+
+    /// Checks that an upstream gradient `dy` has the pooled shape.
+    pub fn check_out_backprop(&self, dy: &[usize]) -> Result<()> {
+        let want = self.out_shape();
+        if dy == want {
+            return Ok(());
+        }
+        Err(Error::Kernel(format!(
+            "the upstream gradient has shape {} but the pooled output has shape {}",
+            fmt_dims(dy),
+            fmt_dims(&want)
+        )))
+    }
+
+    /// The kernel of `pass`. Every kernel choice of the family is here (with
+    /// [`Self::pools_first`] for fused kernels, and `TASK_ELEMS` input elements per parallel
+    /// task): a max pool, forward or gradient, whose 2x2 windows at stride 2 tile the input
+    /// runs as disjoint 2x2 blocks; anything else visits each window's in-bounds taps (the
+    /// gradient of a max pool's gradient always does).
+    pub fn select(&self, pass: PoolPass) -> PoolKernel {
+        let w = &self.win;
+        let tiles = (w.kh, w.kw, w.sh, w.sw) == (2, 2, 2, 2) && w.oh * 2 == w.h && w.ow * 2 == w.w;
+        match (self.kind, pass) {
+            (PoolKind::Max, PoolPass::Forward | PoolPass::Backprop) if tiles => {
+                PoolKernel::Tiles2x2
+            }
+            _ => PoolKernel::Windows,
+        }
+    }
+
+    /// Whether a fused kernel pools its product before an element-wise epilogue (a bias per
+    /// channel and an activation, `monotone` when non-decreasing) rather than after: a max
+    /// pool then picks the same element of each window, and maps only the pooled values.
+    pub fn pools_first(&self, monotone: bool) -> bool {
+        self.kind == PoolKind::Max && monotone
     }
 
     /// Output elements per image.
-    fn pool_out_len(&self) -> usize {
-        self.oh * self.ow * self.c
+    fn out_len(&self) -> usize {
+        self.win.oh * self.win.ow * self.win.c
     }
-}
 
-/// Runs `f(first image, output chunk)` over chunks of whole images of `out` (`per_image`
-/// elements each), in parallel.
-pub(crate) fn par_images(
-    win: &Window,
-    out: &mut [f32],
-    per_image: usize,
-    f: impl Fn(usize, &mut [f32]) + Sync,
-) {
-    if out.is_empty() || per_image == 0 {
-        return;
+    /// Runs `f(first image, output chunk)` over chunks of whole images of `out` (`per_image`
+    /// elements each), in parallel, about `TASK_ELEMS` input elements a task.
+    pub(super) fn par_images(
+        &self,
+        out: &mut [f32],
+        per_image: usize,
+        f: impl Fn(usize, &mut [f32]) + Sync,
+    ) {
+        if out.is_empty() || per_image == 0 {
+            return;
+        }
+        let b = (TASK_ELEMS / self.win.in_len().max(1)).max(1);
+        if b >= self.win.n {
+            f(0, out);
+        } else {
+            out.par_chunks_mut(b * per_image)
+                .enumerate()
+                .for_each(|(i, chunk)| f(i * b, chunk));
+        }
     }
-    let b = win.pool_task_images();
-    if b >= win.n {
-        f(0, out);
-    } else {
-        out.par_chunks_mut(b * per_image)
-            .enumerate()
-            .for_each(|(i, chunk)| f(i * b, chunk));
+
+    /// The pool of `x` into `y` (shaped [`Self::out_shape`], every element written), in
+    /// parallel.
+    pub fn forward(&self, x: &[f32], y: &mut [f32]) {
+        let in_len = self.win.in_len();
+        self.par_images(y, self.out_len(), |i0, yc| {
+            self.forward_images(&x[i0 * in_len..], yc)
+        });
+    }
+
+    /// [`Self::forward`] of the first images of `x` into `y` (as many as `y` holds), on this
+    /// thread.
+    pub fn forward_images(&self, x: &[f32], y: &mut [f32]) {
+        match (self.kind, self.select(PoolPass::Forward)) {
+            (PoolKind::Max, PoolKernel::Tiles2x2) => max_pool_2x2(x, &self.win, y),
+            (PoolKind::Max, PoolKernel::Windows) => max_pool_windows(x, &self.win, y),
+            (PoolKind::Avg, _) => avg_pool_windows(x, &self.win, y),
+        }
+    }
+
+    /// The gradient `dx` (shaped like `x`, overwritten) of the pool of `x` for the upstream
+    /// gradient `dy` (an average pool reads only `dy`).
+    pub fn backprop(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        match (self.kind, self.select(PoolPass::Backprop)) {
+            (PoolKind::Max, kernel) => max_pool_grad(self, kernel, x, dy, dx),
+            (PoolKind::Avg, _) => avg_pool_grad(self, dy, dx),
+        }
+    }
+
+    /// The gradient of [`Self::backprop`] with respect to `dy`, for the upstream `g` (shaped
+    /// like `x`), into `y` (shaped like the pooled output, overwritten); both gradients are
+    /// linear in `dy`: a max pool's picks `g` at each window's first maximum of `x`, an
+    /// average pool's is the pool of `g`.
+    pub fn grad_grad(&self, x: &[f32], g: &[f32], y: &mut [f32]) {
+        match self.kind {
+            PoolKind::Max => max_pool_grad_grad(self, x, g, y),
+            PoolKind::Avg => self.forward(g, y),
+        }
     }
 }
 
 /// Calls `visit(o, taps)` for each output pixel of the `nb` images from image `i0`: `o` is
 /// the pixel's first element within those images' output, and `taps` yields the element
 /// offsets (within the whole input) of the window's in-bounds input pixels, row-major.
-pub(crate) fn for_each_window(
+pub(super) fn for_each_window(
     win: &Window,
     i0: usize,
     nb: usize,
@@ -71,16 +205,6 @@ pub(crate) fn for_each_window(
                 visit(out_pix * c, &mut taps);
             }
         }
-    }
-}
-
-impl Window {
-    /// Whether every window is a whole, disjoint 2x2 block of the input (the common
-    /// 2x2/2 pools), which the fast paths serve.
-    fn is_2x2_tiling(&self) -> bool {
-        (self.kh, self.kw, self.sh, self.sw) == (2, 2, 2, 2)
-            && self.oh * 2 == self.h
-            && self.ow * 2 == self.w
     }
 }
 
@@ -136,49 +260,32 @@ fn route_2x2<const L: usize>(v: [[f32; L]; 4], g: [f32; L]) -> [[f32; L]; 4] {
     out
 }
 
-/// Which pool a kernel computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PoolKind {
-    Max,
-    Avg,
-}
-
-/// The `kind` pool of the first images of `x` into `y` (as many as `y` holds), on this
-/// thread.
-pub(crate) fn pool_images(kind: PoolKind, x: &[f32], win: &Window, y: &mut [f32]) {
-    match kind {
-        PoolKind::Max => max_pool_images(x, win, y),
-        PoolKind::Avg => avg_pool_images(x, win, y),
+multiversion! {
+    /// The max pool of the first images of `x` into `y` (as many as `y` holds) for windows
+    /// that tile the input in 2x2 blocks, on this thread.
+    fn max_pool_2x2(x: &[f32], win: &Window, y: &mut [f32]) {
+        let c = win.c;
+        for (out, [a, b, d, e]) in y.chunks_exact_mut(c).zip(quads_2x2(x, win)) {
+            let taps = a.iter().zip(b).zip(d.iter().zip(e));
+            for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
+                // The first of equal values wins, and NaN only if it comes first, as in
+                // [`max_pool_windows`].
+                let mut m = a;
+                for v in [b, d, e] {
+                    m = if v > m { v } else { m };
+                }
+                *o = m;
+            }
+        }
     }
 }
 
-/// Max pooling of `x` into `y` (`[n, oh, ow, c]`); padding never wins (it acts as −inf).
-pub(crate) fn max_pool(x: &[f32], win: &Window, y: &mut [f32]) {
-    par_images(win, y, win.pool_out_len(), |i0, yc| {
-        max_pool_images(&x[i0 * win.in_len()..], win, yc)
-    });
-}
-
 multiversion! {
-    /// [`max_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
-    pub(crate) fn max_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
+    /// The max pool of the first images of `x` into `y` (as many as `y` holds), on this
+    /// thread; padding never wins (it acts as −inf).
+    fn max_pool_windows(x: &[f32], win: &Window, y: &mut [f32]) {
         let c = win.c;
-        if win.is_2x2_tiling() {
-            for (out, [a, b, d, e]) in y.chunks_exact_mut(c).zip(quads_2x2(x, win)) {
-                let taps = a.iter().zip(b).zip(d.iter().zip(e));
-                for (o, ((&a, &b), (&d, &e))) in out.iter_mut().zip(taps) {
-                    // The first of equal values wins, and NaN only if it comes first, as in the
-                    // general path.
-                    let mut m = a;
-                    for v in [b, d, e] {
-                        m = if v > m { v } else { m };
-                    }
-                    *o = m;
-                }
-            }
-            return;
-        }
-        let nb = y.len() / win.pool_out_len().max(1);
+        let nb = y.len() / (win.oh * win.ow * c).max(1);
         for_each_window(win, 0, nb, |o, taps| {
             let out = &mut y[o..o + c];
             out.fill(f32::NEG_INFINITY);
@@ -197,16 +304,22 @@ multiversion! {
 }
 
 multiversion! {
-    /// The gradient of [`max_pool`]: each window's upstream value goes entirely to the first
-    /// maximal input of the window in row-major order (TensorFlow's rule); overlapping windows
-    /// add. Writes `dx` (overwritten).
-    pub(crate) fn max_pool_grad(x: &[f32], dy: &[f32], win: &Window, dx: &mut [f32]) {
-        let c = win.c;
-        let out_len = win.pool_out_len();
+    /// The gradient of a max pool by `kernel`: each window's upstream value goes entirely to
+    /// the first maximal input of the window in row-major order (TensorFlow's rule);
+    /// overlapping windows add. Writes `dx` (overwritten).
+    fn max_pool_grad(
+        p: &PoolProblem,
+        kernel: PoolKernel,
+        x: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) {
+        let (win, c) = (&p.win, p.win.c);
+        let out_len = p.out_len();
         let in_len = win.in_len();
-        if win.is_2x2_tiling() {
+        if kernel == PoolKernel::Tiles2x2 {
             // Disjoint windows: every dx element is written once, by its window.
-            return par_images(win, dx, in_len, |i0, dxc| {
+            return p.par_images(dx, in_len, |i0, dxc| {
                 let nb = dxc.len() / in_len;
                 let xc = &x[i0 * in_len..(i0 + nb) * in_len];
                 let dyc = &dy[i0 * out_len..(i0 + nb) * out_len];
@@ -243,7 +356,7 @@ multiversion! {
                 }
             });
         }
-        par_images(win, dx, in_len, |i0, dxc| {
+        p.par_images(dx, in_len, |i0, dxc| {
             dxc.fill(0.0);
             let nb = dxc.len() / in_len;
             let base = i0 * in_len;
@@ -270,18 +383,12 @@ multiversion! {
     }
 }
 
-/// Average pooling of `x` into `y`: each window divides by its number of in-bounds inputs.
-pub(crate) fn avg_pool(x: &[f32], win: &Window, y: &mut [f32]) {
-    par_images(win, y, win.pool_out_len(), |i0, yc| {
-        avg_pool_images(&x[i0 * win.in_len()..], win, yc)
-    });
-}
-
 multiversion! {
-    /// [`avg_pool`] of the first images of `x` into `y` (as many as `y` holds), on this thread.
-    fn avg_pool_images(x: &[f32], win: &Window, y: &mut [f32]) {
+    /// The average pool of the first images of `x` into `y` (as many as `y` holds), on this
+    /// thread: each window divides by its number of in-bounds inputs.
+    fn avg_pool_windows(x: &[f32], win: &Window, y: &mut [f32]) {
         let c = win.c;
-        let nb = y.len() / win.pool_out_len().max(1);
+        let nb = y.len() / (win.oh * win.ow * c).max(1);
         for_each_window(win, 0, nb, |o, taps| {
             let out = &mut y[o..o + c];
             out.fill(0.0);
@@ -299,13 +406,13 @@ multiversion! {
 }
 
 multiversion! {
-    /// The gradient of [`avg_pool`]: each window's upstream value divided by its in-bounds count,
-    /// added to each of its inputs. Writes `dx` (overwritten).
-    pub(crate) fn avg_pool_grad(dy: &[f32], win: &Window, dx: &mut [f32]) {
-        let c = win.c;
-        let out_len = win.pool_out_len();
+    /// The gradient of an average pool: each window's upstream value divided by its
+    /// in-bounds count, added to each of its inputs. Writes `dx` (overwritten).
+    fn avg_pool_grad(p: &PoolProblem, dy: &[f32], dx: &mut [f32]) {
+        let (win, c) = (&p.win, p.win.c);
+        let out_len = p.out_len();
         let in_len = win.in_len();
-        par_images(win, dx, in_len, |i0, dxc| {
+        p.par_images(dx, in_len, |i0, dxc| {
             dxc.fill(0.0);
             let nb = dxc.len() / in_len;
             let base = i0 * in_len;
@@ -329,15 +436,15 @@ multiversion! {
 mod tests {
     use super::*;
     use crate::kernels::reference::data;
-    use crate::nn::padding::Padding;
 
     /// The 2x2 fast path against the definition, with channels past a multiple of 16 and
     /// many ties (values on a coarse grid, and all-equal windows).
     #[test]
     fn max_pool_grad_2x2_routes_to_the_first_maximum() {
         let (n, h, w, c) = (2, 4, 6, 37);
-        let win = Window::new(&[n, h, w, c], (2, 2), (2, 2), Padding::Valid).unwrap();
-        assert!(win.is_2x2_tiling());
+        let p =
+            PoolProblem::new(PoolKind::Max, &[n, h, w, c], (2, 2), (2, 2), Padding::Valid).unwrap();
+        assert_eq!(p.select(PoolPass::Backprop), PoolKernel::Tiles2x2);
         let mut x: Vec<f32> = data(n * h * w * c, 1)
             .iter()
             .map(|v| (v * 4.0).round())
@@ -345,7 +452,7 @@ mod tests {
         x[..2 * w * c].fill(1.0);
         let dy = data(n * (h / 2) * (w / 2) * c, 2);
         let mut dx = vec![f32::NAN; x.len()];
-        max_pool_grad(&x, &dy, &win, &mut dx);
+        p.backprop(&x, &dy, &mut dx);
         let mut want = vec![0f32; x.len()];
         let at = |i: usize, y: usize, xx: usize, k: usize| ((i * h + y) * w + xx) * c + k;
         for i in 0..n {

@@ -1,16 +1,15 @@
 //! The gradient of max pooling's gradient: each window picks the upstream value at its
 //! first maximum.
 
-use crate::kernels::pool::{for_each_window, par_images};
-use crate::kernels::window::Window;
+use crate::kernels::pool::{for_each_window, PoolProblem};
 
-/// `y[window] = g[first maximal input of the window]` per channel, with the tie rule of
-/// [`crate::kernels::pool::max_pool_grad`] (row-major, the first maximum wins): `g` is shaped
-/// like the input `x`, `y` like the pooled output (overwritten).
-pub(crate) fn max_pool_grad_grad(x: &[f32], g: &[f32], win: &Window, y: &mut [f32]) {
-    let c = win.c;
+/// `y[window] = g[first maximal input of the window]` per channel, with the tie rule of max
+/// pooling's gradient (row-major, the first maximum wins): `g` is shaped like the input `x`,
+/// `y` like the pooled output (overwritten).
+pub(super) fn max_pool_grad_grad(p: &PoolProblem, x: &[f32], g: &[f32], y: &mut [f32]) {
+    let (win, c) = (&p.win, p.win.c);
     let out_len = win.oh * win.ow * c;
-    par_images(win, y, out_len, |i0, yc| {
+    p.par_images(y, out_len, |i0, yc| {
         let nb = yc.len() / out_len;
         let mut best = vec![0f32; c];
         for_each_window(win, i0, nb, |o, taps| {

@@ -1,7 +1,7 @@
 //! `add` (`+`) with NumPy broadcasting.
 
 use crate::broadcast_grad;
-use crate::math::binary::{binary_builder, binary_kernel, BinaryKind};
+use crate::math::binary::{binary_builder, binary_capability, binary_kernel, BinaryKind};
 use rustflow_graph::{Capability, GradContext, KernelContext, Op, Result, Tensor, Value};
 
 /// The `Add` op.
@@ -22,9 +22,8 @@ impl Op for Add {
             Some(broadcast_grad(dy, gc.x(1), gc.x(0))?),
         ])
     }
-    /// A bias add, when one input is a vector along the other's last dimension.
     fn capability(&self) -> Capability {
-        Capability::BiasAdd { commutes: true }
+        binary_capability(BinaryKind::Add)
     }
 }
 

@@ -1,15 +1,16 @@
 //! The broadcasting binary ops, one row each in [`binary_ops!`] (TensorFlow's op type and
 //! node name, the builder, the dtypes it takes, its function, its gradient), and what they
-//! share: the builder's dtype and shape checks and the kernel's dtype dispatch. `add` keeps a
-//! file of its own (the plan fuses it); it uses the same builder and kernel.
+//! share: the builder's dtype and shape checks, the kernel's dtype dispatch, and the float
+//! rows' capability (fusion applies them to a layer's output). `add` keeps a file of its own;
+//! it uses the same builder, kernel and capability.
 
 use crate::math::kernels::{binary, binary_inplace};
 use crate::math::min_max_grad::min_max_grad;
 use crate::util::{add1, broadcast_shapes, expect_dtype, same_dtype, shape_error};
 use crate::{broadcast_grad, cast, constant, log, neg};
 use rustflow_graph::{
-    not_differentiable, DType, Error, GradContext, KernelContext, Op, Result, Tensor, TensorSpec,
-    Value,
+    not_differentiable, Capability, DType, ElementwiseBinary, Error, GradContext, KernelContext,
+    Op, Result, Tensor, TensorSpec, Value,
 };
 
 /// The element-wise function of a binary op.
@@ -132,57 +133,94 @@ pub(crate) fn binary_kernel(ctx: &mut KernelContext<'_>, kind: BinaryKind) -> Re
     Ok(vec![v])
 }
 
-/// Evaluates `$body` with `$f` bound to the float function of `$kind`, as a closure (so that
-/// the kernel loops inline and vectorize it, which a function pointer would prevent).
+/// Evaluates `$body` with `$f` bound to the float function of `$kind`, as a function item (so
+/// that the kernel loops inline and vectorize it, which a function pointer would prevent, and
+/// so that a closure in `$body` may call it without capturing anything).
 macro_rules! with_float_fn {
     ($kind:expr, $f:ident => $body:expr) => {{
         use BinaryKind::*;
         match $kind {
             Add => {
-                let $f = |x: f32, y: f32| x + y;
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    x + y
+                }
                 $body
             }
             Sub => {
-                let $f = |x: f32, y: f32| x - y;
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    x - y
+                }
                 $body
             }
             Mul => {
-                let $f = |x: f32, y: f32| x * y;
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    x * y
+                }
                 $body
             }
             Div => {
-                let $f = |x: f32, y: f32| x / y;
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    x / y
+                }
                 $body
             }
             Maximum => {
-                let $f = |x: f32, y: f32| if x >= y || y.is_nan() { x } else { y };
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    if x >= y || y.is_nan() {
+                        x
+                    } else {
+                        y
+                    }
+                }
                 $body
             }
             Minimum => {
-                let $f = |x: f32, y: f32| if x <= y || y.is_nan() { x } else { y };
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    if x <= y || y.is_nan() {
+                        x
+                    } else {
+                        y
+                    }
+                }
                 $body
             }
             Pow => {
-                let $f = |x: f32, y: f32| x.powf(y);
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    x.powf(y)
+                }
                 $body
             }
             SquaredDifference => {
-                let $f = |x: f32, y: f32| (x - y) * (x - y);
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    (x - y) * (x - y)
+                }
                 $body
             }
             FloorDiv => {
-                let $f = |x: f32, y: f32| (x / y).floor();
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
+                    (x / y).floor()
+                }
                 $body
             }
             FloorMod => {
-                let $f = |x: f32, y: f32| {
+                #[inline(always)]
+                fn $f(x: f32, y: f32) -> f32 {
                     let r = x % y;
                     if r != 0.0 && (r < 0.0) != (y < 0.0) {
                         r + y
                     } else {
                         r
                     }
-                };
+                }
                 $body
             }
             k @ (Cmp(_) | LogicalAnd | LogicalOr) => Err(Error::Kernel(format!(
@@ -192,6 +230,47 @@ macro_rules! with_float_fn {
     }};
 }
 use with_float_fn;
+
+/// What a row offers fusion: its float function as an [`ElementwiseBinary`] (none for the
+/// comparisons and logical ops, whose output is bool).
+pub(crate) fn binary_capability(kind: BinaryKind) -> Capability {
+    type Apply = fn(&mut [f32], &[f32], bool);
+    let apply = with_float_fn!(kind, f => Ok::<Apply, Error>(|out, other, swapped| {
+        along(out, other, swapped, f)
+    }));
+    let monotone = match kind {
+        BinaryKind::Add | BinaryKind::Maximum | BinaryKind::Minimum => [true, true],
+        BinaryKind::Sub => [true, false],
+        _ => [false, false],
+    };
+    apply.map_or(Capability::None, |apply| {
+        Capability::Binary(ElementwiseBinary { apply, monotone })
+    })
+}
+
+/// `out[i] = f(out[i], other[i % other.len()])` (`f(other[..], out[i])` when `swapped`).
+#[inline(always)]
+fn along(out: &mut [f32], other: &[f32], swapped: bool, f: impl Fn(f32, f32) -> f32 + Copy) {
+    if swapped {
+        rows(out, other, |v, b| f(b, v))
+    } else {
+        rows(out, other, f)
+    }
+}
+
+/// `out[i] = f(out[i], other[i % other.len()])`, with a loop the compiler vectorizes.
+#[inline(always)]
+fn rows(out: &mut [f32], other: &[f32], f: impl Fn(f32, f32) -> f32) {
+    match other {
+        [] => {}
+        &[b] => out.iter_mut().for_each(|v| *v = f(*v, b)),
+        _ => {
+            for row in out.chunks_exact_mut(other.len()) {
+                row.iter_mut().zip(other).for_each(|(v, &b)| *v = f(*v, b));
+            }
+        }
+    }
+}
 
 fn int_fn(kind: BinaryKind, x: i64, y: i64) -> i64 {
     use BinaryKind::*;
@@ -245,6 +324,9 @@ macro_rules! binary_ops {
             }
             fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
                 binary_kernel(ctx, $kind)
+            }
+            fn capability(&self) -> Capability {
+                binary_capability($kind)
             }
             $(fn gradient(&self, $gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
                 let ($dy, $a, $b) = ($gc.dy(0), $gc.x(0), $gc.x(1));

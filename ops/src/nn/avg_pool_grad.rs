@@ -1,9 +1,8 @@
 //! `AvgPoolGrad`: the gradient of `avg_pool`.
 
-use crate::kernels::pool::avg_pool_grad as kernel;
 use crate::nn::avg_pool::avg_pool_op;
 use crate::nn::padding::Padding;
-use crate::nn::pool::{pool_grad_static, PoolAttrs};
+use crate::nn::pool::{pool_grad_static, PoolAttrs, PoolKind};
 use crate::util::add1;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
 
@@ -19,11 +18,7 @@ impl Op for AvgPoolGrad {
         "AvgPoolGrad"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let (x, dy) = (ctx.input(0), ctx.input(1));
-        self.attrs.backprop(ctx, x, dy, |win, dx| {
-            kernel(dy.as_slice()?, win, dx);
-            Ok(())
-        })
+        self.attrs.backprop(ctx, PoolKind::Avg)
     }
     /// Linear in `dy`: `d(dy) = avg_pool(g)`; `x`, read for its shape only, gets none.
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {

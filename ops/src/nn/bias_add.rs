@@ -1,5 +1,6 @@
 //! `bias_add`: adds a bias vector along the last dimension.
 
+use crate::math::binary::{binary_capability, BinaryKind};
 use crate::nn::bias_add_grad::bias_add_grad;
 use crate::util::{add1, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
@@ -42,8 +43,9 @@ impl Op for BiasAdd {
         let dy = gc.dy(0);
         Ok(vec![Some(dy.clone()), Some(bias_add_grad(dy)?)])
     }
+    /// `Add`'s: the fusion pass checks that the bias runs along the value's last dimension.
     fn capability(&self) -> Capability {
-        Capability::BiasAdd { commutes: false }
+        binary_capability(BinaryKind::Add)
     }
 }
 

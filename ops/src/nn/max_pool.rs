@@ -1,6 +1,5 @@
 //! `max_pool`: the maximum over sliding windows of an NHWC tensor.
 
-use crate::kernels::pool::max_pool as kernel;
 use crate::nn::max_pool_grad::max_pool_grad_op;
 use crate::nn::padding::Padding;
 use crate::nn::pool::{add_pool, PoolAttrs, PoolKind, PoolSpec};
@@ -17,7 +16,7 @@ impl Op for MaxPool {
         "MaxPool"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        self.attrs.pool(ctx, kernel)
+        self.attrs.pool(ctx, PoolKind::Max)
     }
     fn gradient(&self, gc: &GradContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let dy = gc.dy(0);

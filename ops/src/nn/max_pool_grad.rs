@@ -1,9 +1,8 @@
 //! `MaxPoolGrad`: the gradient of `max_pool`, recomputing each window's first maximum.
 
-use crate::kernels::pool::max_pool_grad as kernel;
 use crate::nn::max_pool_grad_grad::max_pool_grad_grad_op;
 use crate::nn::padding::Padding;
-use crate::nn::pool::{pool_grad_static, PoolAttrs};
+use crate::nn::pool::{pool_grad_static, PoolAttrs, PoolKind};
 use crate::util::add1;
 use crate::zeros_like;
 use rustflow_graph::{GradContext, KernelContext, Op, Result, Tensor, Value};
@@ -20,11 +19,7 @@ impl Op for MaxPoolGrad {
         "MaxPoolGrad"
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
-        let (x, dy) = (ctx.input(0), ctx.input(1));
-        self.attrs.backprop(ctx, x, dy, |win, dx| {
-            kernel(x.as_slice()?, dy.as_slice()?, win, dx);
-            Ok(())
-        })
+        self.attrs.backprop(ctx, PoolKind::Max)
     }
     /// Linear in `dy`: `d(dy) = max_pool_grad_grad(x, g)`; `x` gets zeros (the maxima are
     /// piecewise constant), as TensorFlow's `_MaxPoolGradGrad`.

@@ -1,9 +1,8 @@
 //! `MaxPoolGradGrad`: the gradient of `MaxPoolGrad` with respect to its upstream gradient.
 
-use crate::kernels::pool_grad_grad::max_pool_grad_grad as kernel;
 use crate::nn::conv2d::out_len;
 use crate::nn::max_pool_grad::max_pool_grad_op;
-use crate::nn::pool::{pool_static, PoolAttrs};
+use crate::nn::pool::{pool_static, PoolAttrs, PoolKind};
 use crate::nn::Padding;
 use crate::util::{add1, same_dtype, shape_error};
 use crate::zeros_like;
@@ -34,10 +33,10 @@ impl Op for MaxPoolGradGrad {
                 fmt_dims(x.shape())
             )));
         }
-        let win = self.attrs.window(x.shape())?;
-        let shape = [win.n, win.oh, win.ow, win.c];
+        let p = self.attrs.problem(PoolKind::Max, x.shape())?;
+        let shape = p.out_shape();
         let mut y = ctx.output_f32(out_len(&shape)?);
-        kernel(x.as_slice()?, g.as_slice()?, &win, &mut y);
+        p.grad_grad(x.as_slice()?, g.as_slice()?, &mut y);
         Ok(vec![Value::new(&shape, y)?])
     }
     /// Linear in `g`: `d(g) = max_pool_grad(x, upstream)`; `x` gets zeros (the maxima are

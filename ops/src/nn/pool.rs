@@ -1,13 +1,13 @@
 //! What the pooling ops (`max_pool`, `avg_pool` and their gradients) share: attribute and
-//! shape checks at build time, and the window geometry at run time.
+//! shape checks at build time, and the pooling problem at run time.
 
 pub(crate) use crate::kernels::pool::PoolKind;
-use crate::kernels::window::Window;
+use crate::kernels::pool::PoolProblem;
 use crate::nn::conv2d::out_len;
 use crate::nn::padding::{nhwc_dims, spatial_attr, Padding};
 use crate::util::{add1, arg_error, expect_dtype, same_dtype, shape_error};
 use rustflow_graph::{
-    fmt_dims, Capability, DType, Error, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
+    Capability, DType, KernelContext, Op, Result, Shape, Tensor, TensorSpec, Value,
 };
 
 /// The window and strides of a pooling op, checked: `ksize` and `strides` are `[1, a, b, 1]`
@@ -34,50 +34,31 @@ impl PoolSpec {
 }
 
 impl PoolAttrs {
-    /// The run-time geometry over an input of shape `x`, or a kernel error naming it.
-    pub fn window(&self, x: &[usize]) -> Result<Window> {
-        Window::new(x, self.ksize, self.strides, self.padding).map_err(|m| {
-            Error::Kernel(format!(
-                "{m}: input {}, ksize [1,{},{},1], strides [1,{},{},1], padding {}",
-                fmt_dims(x),
-                self.ksize.0,
-                self.ksize.1,
-                self.strides.0,
-                self.strides.1,
-                self.padding
-            ))
-        })
+    /// The `kind` pool of these windows over a run-time input of shape `x`, or a kernel
+    /// error naming the shape and attributes.
+    pub fn problem(&self, kind: PoolKind, x: &[usize]) -> Result<PoolProblem> {
+        PoolProblem::new(kind, x, self.ksize, self.strides, self.padding)
     }
 
-    /// A pooling op's output: `kernel(x, window, y)` fills (every element of) the pooled
-    /// output `y` of the op's run-time input `x`.
-    pub fn pool(
-        &self,
-        ctx: &KernelContext<'_>,
-        kernel: impl FnOnce(&[f32], &Window, &mut [f32]),
-    ) -> Result<Vec<Value>> {
+    /// A pooling op's output: the `kind` pool of the op's run-time input.
+    pub fn pool(&self, ctx: &KernelContext<'_>, kind: PoolKind) -> Result<Vec<Value>> {
         let x = ctx.input(0);
-        let win = self.window(x.shape())?;
-        let shape = [win.n, win.oh, win.ow, win.c];
+        let p = self.problem(kind, x.shape())?;
+        let shape = p.out_shape();
         let mut y = ctx.output_f32(out_len(&shape)?);
-        kernel(x.as_slice()?, &win, &mut y);
+        p.forward(x.as_slice()?, &mut y);
         Ok(vec![Value::new(&shape, y)?])
     }
 
-    /// A pooling gradient op's output: after checking that the upstream gradient `dy` has
-    /// the pooled shape, `kernel(window, dx)` fills every element of `dx`, shaped like the
-    /// run-time input `x`.
-    pub fn backprop(
-        &self,
-        ctx: &KernelContext<'_>,
-        x: &Value,
-        dy: &Value,
-        kernel: impl FnOnce(&Window, &mut [f32]) -> Result<()>,
-    ) -> Result<Vec<Value>> {
-        let win = self.window(x.shape())?;
-        check_pooled(dy.shape(), &win)?;
+    /// A pooling gradient op's output: the gradient of the `kind` pool of its input `x` for
+    /// the upstream gradient `dy` (its inputs 0 and 1), once `dy` is checked to have the
+    /// pooled shape.
+    pub fn backprop(&self, ctx: &KernelContext<'_>, kind: PoolKind) -> Result<Vec<Value>> {
+        let (x, dy) = (ctx.input(0), ctx.input(1));
+        let p = self.problem(kind, x.shape())?;
+        p.check_out_backprop(dy.shape())?;
         let mut dx = ctx.output_f32(x.len());
-        kernel(&win, &mut dx)?;
+        p.backprop(x.as_slice()?, dy.as_slice()?, &mut dx);
         Ok(vec![Value::new(x.shape(), dx)?])
     }
 
@@ -173,18 +154,4 @@ pub(crate) fn pool_grad_static(
         ));
     }
     Ok(attrs)
-}
-
-/// Checks that an upstream gradient has the pooled shape.
-fn check_pooled(dy: &[usize], win: &Window) -> Result<()> {
-    let want = [win.n, win.oh, win.ow, win.c];
-    if dy == want {
-        Ok(())
-    } else {
-        Err(Error::Kernel(format!(
-            "the upstream gradient has shape {} but the pooled output has shape {}",
-            fmt_dims(dy),
-            fmt_dims(&want)
-        )))
-    }
 }

@@ -89,45 +89,56 @@ pub struct BasicRNNCell {
 }
 
 impl BasicRNNCell {
-    /// A cell of `num_units`.
-    pub fn new(num_units: usize) -> Self {
-        BasicRNNCell {
-            units: num_units,
-            weights: OnceLock::new(),
-        }
+    fn make(&self, g: &Graph, s: &str, input_depth: usize) -> Result<Vec<Variable>> {
+        let n = self.units;
+        Ok(vec![
+            glorot(g, &format!("{s}/kernel"), input_depth + n, n)?,
+            bias(g, &format!("{s}/bias"), n, 0.0)?,
+        ])
+    }
+
+    fn step(&self, x: &Tensor, h: &Tensor, w: &[Variable]) -> Result<Tensor> {
+        tanh(&linear(x, h, &w[0], &w[1])?)
     }
 }
 
-impl RNNCell for BasicRNNCell {
-    fn state_size(&self) -> Vec<usize> {
-        vec![self.units]
-    }
-    fn output_size(&self) -> usize {
-        self.units
-    }
-    fn build(&self, g: &Graph, scope: &str, input_depth: usize) -> Result<()> {
-        build_once(&self.weights, || {
-            let s = format!("{scope}/basic_rnn_cell");
-            Ok(vec![
-                glorot(
-                    g,
-                    &format!("{s}/kernel"),
-                    input_depth + self.units,
-                    self.units,
-                )?,
-                bias(g, &format!("{s}/bias"), self.units, 0.0)?,
-            ])
-        })
-    }
-    fn call(&self, x: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
-        let w = built(&self.weights, "basic_rnn_cell")?;
-        let h = tanh(&linear(x, &state[0], &w[0], &w[1])?)?;
-        Ok((h.clone(), vec![h]))
-    }
-    fn variables(&self) -> Vec<Variable> {
-        self.weights.get().cloned().unwrap_or_default()
-    }
+/// The constructor and [`RNNCell`] of a cell whose state is its output, one vector of
+/// `units`, from its inherent `make` (its weights under a scope) and `step` (the new state).
+macro_rules! one_state_cell {
+    ($t:ident, $scope:literal) => {
+        impl $t {
+            /// A cell of `num_units`.
+            pub fn new(num_units: usize) -> Self {
+                $t {
+                    units: num_units,
+                    weights: OnceLock::new(),
+                }
+            }
+        }
+
+        impl RNNCell for $t {
+            fn state_size(&self) -> Vec<usize> {
+                vec![self.units]
+            }
+            fn output_size(&self) -> usize {
+                self.units
+            }
+            fn build(&self, g: &Graph, scope: &str, input_depth: usize) -> Result<()> {
+                let s = format!("{scope}/{}", $scope);
+                build_once(&self.weights, || self.make(g, &s, input_depth))
+            }
+            fn call(&self, x: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+                let h = self.step(x, &state[0], built(&self.weights, $scope)?)?;
+                Ok((h.clone(), vec![h]))
+            }
+            fn variables(&self) -> Vec<Variable> {
+                self.weights.get().cloned().unwrap_or_default()
+            }
+        }
+    };
 }
+one_state_cell!(BasicRNNCell, "basic_rnn_cell");
+one_state_cell!(GRUCell, "gru_cell");
 
 /// The LSTM of `BasicLSTMCell` and `LSTMCell`: state `(c, h)`, gates `i, j, f, o` from one
 /// product `[x, h] · kernel + bias`, optional peepholes (`LSTMCell`'s `w_f_diag`, `w_i_diag`,
@@ -262,45 +273,21 @@ pub struct GRUCell {
 }
 
 impl GRUCell {
-    /// A cell of `num_units`.
-    pub fn new(num_units: usize) -> Self {
-        GRUCell {
-            units: num_units,
-            weights: OnceLock::new(),
-        }
+    fn make(&self, g: &Graph, s: &str, input_depth: usize) -> Result<Vec<Variable>> {
+        let n = self.units;
+        Ok(vec![
+            glorot(g, &format!("{s}/gates/kernel"), input_depth + n, 2 * n)?,
+            bias(g, &format!("{s}/gates/bias"), 2 * n, 1.0)?,
+            glorot(g, &format!("{s}/candidate/kernel"), input_depth + n, n)?,
+            bias(g, &format!("{s}/candidate/bias"), n, 0.0)?,
+        ])
     }
-}
 
-impl RNNCell for GRUCell {
-    fn state_size(&self) -> Vec<usize> {
-        vec![self.units]
-    }
-    fn output_size(&self) -> usize {
-        self.units
-    }
-    fn build(&self, g: &Graph, scope: &str, input_depth: usize) -> Result<()> {
-        build_once(&self.weights, || {
-            let s = format!("{scope}/gru_cell");
-            let n = self.units;
-            Ok(vec![
-                glorot(g, &format!("{s}/gates/kernel"), input_depth + n, 2 * n)?,
-                bias(g, &format!("{s}/gates/bias"), 2 * n, 1.0)?,
-                glorot(g, &format!("{s}/candidate/kernel"), input_depth + n, n)?,
-                bias(g, &format!("{s}/candidate/bias"), n, 0.0)?,
-            ])
-        })
-    }
-    fn call(&self, x: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
-        let w = built(&self.weights, "gru_cell")?;
-        let h = &state[0];
+    fn step(&self, x: &Tensor, h: &Tensor, w: &[Variable]) -> Result<Tensor> {
         let ru = split(&sigmoid(&linear(x, h, &w[0], &w[1])?)?, 2, 1)?;
         let c = tanh(&linear(x, &mul(&ru[0], h)?, &w[2], &w[3])?)?;
         let one = constant(x.graph(), 1.0f32, "one");
-        let new_h = add(&mul(&ru[1], h)?, &mul(&sub(&one, &ru[1])?, &c)?)?;
-        Ok((new_h.clone(), vec![new_h]))
-    }
-    fn variables(&self) -> Vec<Variable> {
-        self.weights.get().cloned().unwrap_or_default()
+        add(&mul(&ru[1], h)?, &mul(&sub(&one, &ru[1])?, &c)?)
     }
 }
 
