@@ -101,6 +101,8 @@ pub fn rewrite(
         }
     }
     let mut gone = vec![false; nodes.len()];
+    // The node whose fused step took each absorbed node in.
+    let mut into: Vec<usize> = (0..nodes.len()).collect();
     for p in 0..nodes.len() {
         let Capability::Producer(desc) = nodes[p].op.capability() else {
             continue;
@@ -137,6 +139,7 @@ pub fn rewrite(
             for &j in &absorbed {
                 controls.extend(nodes[j].control_inputs.iter().copied());
                 gone[j] = true;
+                into[j] = cur;
             }
             if let Capability::Update { var, .. } = nodes[cur].op.capability() {
                 controls.extend(readers_of_old_value(ids, nodes, cur, var, inputs[1]));
@@ -149,6 +152,28 @@ pub fn rewrite(
             d.control_inputs = controls;
             break;
         }
+    }
+    // A control input on a node that another chain absorbed (an update waiting for a
+    // reader of the variable's old value) waits for the fused step that took it in.
+    for k in (0..nodes.len()).filter(|&k| !gone[k]) {
+        let mut controls: Vec<NodeId> = nodes[k]
+            .control_inputs
+            .iter()
+            .map(|c| match index.get(c) {
+                Some(&j) if gone[j] => {
+                    let mut j = j;
+                    while gone[j] {
+                        j = into[j];
+                    }
+                    ids[j]
+                }
+                _ => *c,
+            })
+            .filter(|&c| c != ids[k])
+            .collect();
+        controls.sort();
+        controls.dedup();
+        nodes[k].control_inputs = controls;
     }
     gone
 }
