@@ -54,7 +54,7 @@ fn graph_def(case: &Json) -> GraphDef {
 #[test]
 fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
     let cases = cases();
-    assert_eq!(cases.len(), 9);
+    assert_eq!(cases.len(), 11);
     for (name, case) in &cases {
         let def = graph_def(case);
         let g = Graph::new();
