@@ -45,22 +45,25 @@ pub(crate) fn element_shapes(def: &GraphDef) -> GraphDef {
     let mut shape_attr: HashMap<String, AttrValue> = HashMap::new();
     let mut shape_input: HashMap<String, String> = HashMap::new();
     for n in &def.node {
-        let (list, shape) = match n.op.as_str() {
-            "TensorArrayGatherV3" => match n.attr.get("element_shape") {
-                Some(a) if known(a) => (n.input.first(), a),
-                _ => continue,
-            },
-            "TensorListStack" => (n.input.first(), &AttrValue::default()),
-            "TensorListGather" => (n.input.first(), &AttrValue::default()),
+        // The array's creator, and the shape as an attribute (TF1) or an input (TF2).
+        let (shape, input) = match n.op.as_str() {
+            "TensorArrayGatherV3" => (n.attr.get("element_shape").filter(|a| known(a)), None),
+            "TensorListStack" => (None, n.input.get(1)),
+            "TensorListGather" => (None, n.input.get(2)),
             _ => continue,
         };
-        let Some(c) = list.and_then(|l| creator(&by_name, l)) else {
-            continue;
-        };
-        if c.op == "TensorArrayV3" {
-            shape_attr.insert(c.name.clone(), shape.clone());
-        } else if let Some(s) = n.input.get(if n.op == "TensorListStack" { 1 } else { 2 }) {
-            shape_input.insert(c.name.clone(), s.clone());
+        match (
+            n.input.first().and_then(|l| creator(&by_name, l)),
+            shape,
+            input,
+        ) {
+            (Some(c), Some(a), _) if c.op == "TensorArrayV3" => {
+                shape_attr.insert(c.name.clone(), a.clone());
+            }
+            (Some(c), _, Some(s)) if c.op == "TensorListReserve" => {
+                shape_input.insert(c.name.clone(), s.clone());
+            }
+            _ => {}
         }
     }
     let mut out = def.clone();
@@ -141,7 +144,13 @@ pub(crate) fn write(n: &NodeImport<'_>) -> Result<Imported> {
     })?;
     let (index, value) = (n.input(1)?, n.input(2)?);
     let ta = target(flow, || Ok(value.clone()))?;
-    Ok(ta.write(index, value)?.flow().clone().into())
+    let ta = ta.write(index, value).map_err(|e| {
+        n.error(format!(
+            "{e} (an array without an element shape takes it from its stack or gather, or \
+             from a first write outside any loop)"
+        ))
+    })?;
+    Ok(ta.flow().clone().into())
 }
 
 /// `TensorArrayScatterV3(handle, indices, value, flow)`: the flow after the writes.
