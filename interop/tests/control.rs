@@ -85,17 +85,21 @@ fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
     }
 }
 
+/// The op types of the rustflow graph that `case` imports as.
+fn imported_op_types(case: &Json) -> Vec<String> {
+    let g = Graph::new();
+    import_graph_def(&g, &graph_def(case), &ImportOptions::default()).unwrap();
+    g.node_ids()
+        .into_iter()
+        .map(|id| g.node(id).op.op_type().to_string())
+        .collect()
+}
+
 /// TF1's loops and conds become rustflow's `While` and `If`: no frame op is left.
 #[test]
 fn tf1_control_flow_imports_as_functional_ops() {
     for (name, case) in cases().iter().filter(|(n, _)| n.ends_with("_v1")) {
-        let g = Graph::new();
-        import_graph_def(&g, &graph_def(case), &ImportOptions::default()).unwrap();
-        let types: Vec<String> = g
-            .node_ids()
-            .into_iter()
-            .map(|id| g.node(id).op.op_type().to_string())
-            .collect();
+        let types = imported_op_types(case);
         assert!(
             types.iter().any(|t| t == "If" || t == "While"),
             "{name}: {types:?}"
@@ -142,13 +146,7 @@ fn unsupported_control_flow_is_an_error_before_anything_is_added() {
 #[test]
 fn tensor_arrays_import_as_rustflow_tensor_arrays() {
     for name in ["tensor_array_v1", "tensor_array_v2"] {
-        let g = Graph::new();
-        import_graph_def(&g, &graph_def(&cases()[name]), &ImportOptions::default()).unwrap();
-        let types: Vec<String> = g
-            .node_ids()
-            .into_iter()
-            .map(|id| g.node(id).op.op_type().to_string())
-            .collect();
+        let types = imported_op_types(&cases()[name]);
         assert!(
             types.iter().any(|t| t == "TensorArrayV3")
                 && !types.iter().any(|t| t.starts_with("TensorList")),
