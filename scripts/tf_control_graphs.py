@@ -70,6 +70,28 @@ def nested_while_case():
     return [{"n": np.array(k, np.int32), "x": xs} for k in (0, 4)], ["acc"]
 
 
+def tensor_array_case():
+    """A loop that reads one TensorArray (unstacked from a tensor) and writes another, as the
+    golden case while_loop_tensorarray_sum; its size known only at run time."""
+    x = tf1.placeholder(tf.float32, [None, 3], name="x")
+    n = tf.shape(x)[0]
+    ta_in = tf.TensorArray(tf.float32, size=n).unstack(x)
+    ta_out = tf.TensorArray(tf.float32, size=n, clear_after_read=False)
+
+    def body(i, acc, out):
+        acc = acc + ta_in.read(i)
+        return i + 1, acc, out.write(i, acc * 2.0)
+
+    _, acc, out = tf1.while_loop(lambda i, acc, out: i < n, body,
+                                 (tf.constant(0), tf.zeros([3]), ta_out))
+    tf.identity(acc, name="acc")
+    tf.identity(out.stack(), name="stacked")
+    tf.identity(out.gather([2, 0]), name="gathered")
+    tf.identity(out.size(), name="size")
+    xs = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0], [4.0, 0.0, -3.0]], np.float32)
+    return [{"x": xs}, {"x": np.concatenate([xs, xs * 2.0])}], ["acc", "stacked", "gathered", "size"]
+
+
 def gradient_ops_case():
     """Gradients whose TensorFlow ops rustflow imports through its own gradient rules."""
     x = tf1.placeholder(tf.float32, [2, 4, 4, 3], name="x")
@@ -112,6 +134,7 @@ CASES = {
     "while": while_case,
     "cond_in_while": cond_in_while_case,
     "nested_while": nested_while_case,
+    "tensor_array": tensor_array_case,
     "gradient_ops": gradient_ops_case,
 }
 

@@ -4,6 +4,7 @@
 use crate::convert;
 use crate::deferred::{fold, Deferred};
 use crate::functions::{self, Functions};
+use crate::tensor_array as ta;
 use rustflow_graph::{DType, Error, Graph, NodeId, Operation, Result, Shape, Tensor, Value};
 use rustflow_ops::nn::Padding;
 use rustflow_ops::{self as ops, Variable};
@@ -1068,6 +1069,19 @@ pub const OPS: &[(&str, Build)] = &[
     ("StatelessIf", functional_if),
     ("While", functional_while),
     ("StatelessWhile", functional_while),
+    ("TensorArrayV3", ta::tensor_array_v3),
+    ("TensorArrayWriteV3", ta::write),
+    ("TensorArrayScatterV3", ta::scatter),
+    ("TensorArrayReadV3", ta::read),
+    ("TensorArrayGatherV3", ta::gather),
+    ("TensorArraySizeV3", ta::size),
+    ("TensorListReserve", ta::tensor_list_reserve),
+    ("TensorListFromTensor", ta::same_flow),
+    ("TensorListSetItem", ta::write),
+    ("TensorListGetItem", ta::read),
+    ("TensorListGather", ta::gather),
+    ("TensorListStack", ta::same_flow),
+    ("TensorListLength", ta::size),
     ("FusedBatchNormV2", fused_batch_norm),
     ("FusedBatchNormV3", fused_batch_norm),
     ("Gather", |n| t(ops::gather(n.input(0)?, n.input(1)?, 0))),
@@ -1402,13 +1416,36 @@ fn functional_if(n: &NodeImport<'_>) -> Result<Imported> {
 
 /// `While`/`StatelessWhile` (`tf.while_loop` with control flow v2, and TF1's loop frames as
 /// [`crate::control_v1`] rebuilds them): rustflow's `while_loop` over the inputs with the
-/// `cond` and `body` functions; `output_shapes`, when given, are the shape invariants.
+/// `cond` and `body` functions; `output_shapes`, when given, are the shape invariants (but
+/// for a variant or resource, a TensorArray's flow here: its shape as it enters).
 fn functional_while(n: &NodeImport<'_>) -> Result<Imported> {
     let vars: Vec<&Tensor> = n.inputs.iter().collect();
+    let types = match n.attr("T") {
+        Some(Attr::List(l)) => l.r#type.clone(),
+        _ => vec![],
+    };
+    let flow = |k: usize| {
+        [
+            rustflow_proto::DataType::DtVariant,
+            rustflow_proto::DataType::DtResource,
+        ]
+        .iter()
+        .any(|&d| types.get(k) == Some(&(d as i32)))
+    };
     let shape_invariants = match n.attr("output_shapes") {
-        Some(Attr::List(l)) if l.shape.len() == vars.len() => {
-            Some(l.shape.iter().map(convert::shape).collect())
-        }
+        Some(Attr::List(l)) if l.shape.len() == vars.len() => Some(
+            l.shape
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    if flow(k) {
+                        vars[k].shape()
+                    } else {
+                        convert::shape(s)
+                    }
+                })
+                .collect(),
+        ),
         _ => None,
     };
     let options = ops::WhileOptions {
@@ -1615,7 +1652,7 @@ pub fn import_graph_def(
     options: &ImportOptions,
 ) -> Result<Vec<Element>> {
     let mut functions = functions::library(def.library.as_ref())?;
-    let def = crate::control_v1::lower(def, &mut functions)?;
+    let def = crate::control_v1::lower(&ta::element_shapes(def), &mut functions)?;
     // Everything is checked before any node is added: the nodes, and the functions they call.
     let mapped: HashSet<&str> = options.input_map.keys().map(|k| parse_input(k).0).collect();
     check(&def.node, &mapped)?;

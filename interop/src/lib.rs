@@ -11,6 +11,7 @@ pub mod import;
 pub mod meta;
 pub mod ops;
 pub mod summary;
+mod tensor_array;
 mod wire;
 
 pub use export::{op_counts, sub_graph_def, to_graph_def, write_graph};

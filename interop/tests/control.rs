@@ -54,7 +54,7 @@ fn graph_def(case: &Json) -> GraphDef {
 #[test]
 fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
     let cases = cases();
-    assert_eq!(cases.len(), 9);
+    assert_eq!(cases.len(), 11);
     for (name, case) in &cases {
         let def = graph_def(case);
         let g = Graph::new();
@@ -85,17 +85,21 @@ fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
     }
 }
 
+/// The op types of the rustflow graph that `case` imports as.
+fn imported_op_types(case: &Json) -> Vec<String> {
+    let g = Graph::new();
+    import_graph_def(&g, &graph_def(case), &ImportOptions::default()).unwrap();
+    g.node_ids()
+        .into_iter()
+        .map(|id| g.node(id).op.op_type().to_string())
+        .collect()
+}
+
 /// TF1's loops and conds become rustflow's `While` and `If`: no frame op is left.
 #[test]
 fn tf1_control_flow_imports_as_functional_ops() {
     for (name, case) in cases().iter().filter(|(n, _)| n.ends_with("_v1")) {
-        let g = Graph::new();
-        import_graph_def(&g, &graph_def(case), &ImportOptions::default()).unwrap();
-        let types: Vec<String> = g
-            .node_ids()
-            .into_iter()
-            .map(|id| g.node(id).op.op_type().to_string())
-            .collect();
+        let types = imported_op_types(case);
         assert!(
             types.iter().any(|t| t == "If" || t == "While"),
             "{name}: {types:?}"
@@ -134,4 +138,38 @@ fn unsupported_control_flow_is_an_error_before_anything_is_added() {
         .to_string();
     assert!(e.contains("StatelessIf") && e.contains("library"), "{e}");
     assert_eq!(g.len(), 0);
+}
+
+/// TensorFlow's TensorArrays become rustflow's: TF1's handle and flow, TF2's `TensorList`,
+/// with no TensorFlow array op left; an array whose element shape nothing names (its stack's
+/// `element_shape` removed) and that a loop writes is an error naming a node, not a panic.
+#[test]
+fn tensor_arrays_import_as_rustflow_tensor_arrays() {
+    for name in ["tensor_array_v1", "tensor_array_v2"] {
+        let types = imported_op_types(&cases()[name]);
+        assert!(
+            types.iter().any(|t| t == "TensorArrayV3")
+                && !types.iter().any(|t| t.starts_with("TensorList")),
+            "{name}: {types:?}"
+        );
+    }
+    let mut def = graph_def(&cases()["tensor_array_v1"]);
+    for n in def
+        .node
+        .iter_mut()
+        .filter(|n| n.op == "TensorArrayGatherV3")
+    {
+        n.attr.remove("element_shape");
+    }
+    let g = Graph::new();
+    let run = import_graph_def(&g, &def, &ImportOptions::default()).and_then(|_| {
+        let x = Value::new(&[2, 3], vec![1.0f32; 6]).unwrap();
+        let feed = FeedDict::new().with(g.tensor_by_name("x:0").unwrap(), x);
+        Session::new(&g).eval(&g.tensor_by_name("stacked:0").unwrap(), &feed)
+    });
+    let e = run.unwrap_err().to_string();
+    assert!(
+        e.contains("TensorArrayWriteV3") && e.contains("element shape"),
+        "{e}"
+    );
 }
