@@ -300,7 +300,7 @@ fn a_traced_run_records_every_node_and_exports_chrome_json() -> Result<()> {
 }
 
 #[test]
-fn a_short_plan_runs_its_nodes_on_the_calling_thread_from_its_second_run() -> Result<()> {
+fn a_short_plan_runs_its_nodes_on_the_calling_thread_once_a_run_was_short() -> Result<()> {
     // Two independent branches: the first run spreads them over the pool; once the plan is
     // known to take under SEQUENTIAL_BELOW_US, it runs them one by one where `run` is called.
     let g = Graph::new();
@@ -314,16 +314,21 @@ fn a_short_plan_runs_its_nodes_on_the_calling_thread_from_its_second_run() -> Re
     };
     let feeds = feed! { &x => [3.0f32, 4.0] };
     let first = sess.run_with(&fetches![&y], &feeds, &opts)?;
-    let second = sess.run_with(&fetches![&y], &feeds, &opts)?;
     assert_eq!(first.0.value(0)?.as_slice::<f32>()?, [3.0, 8.0]);
-    assert_eq!(second.0.value(0)?.as_slice::<f32>()?, [3.0, 8.0]);
-    // The test's own thread is outside the pool: traces record it as usize::MAX.
-    assert!(
-        second.1.nodes.iter().all(|n| n.thread == usize::MAX),
-        "{:?}",
-        second.1.nodes
-    );
-    assert_eq!(second.1.nodes.len(), 3);
+    // The second run is sequential unless the machine is so loaded that the first took
+    // longer than the threshold; then a later one is. The test's own thread is outside the
+    // pool: traces record it as usize::MAX.
+    let mut sequential = None;
+    for _ in 0..50 {
+        let (out, meta) = sess.run_with(&fetches![&y], &feeds, &opts)?;
+        assert_eq!(out.value(0)?.as_slice::<f32>()?, [3.0, 8.0]);
+        if meta.nodes.iter().all(|n| n.thread == usize::MAX) {
+            sequential = Some(meta);
+            break;
+        }
+    }
+    let meta = sequential.expect("no run of the short plan ran on the calling thread");
+    assert_eq!(meta.nodes.len(), 3);
     Ok(())
 }
 
