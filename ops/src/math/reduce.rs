@@ -220,16 +220,6 @@ impl Reduce {
             }
         };
         let parallel = outer * n * inner >= 2 * REDUCE_BLOCK;
-        let mut out = vec![init; outer * inner];
-        if blocks == 1 {
-            let row = |(o, dst): (usize, &mut [T])| block(o, 0, dst);
-            if parallel {
-                out.par_chunks_mut(inner).enumerate().for_each(row);
-            } else {
-                out.chunks_mut(inner).enumerate().for_each(row);
-            }
-            return out;
-        }
         let mut partials = vec![init; outer * blocks * inner];
         let task = |(t, dst): (usize, &mut [T])| block(t / blocks, t % blocks, dst);
         if parallel {
@@ -237,6 +227,10 @@ impl Reduce {
         } else {
             partials.chunks_mut(inner).enumerate().for_each(task);
         }
+        if blocks == 1 {
+            return partials;
+        }
+        let mut out = vec![init; outer * inner];
         for (dst, parts) in out.chunks_mut(inner).zip(partials.chunks(blocks * inner)) {
             for p in parts.chunks(inner) {
                 for (d, &s) in dst.iter_mut().zip(p) {
