@@ -379,10 +379,17 @@ impl ExportNode<'_> {
         self.typed(op, &inputs, vec![]);
     }
 
+    /// A convolution's attributes (a depthwise one has no `use_cudnn_on_gpu`).
     fn conv_attrs(&self) -> Result<Vec<(&'static str, AttrValue)>> {
         let mut attrs = self.window()?;
-        attrs.push(("dilations", ints(&[1, 1, 1, 1])));
-        attrs.push(("use_cudnn_on_gpu", a(Attr::B(true))));
+        let dilations = self
+            .attrs
+            .get("dilations")
+            .map_or(vec![1, 1, 1, 1], |d| numbers(d));
+        attrs.push(("dilations", ints(&dilations)));
+        if !self.node.op.op_type().starts_with("Depthwise") {
+            attrs.push(("use_cudnn_on_gpu", a(Attr::B(true))));
+        }
         Ok(attrs)
     }
 
@@ -515,6 +522,179 @@ impl ExportNode<'_> {
         let mul = self.binary("mul", "Mul", &raw, &scale);
         let shift = self.constant("shift", Value::scalar(shift));
         self.binary("", "AddV2", &mul, &shift);
+        Ok(())
+    }
+
+    /// Axis `axis` of input `i` made non-negative with its static rank.
+    fn axis_of(&self, i: usize, axis: i64) -> Result<usize> {
+        let r = self.rank(i)? as i64;
+        let a = if axis < 0 { axis + r } else { axis };
+        usize::try_from(a)
+            .ok()
+            .filter(|&a| a < r as usize)
+            .ok_or_else(|| self.error(format!("axis {axis} out of range for rank {r}")))
+    }
+
+    /// Dims `begin..end` (to the last when `None`) of the int32 shape vector `shape`, as
+    /// `StridedSlice` `<name>/<suffix>`.
+    fn dims_of(&mut self, suffix: &str, shape: &str, begin: usize, end: Option<usize>) -> String {
+        let b = self.int32s(&format!("{suffix}/begin"), &[begin as i64]);
+        let e = self.int32s(&format!("{suffix}/end"), &[end.unwrap_or(0) as i64]);
+        let s = self.int32s(&format!("{suffix}/strides"), &[1]);
+        let mut attrs = vec![("T", ty(DType::I32)), ("Index", ty(DType::I32))];
+        for (k, v) in [
+            ("begin_mask", 0),
+            ("end_mask", i64::from(end.is_none())),
+            ("ellipsis_mask", 0),
+            ("new_axis_mask", 0),
+            ("shrink_axis_mask", 0),
+        ] {
+            attrs.push((k, a(Attr::I(v))));
+        }
+        self.sub(suffix, "StridedSlice", &[shape, &b, &e, &s], attrs)
+    }
+
+    /// `gather`'s gradient `(dy, indices, params)` along the `axis` attribute.
+    fn gather_grad(&mut self) -> Result<()> {
+        let r = self.rank(2)?;
+        let axis = self.axis_of(2, numbers(self.attr("axis")?)[0])?;
+        let (dy, ind, like) = (
+            self.inputs[0].clone(),
+            self.inputs[1].clone(),
+            self.inputs[2].clone(),
+        );
+        let shape = self.shape_of("Shape", &like, DType::F32);
+        let outer = self.dims_of("outer", &shape, 0, Some(axis));
+        let inner = self.dims_of("inner", &shape, axis + 1, None);
+        let rows = self.dims_of("rows", &shape, axis, Some(axis + 1));
+        let minus1 = self.int32s("minus_one", &[-1]);
+        let zero = self.constant("concat_axis", Value::scalar(0i32));
+        let vshape = self.sub(
+            "values_shape",
+            "ConcatV2",
+            &[&outer, &minus1, &inner, &zero],
+            vec![
+                ("T", ty(DType::I32)),
+                ("N", a(Attr::I(3))),
+                ("Tidx", ty(DType::I32)),
+            ],
+        );
+        let reshape = |t: DType| vec![("T", ty(t)), ("Tshape", ty(DType::I32))];
+        let mut values = self.sub("values", "Reshape", &[&dy, &vshape], reshape(DType::F32));
+        let ti = self.input_dtype(1).unwrap_or(DType::I32);
+        let flat = self.sub("indices", "Reshape", &[&ind, &minus1], reshape(ti));
+        // The gathered axis first, then back.
+        let perm: Vec<i64> = std::iter::once(axis)
+            .chain((0..r).filter(|&d| d != axis))
+            .map(|d| d as i64)
+            .collect();
+        if axis != 0 {
+            let p = self.int32s("values_t/perm", &perm);
+            let attrs = vec![("T", ty(DType::F32)), ("Tperm", ty(DType::I32))];
+            values = self.sub("values_t", "Transpose", &[&values, &p], attrs);
+        }
+        let scalar = self.int32s("scalar", &[]);
+        let num = self.sub(
+            "num_segments",
+            "Reshape",
+            &[&rows, &scalar],
+            reshape(DType::I32),
+        );
+        // With the axis moved, the sum is transposed back into the node.
+        let name = self.name().to_string();
+        let sum = match axis {
+            0 => name.clone(),
+            _ => format!("{name}/UnsortedSegmentSum"),
+        };
+        self.push(
+            &sum,
+            "UnsortedSegmentSum",
+            &[values, flat, num],
+            vec![
+                ("T", ty(DType::F32)),
+                ("Tindices", ty(ti)),
+                ("Tnumsegments", ty(DType::I32)),
+            ],
+        );
+        if axis != 0 {
+            let mut inverse = vec![0i64; r];
+            for (i, &p) in perm.iter().enumerate() {
+                inverse[p as usize] = i as i64;
+            }
+            let p = self.int32s("back/perm", &inverse);
+            let attrs = vec![("T", ty(DType::F32)), ("Tperm", ty(DType::I32))];
+            self.push(&name, "Transpose", &[sum, p], attrs);
+        }
+        Ok(())
+    }
+
+    /// `ProdGrad(dy, x)`: with the reduced axes moved last and flattened, each element's
+    /// exclusive products from the left and from the right, times `dy`.
+    fn prod_grad(&mut self) -> Result<()> {
+        let r = self.rank(1)?;
+        let mut red: Vec<usize> = self
+            .axes(1)?
+            .iter()
+            .map(|&a| self.axis_of(1, a))
+            .collect::<Result<_>>()?;
+        red.sort_unstable();
+        red.dedup();
+        let perm: Vec<i64> = (0..r)
+            .filter(|d| !red.contains(d))
+            .chain(red.iter().copied())
+            .map(|d| d as i64)
+            .collect();
+        let kept = r - red.len();
+        let (dy, x) = (self.inputs[0].clone(), self.inputs[1].clone());
+        let f = vec![("T", ty(DType::F32)), ("Tperm", ty(DType::I32))];
+        let p = self.int32s("perm", &perm);
+        let xt = self.sub("transpose", "Transpose", &[&x, &p], f.clone());
+        let st = self.shape_of("Shape", &xt, DType::F32);
+        let lead = self.dims_of("kept", &st, 0, Some(kept));
+        let zero = self.constant("concat_axis", Value::scalar(0i32));
+        let concat = vec![
+            ("T", ty(DType::I32)),
+            ("N", a(Attr::I(2))),
+            ("Tidx", ty(DType::I32)),
+        ];
+        let mut shapes = vec![];
+        for (k, last) in [(0, -1i64), (1, 1)] {
+            let l = self.int32s(&format!("last_{k}"), &[last]);
+            shapes.push(self.sub(
+                &format!("shape_{k}"),
+                "ConcatV2",
+                &[&lead, &l, &zero],
+                concat.clone(),
+            ));
+        }
+        let reshape = vec![("T", ty(DType::F32)), ("Tshape", ty(DType::I32))];
+        let xr = self.sub("Reshape", "Reshape", &[&xt, &shapes[0]], reshape.clone());
+        let dyr = self.sub("Reshape_1", "Reshape", &[&dy, &shapes[1]], reshape.clone());
+        let axis = self.constant("axis", Value::scalar(-1i32));
+        let mut sides = vec![];
+        for (k, reverse) in [(0, false), (1, true)] {
+            sides.push(self.sub(
+                &format!("Cumprod_{k}"),
+                "Cumprod",
+                &[&xr, &axis],
+                vec![
+                    ("T", ty(DType::F32)),
+                    ("Tidx", ty(DType::I32)),
+                    ("exclusive", a(Attr::B(true))),
+                    ("reverse", a(Attr::B(reverse))),
+                ],
+            ));
+        }
+        let right = self.binary("mul", "Mul", &sides[1], &dyr);
+        let both = self.binary("mul_1", "Mul", &sides[0], &right);
+        let back = self.sub("Reshape_2", "Reshape", &[&both, &st], reshape);
+        let mut inverse = vec![0i64; r];
+        for (i, &p) in perm.iter().enumerate() {
+            inverse[p as usize] = i as i64;
+        }
+        let ip = self.int32s("inverse_perm", &inverse);
+        let name = self.name().to_string();
+        self.push(&name, "Transpose", &[back, ip], f);
         Ok(())
     }
 
@@ -1009,6 +1189,11 @@ pub const EXPORTS: &[(&str, Write)] = &[
         n.with_inputs("Tile", &[m], vec![("Tmultiples", ty(DType::I32))]);
         Ok(())
     }),
+    ("Pad", |n| {
+        let p = n.paddings()?;
+        n.with_inputs("Pad", &[p], vec![("Tpaddings", ty(DType::I32))]);
+        Ok(())
+    }),
     ("PadV2", |n| {
         let p = n.paddings()?;
         let c: f32 = n
@@ -1034,9 +1219,192 @@ pub const EXPORTS: &[(&str, Write)] = &[
         n.with_inputs("ExpandDims", &[axis], vec![("Tdim", ty(DType::I32))]);
         Ok(())
     }),
+    // Also the gradient (`dy`, `x` read for its shape): the upstream reversed.
     ("ReverseV2", |n| {
         let axes = n.ints_input("axes")?;
-        n.with_inputs("ReverseV2", &[axes], vec![("Tidx", ty(DType::I32))]);
+        let inputs = vec![n.inputs[0].clone(), axes];
+        n.typed("ReverseV2", &inputs, vec![("Tidx", ty(DType::I32))]);
+        Ok(())
+    }),
+    // The gradient of `Slice` and `StridedSlice` (`dy`, `x` read for its shape).
+    ("StridedSliceGrad", |n| {
+        let x = n.inputs[1].clone();
+        let shape = n.shape_of("Shape", &x, n.input_dtype(1).unwrap_or(DType::F32));
+        let mut masks = [0i64; 5];
+        let (begin, end, strides) = if n.raw.contains("masks") {
+            let m = &n.raw[n.raw.find("masks").unwrap_or(0)..];
+            for (k, f) in ["begin", "end", "ellipsis", "new_axis", "shrink_axis"]
+                .iter()
+                .enumerate()
+            {
+                masks[k] = ExportNode::field(m, f).ok_or_else(|| n.error(format!("mask {f}")))?;
+            }
+            let v = |k: &str| n.value(k).map(|v| numbers(&v));
+            (v("begin")?, v("end")?, v("strides")?)
+        } else {
+            // `Slice(begin, size)`: `end = begin + size`, a size of -1 to the end.
+            let (b, z) = (numbers(&n.value("begin")?), numbers(&n.value("size")?));
+            let mut end = vec![];
+            for (i, (&b, &z)) in b.iter().zip(&z).enumerate() {
+                if z < 0 {
+                    masks[1] |= 1 << i;
+                }
+                end.push(b + z.max(0));
+            }
+            let ones = vec![1; b.len()];
+            (b, end, ones)
+        };
+        let inputs = vec![
+            shape,
+            n.int32s("begin", &begin),
+            n.int32s("end", &end),
+            n.int32s("strides", &strides),
+            n.inputs[0].clone(),
+        ];
+        let mut attrs = vec![("T", ty(DType::F32)), ("Index", ty(DType::I32))];
+        for (k, tf) in [
+            "begin_mask",
+            "end_mask",
+            "ellipsis_mask",
+            "new_axis_mask",
+            "shrink_axis_mask",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            attrs.push((tf, a(Attr::I(masks[k]))));
+        }
+        let name = n.name().to_string();
+        n.push(&name, "StridedSliceGrad", &inputs, attrs);
+        Ok(())
+    }),
+    // The gradient of a constant `Pad` (`dy`, `x` read for its shape): the middle slice.
+    ("Slice", |n| {
+        if n.node.inputs.len() == 2 && n.raw.contains("paddings") {
+            let begin: Vec<i64> = numbers(&n.value("paddings")?)
+                .chunks(2)
+                .map(|p| p[0])
+                .collect();
+            let x = n.inputs[1].clone();
+            let size = n.shape_of("Shape", &x, n.input_dtype(1).unwrap_or(DType::F32));
+            let inputs = vec![n.inputs[0].clone(), n.int32s("begin", &begin), size];
+            n.typed("Slice", &inputs, vec![("Index", ty(DType::I32))]);
+            return Ok(());
+        }
+        let (b, z) = (n.ints_input("begin")?, n.ints_input("size")?);
+        n.with_inputs("Slice", &[b, z], vec![("Index", ty(DType::I32))]);
+        Ok(())
+    }),
+    // The gradient of a `MirrorPad` (`dy`, `x` read for its shape).
+    ("MirrorPadGrad", |n| {
+        let p = n.paddings()?;
+        let mode = n.value("mode")?.to_uppercase().into_bytes();
+        let inputs = vec![n.inputs[0].clone(), p];
+        n.typed(
+            "MirrorPadGrad",
+            &inputs,
+            vec![("Tpaddings", ty(DType::I32)), ("mode", a(Attr::S(mode)))],
+        );
+        Ok(())
+    }),
+    // The gradient of a `Tile` (`dy`, `x`): `dy` reshaped to `[m0, d0, m1, d1, ...]` and
+    // summed over the multiples' axes (TensorFlow's `_TileGrad`).
+    ("TileGrad", |n| {
+        let m = numbers(&n.value("multiples")?);
+        let x = n.inputs[1].clone();
+        let shape = n.shape_of("Shape", &x, n.input_dtype(1).unwrap_or(DType::F32));
+        let mc = n.int32s("multiples", &m);
+        let pack = n.sub(
+            "stack",
+            "Pack",
+            &[&mc, &shape],
+            vec![
+                ("T", ty(DType::I32)),
+                ("N", a(Attr::I(2))),
+                ("axis", a(Attr::I(0))),
+            ],
+        );
+        let perm = n.int32s("perm", &[1, 0]);
+        let tr = n.sub(
+            "transpose",
+            "Transpose",
+            &[&pack, &perm],
+            vec![("T", ty(DType::I32)), ("Tperm", ty(DType::I32))],
+        );
+        let flat = n.int32s("flat", &[-1]);
+        let split = n.sub(
+            "split_shape",
+            "Reshape",
+            &[&tr, &flat],
+            vec![("T", ty(DType::I32)), ("Tshape", ty(DType::I32))],
+        );
+        let dy = n.inputs[0].clone();
+        let r = n.sub(
+            "Reshape",
+            "Reshape",
+            &[&dy, &split],
+            vec![("T", ty(DType::F32)), ("Tshape", ty(DType::I32))],
+        );
+        let axes: Vec<i64> = (0..m.len() as i64).map(|i| 2 * i).collect();
+        let axes = n.int32s("axes", &axes);
+        let name = n.name().to_string();
+        n.push(
+            &name,
+            "Sum",
+            &[r, axes],
+            vec![
+                ("T", ty(DType::F32)),
+                ("Tidx", ty(DType::I32)),
+                ("keep_dims", a(Attr::B(false))),
+            ],
+        );
+        Ok(())
+    }),
+    // `range(start, delta, len)`: `Range(start, start + (len - 1/2) * delta, delta)`, whose
+    // length TensorFlow computes as `len`.
+    ("Range", |n| {
+        let num = |k: &str| -> Result<f64> {
+            n.value(k)?
+                .parse()
+                .map_err(|_| n.error(format!("'{k}' is not a number")))
+        };
+        let (start, delta, len) = (num("start")?, num("delta")?, num("len")?);
+        let dtype = n.node.outputs[0].dtype;
+        let limit = match dtype {
+            DType::F32 => start + (len - 0.5) * delta,
+            _ => start + len * delta,
+        };
+        let v = |x: f64| match dtype {
+            DType::I32 => Value::scalar(x as i32),
+            DType::I64 => Value::scalar(x as i64),
+            _ => Value::scalar(x as f32),
+        };
+        let inputs = vec![
+            n.constant("start", v(start)),
+            n.constant("limit", v(limit)),
+            n.constant("delta", v(delta)),
+        ];
+        let name = n.name().to_string();
+        n.push(&name, "Range", &inputs, vec![("Tidx", ty(dtype))]);
+        Ok(())
+    }),
+    // The gradient of `gather` (`dy`, `indices`, `params`): `dy` with the gathered axis
+    // first, flattened to `[indices, rest]`, summed into `params`' rows
+    // (`UnsortedSegmentSum`), then the axis put back.
+    ("UnsortedSegmentSum", |n| n.gather_grad()),
+    // The gradient of `gather_nd` (`indices`, `updates`, `params` read for its shape).
+    ("ScatterNd", |n| {
+        let like = n.inputs[2].clone();
+        let shape = n.shape_of("Shape", &like, n.input_dtype(2).unwrap_or(DType::F32));
+        let inputs = vec![n.inputs[0].clone(), n.inputs[1].clone(), shape];
+        let ti = n.input_dtype(0).unwrap_or(DType::I32);
+        let name = n.name().to_string();
+        n.push(
+            &name,
+            "ScatterNd",
+            &inputs,
+            vec![("T", ty(DType::F32)), ("Tindices", ty(ti))],
+        );
         Ok(())
     }),
     ("Cumsum", |n| {
@@ -1105,9 +1473,36 @@ pub const EXPORTS: &[(&str, Write)] = &[
         }
         Ok(())
     }),
+    // With inputs after the first (`concat`'s gradient), the sizes are theirs along the axis.
     ("SplitV", |n| {
-        let sizes = n.int32s("size_splits", &numbers(&n.value("sizes")?));
+        let sizes = match n.node.inputs.len() {
+            1 => n.int32s("size_splits", &numbers(&n.value("sizes")?)),
+            k => {
+                let axis = n.axis_of(0, numbers(&n.value("axis")?)[0])?;
+                let mut parts = vec![];
+                for i in 1..k {
+                    let like = n.inputs[i].clone();
+                    let s = n.shape_of(&format!("Shape_{i}"), &like, DType::F32);
+                    parts.push(n.dims_of(&format!("size_{i}"), &s, axis, Some(axis + 1)));
+                }
+                let zero = n.constant("concat_axis", Value::scalar(0i32));
+                let mut inputs: Vec<&str> = parts.iter().map(String::as_str).collect();
+                inputs.push(&zero);
+                let count = parts.len() as i64;
+                n.sub(
+                    "size_splits",
+                    "ConcatV2",
+                    &inputs,
+                    vec![
+                        ("T", ty(DType::I32)),
+                        ("N", a(Attr::I(count))),
+                        ("Tidx", ty(DType::I32)),
+                    ],
+                )
+            }
+        };
         let axis = n.ints_input("axis")?;
+        n.inputs.truncate(1);
         let count = n.node.outputs.len() as i64;
         n.with_inputs(
             "SplitV",
@@ -1169,6 +1564,7 @@ pub const EXPORTS: &[(&str, Write)] = &[
         Ok(())
     }),
     ("Min", |n| n.reduce("Min")),
+    ("ProdGrad", |n| n.prod_grad()),
     ("Prod", |n| n.reduce("Prod")),
     ("Any", |n| {
         n.reduce("Any")?;
@@ -1252,10 +1648,13 @@ pub const EXPORTS: &[(&str, Write)] = &[
         Ok(())
     }),
     ("DepthwiseConv2dNative", |n| {
-        let mut attrs = n.window()?;
-        attrs.push(("dilations", ints(&numbers(n.attr("dilations")?))));
+        let attrs = n.conv_attrs()?;
         n.with_inputs("DepthwiseConv2dNative", &[], attrs);
         Ok(())
+    }),
+    ("DepthwiseConv2dNativeBackpropInput", |n| n.conv_backprop(0)),
+    ("DepthwiseConv2dNativeBackpropFilter", |n| {
+        n.conv_backprop(1)
     }),
     ("Equal", |n| {
         let inputs = n.inputs.clone();

@@ -880,10 +880,15 @@ pub const OPS: &[(&str, Build)] = &[
     }),
     ("Conv2DBackpropFilter", |n| {
         let (s, p, d) = n.conv_attrs()?;
-        if d != [1, 1, 1, 1] {
-            return Err(n.error("dilations other than 1 are not supported"));
-        }
         let f = n.shape_source(1)?;
+        if d != [1, 1, 1, 1] {
+            // Dilated: the gradient of the dilated convolution with respect to its filter.
+            let x = n.input(0)?;
+            let g = n.grad_of(&[&f], n.input(2)?, |v| {
+                ops::nn::conv2d_dilated(x, v[0], s, p, d)
+            })?;
+            return t(Ok(g[0].clone()));
+        }
         t(ops::nn::conv2d_backprop_filter(
             n.input(0)?,
             &f,
@@ -895,7 +900,12 @@ pub const OPS: &[(&str, Build)] = &[
     ("Conv2DBackpropInput", |n| {
         let (s, p, d) = n.conv_attrs()?;
         if d != [1, 1, 1, 1] {
-            return Err(n.error("dilations other than 1 are not supported"));
+            // Dilated: the gradient of the dilated convolution with respect to its input.
+            let (x, f) = (n.shape_source(0)?, n.input(1)?);
+            let g = n.grad_of(&[&x], n.input(2)?, |v| {
+                ops::nn::conv2d_dilated(v[0], f, s, p, d)
+            })?;
+            return t(Ok(g[0].clone()));
         }
         let sizes = n.input(0)?;
         if sizes.op().op_type() == "Shape" {
@@ -1072,11 +1082,17 @@ pub const OPS: &[(&str, Build)] = &[
         let (data, ids) = (n.input(0)?, n.input(1)?);
         let num =
             usize::try_from(n.const_scalar(2)?).map_err(|_| n.error("negative num_segments"))?;
-        let (Some(d), Some(r)) = (data.shape().to_known(), ids.shape().rank()) else {
-            return Err(n.error("needs the static shapes of data and segment_ids"));
+        // The dims of data after segment_ids' must be known; the leading ones may not be.
+        let shape = data.shape();
+        let inner = match (shape.dims(), ids.shape().rank()) {
+            (Some(d), Some(r)) => d.get(r..).and_then(|d| d.iter().copied().collect()),
+            _ => None,
+        };
+        let Some(inner) = inner else {
+            return Err(n.error("needs data's static dims after segment_ids' rank"));
         };
         let mut shape = vec![num];
-        shape.extend(d.get(r..).unwrap_or_default());
+        shape.extend::<Vec<usize>>(inner);
         let params = ops::zeros(n.graph, &shape)?;
         NodeImport::many(n.grad_of(&[&params], data, |p| ops::gather(p[0], ids, 0))?)
     }),
