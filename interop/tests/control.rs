@@ -173,3 +173,36 @@ fn tensor_arrays_import_as_rustflow_tensor_arrays() {
         "{e}"
     );
 }
+
+/// The TF2 graphs as `tf.io.write_graph(as_text=True)` writes them (`*_v2.pbtxt`, with
+/// `library { function { ... } }`) parse to the same GraphDef as their binary form, and the
+/// text form rustflow writes parses back to it too.
+#[test]
+fn text_format_function_libraries_parse() {
+    let mut checked = 0;
+    for (name, case) in &cases() {
+        let file = case["file"].as_str().unwrap();
+        let Some(stem) = file.strip_suffix("_v2.pb") else {
+            continue;
+        };
+        let binary = graph_def(case);
+        assert!(binary
+            .library
+            .as_ref()
+            .is_some_and(|l| !l.function.is_empty()));
+        let text = std::fs::read(fixture(&format!("{stem}_v2.pbtxt"))).unwrap();
+        let parsed = parse_graph_def(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(parsed == binary, "{name}: the text form differs");
+        let ours = rustflow_proto::text::print(&binary);
+        assert!(
+            parse_graph_def(ours.as_bytes()).unwrap() == binary,
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+    // A function field rustflow does not know is an error naming it.
+    let bad = br#"library { function { signature { name: "f" } frobnicate: 1 } }"#;
+    let e = parse_graph_def(bad).unwrap_err().to_string();
+    assert!(e.contains("byte offset"), "{e}");
+}
