@@ -195,7 +195,7 @@ fn gate_rows(z: &[f32], h: usize) -> [&[f32]; 4] {
 
 /// The peephole weights cut to `h` units (empty slices without peepholes: `P` is false and
 /// nothing reads them).
-fn peep_rows<'a, const P: bool>(w: Option<[&'a [f32]; 3]>, h: usize) -> [&'a [f32]; 3] {
+fn peep_rows<const P: bool>(w: Option<[&[f32]; 3]>, h: usize) -> [&[f32]; 3] {
     match w {
         Some([a, b, c]) if P => [&a[..h], &b[..h], &c[..h]],
         _ => [&[]; 3],
