@@ -1,6 +1,7 @@
 //! Kernels shared by several ops.
 
 pub mod abt;
+pub(crate) mod batch_norm;
 pub(crate) mod bcast;
 pub(crate) mod conv;
 pub(crate) mod dilated;

@@ -2,8 +2,8 @@
 
 use super::{Scope, Training};
 use crate::{
-    add, constant, div, get_variable_with, mul, neg, ones_like, reduce_sum, reshape, select_v2,
-    sqrt, sub, Axes, Initializer, Variable, VariableOptions,
+    add, constant, div, fill, get_variable_with, mul, neg, ones_like, reduce_sum, reshape,
+    select_v2, sqrt, sub, Axes, Initializer, Variable, VariableOptions,
 };
 use rustflow_graph::{Error, Graph, GraphKeys, Result, Tensor};
 
@@ -16,7 +16,8 @@ use rustflow_graph::{Error, Graph, GraphKeys, Result, Tensor};
 /// `moving -= (moving - batch_stat) * (1 - momentum)`. Run them with each step (make the
 /// train op depend on them). Otherwise the output uses the moving statistics. On a rank-4
 /// input the moving variance takes the batch variance with Bessel's correction, as
-/// TensorFlow's fused kernel gives it. `training` may be a bool tensor: then both paths are
+/// TensorFlow's fused kernel gives it; over the last axis of a rank-4 input the layer is that
+/// kernel, one `FusedBatchNormV3` node (as TensorFlow's default `fused=True`). `training` may be a bool tensor: then both paths are
 /// built and the tensor picks one at every run (and the updates leave the statistics alone
 /// when it is false).
 ///
@@ -145,22 +146,32 @@ impl BatchNormalization {
                 .transpose()?;
             let moving_mean = var("moving_mean", Initializer::Zeros, false)?;
             let moving_var = var("moving_variance", Initializer::Ones, false)?;
+            if rank == 4 && axis == 3 {
+                return self.fused(
+                    g,
+                    inputs,
+                    channels,
+                    gamma,
+                    beta,
+                    &moving_mean,
+                    &moving_var,
+                    &training,
+                );
+            }
             let (mean, variance) = match training {
                 Training::Fixed(false) => ((*moving_mean).clone(), (*moving_var).clone()),
                 _ => {
                     let (mean, variance) = g.name_scope("moments", |_| {
                         crate::nn::moments(inputs, Axes::List(reduce.clone()), false)
                     })?;
-                    self.update_moving(
-                        g,
-                        &training,
-                        inputs,
-                        &reduce,
-                        &moving_mean,
-                        &mean,
-                        &moving_var,
-                        &variance,
-                    )?;
+                    let unbiased = if reduce.len() == 3 {
+                        // n / (n - 1), n the number of values per feature.
+                        let n = reduce_sum(&ones_like(inputs)?, Axes::List(reduce.clone()), false)?;
+                        mul(&variance, &div(&n, &sub(&n, &constant(g, 1f32, ""))?)?)?
+                    } else {
+                        variance.clone()
+                    };
+                    self.update_moving(g, &training, &moving_mean, &mean, &moving_var, &unbiased)?;
                     match &training {
                         Training::Tensor(_) => {
                             let on = training.as_bool(g)?;
@@ -189,14 +200,50 @@ impl BatchNormalization {
         })
     }
 
-    /// Adds the assignments of the moving statistics to `UPDATE_OPS`.
+    /// The layer on an NHWC input as TensorFlow builds it by default: one `FusedBatchNormV3`
+    /// node (`fused=True`), which reads a `training` tensor at every run, so evaluation does
+    /// not compute the batch's statistics; the moving variance takes the node's
+    /// Bessel-corrected `batch_variance`.
     #[allow(clippy::too_many_arguments)]
+    fn fused(
+        &self,
+        g: &Graph,
+        inputs: &Tensor,
+        c: usize,
+        gamma: Option<Variable>,
+        beta: Option<Variable>,
+        moving_mean: &Variable,
+        moving_var: &Variable,
+        training: &Training,
+    ) -> Result<Tensor> {
+        let gamma = match gamma {
+            Some(v) => (*v).clone(),
+            None => fill(g, &[c], 1f32, "ones")?,
+        };
+        let beta = match beta {
+            Some(v) => (*v).clone(),
+            None => fill(g, &[c], 0f32, "zeros")?,
+        };
+        let out = crate::nn::fused_batch_norm::fused_batch_norm_v3(
+            inputs,
+            &gamma,
+            &beta,
+            moving_mean,
+            moving_var,
+            self.epsilon,
+            training,
+        )?;
+        if !matches!(training, Training::Fixed(false)) {
+            self.update_moving(g, training, moving_mean, &out[1], moving_var, &out[2])?;
+        }
+        Ok(out[0].clone())
+    }
+
+    /// Adds the assignments of the moving statistics to `UPDATE_OPS`.
     fn update_moving(
         &self,
         g: &Graph,
         training: &Training,
-        inputs: &Tensor,
-        reduce: &[i64],
         moving_mean: &Variable,
         mean: &Tensor,
         moving_var: &Variable,
@@ -206,14 +253,7 @@ impl BatchNormalization {
         if let Training::Tensor(_) = training {
             decay = mul(&decay, &training.as_float(g)?)?;
         }
-        let variance = if reduce.len() == 3 {
-            // n / (n - 1), n the number of values per feature.
-            let n = reduce_sum(&ones_like(inputs)?, Axes::List(reduce.to_vec()), false)?;
-            mul(variance, &div(&n, &sub(&n, &constant(g, 1f32, ""))?)?)?
-        } else {
-            variance.clone()
-        };
-        for (moving, stat) in [(moving_mean, mean), (moving_var, &variance)] {
+        for (moving, stat) in [(moving_mean, mean), (moving_var, variance)] {
             let update = g.name_scope("AssignMovingAvg", |_| {
                 moving.assign_sub(&mul(&sub(moving, stat)?, &decay)?)
             })?;

@@ -70,7 +70,8 @@ mod lrn;
 mod lrn_grad;
 pub use lrn::local_response_normalization;
 
-mod fused_batch_norm;
+pub(crate) mod fused_batch_norm;
+mod fused_batch_norm_grad;
 pub use fused_batch_norm::fused_batch_norm;
 
 mod direct_conv;
