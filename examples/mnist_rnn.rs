@@ -5,7 +5,12 @@
 //! cargo run --release --example mnist_rnn -- --data-dir ../shared/mnist              # static_rnn
 //! cargo run --release --example mnist_rnn -- --data-dir ../shared/mnist --dynamic    # dynamic_rnn
 //! cargo run --release --example mnist_rnn -- --data-dir ../shared/mnist --bench 100  # ms per step
+//! cargo run --release --example mnist_rnn -- --data-dir ../shared/mnist --bench 50 --profile
 //! ```
+
+#[path = "common/bench.rs"]
+#[allow(dead_code)]
+mod bench;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -35,6 +40,10 @@ struct Args {
     /// Time this many training steps after 10 warm-up steps, print the median, then stop.
     #[arg(long)]
     bench: Option<usize>,
+    /// With --bench: also print the node time per op type (a traced run; a loop body's
+    /// nodes count in their `While` node).
+    #[arg(long)]
+    profile: bool,
     /// Seeds the data shuffling and the graph's random ops.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -114,12 +123,19 @@ fn main() -> Res<()> {
         .transpose()?;
     let sess = Session::new(&g);
     sess.run_op(&g.global_variables_initializer()?, &feed! {})?;
-    let step = |mnist: &mut mnist::Datasets| -> Res<f32> {
+    let mut profile = bench::Profile::default();
+    let mut traced_step = |mnist: &mut mnist::Datasets, trace: bool| -> Res<f32> {
         let (xs, ys) = mnist.train.next_batch(args.batch);
-        let out = sess.run(
+        let options = rustflow::RunOptions {
+            trace,
+            ..rustflow::RunOptions::default()
+        };
+        let (out, meta) = sess.run_with(
             &fetches![&net.train_step, &net.loss],
             &feed! { &net.x => xs, &net.y_ => ys },
+            &options,
         )?;
+        profile.add(&meta);
         Ok(out.value(1)?.scalar_value::<f32>()?)
     };
     let form = if args.dynamic {
@@ -129,23 +145,22 @@ fn main() -> Res<()> {
     };
     if let Some(n) = args.bench {
         for _ in 0..10 {
-            step(&mut mnist)?;
+            traced_step(&mut mnist, false)?;
         }
         let mut times: Vec<f64> = (0..n)
             .map(|_| {
                 let t = Instant::now();
-                step(&mut mnist).map(|_| t.elapsed().as_secs_f64() * 1e3)
+                traced_step(&mut mnist, args.profile).map(|_| t.elapsed().as_secs_f64() * 1e3)
             })
             .collect::<Res<_>>()?;
-        times.sort_by(f64::total_cmp);
-        let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
         println!(
-            "train step: median {:.1} ms, p10 {:.1} ms, p90 {:.1} ms over {n} steps, batch {} ({form})",
-            pct(0.5),
-            pct(0.1),
-            pct(0.9),
+            "train step: {} over {n} steps, batch {} ({form})",
+            bench::percentiles(&mut times),
             args.batch
         );
+        if args.profile {
+            profile.print("ms/step", n);
+        }
         return Ok(());
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -161,7 +176,7 @@ fn main() -> Res<()> {
     };
     let t = Instant::now();
     for i in 0..args.steps {
-        let loss = step(&mut mnist)?;
+        let loss = traced_step(&mut mnist, false)?;
         if i % 100 == 0 {
             bar.set_message(format!("loss {loss:.4}"));
             if let Some(w) = &writer {

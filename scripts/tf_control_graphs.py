@@ -1,7 +1,7 @@
 """Writes interop/tests/fixtures/control_*.pb: small TensorFlow GraphDefs (TF1 graph mode) with
 control flow, each twice: as TF1 writes it (`Switch`/`Merge`, `Enter`/`Exit` frames; control
 flow v1) and as TF2 does (`If`/`StatelessIf`/`While` with a function library; control flow v2),
-and interop/tests/fixtures/control.json: TensorFlow's outputs for given feeds, for
+the TF2 ones also as text (`.pbtxt`), and interop/tests/fixtures/control.json: TensorFlow's outputs for given feeds, for
 `interop/tests/control.rs`.
 
     TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 python scripts/tf_control_graphs.py
@@ -129,6 +129,61 @@ def gradient_ops_case():
     return [{"x": xs}], fetches
 
 
+def while_grad_case():
+    """A loop's gradients (TF1: `StackV2`/`StackPushV2`/`StackPopV2`; TF2: `TensorList*`)."""
+    n = tf1.placeholder(tf.int32, [], name="n")
+    x = tf1.placeholder(tf.float32, [2, 2], name="x")
+    w = tf1.placeholder(tf.float32, [2, 2], name="w")
+    _, acc = tf1.while_loop(lambda i, acc: i < n,
+                            lambda i, acc: (i + 1, acc * w + tf.sin(acc)), (tf.constant(0), x))
+    dx, dw = tf1.gradients(tf.reduce_sum(acc * acc), [x, w])
+    tf.identity(dx, name="dx")
+    tf.identity(dw, name="dw")
+    xs = np.array([[1.0, 2.0], [-1.0, 0.5]], np.float32)
+    ws = np.array([[0.5, -0.3], [0.2, 0.7]], np.float32)
+    return [{"n": np.array(k, np.int32), "x": xs, "w": ws} for k in (0, 3)], ["dx", "dw"]
+
+
+def rnn_grad_case():
+    """A dynamic_rnn-like TensorArray loop and its gradients (TF1: `TensorArrayGradV3`)."""
+    x = tf1.placeholder(tf.float32, [None, 3], name="x")
+    w = tf1.placeholder(tf.float32, [3], name="w")
+    n = tf.shape(x)[0]
+    ta_in = tf.TensorArray(tf.float32, size=n).unstack(x)
+    ta_out = tf.TensorArray(tf.float32, size=n)
+
+    def body(i, h, out):
+        h = tf.tanh(h * w + ta_in.read(i))
+        return i + 1, h, out.write(i, h)
+
+    _, h, out = tf1.while_loop(lambda i, h, out: i < n, body,
+                               (tf.constant(0), tf.zeros([3]), ta_out))
+    dx, dw = tf1.gradients(tf.reduce_sum(out.stack() * 0.5) + tf.reduce_sum(h), [x, w])
+    tf.identity(dx, name="dx")
+    tf.identity(dw, name="dw")
+    xs = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0], [4.0, 0.0, -3.0]], np.float32)
+    ws = np.array([0.5, -1.0, 0.25], np.float32)
+    return [{"x": xs, "w": ws}], ["dx", "dw"]
+
+
+def ta_concat_split_case():
+    """A dynamic_size TensorArray (grown by writes), concatenated; a tensor split into one."""
+    n = tf1.placeholder(tf.int32, [], name="n")
+    x = tf1.placeholder(tf.float32, [4, 2], name="x")
+    ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[2, 2])
+
+    def body(i, ta):
+        return i + 1, ta.write(i, x[:2] * tf.cast(i + 1, tf.float32))
+
+    _, ta = tf1.while_loop(lambda i, ta: i < n, body, (tf.constant(0), ta))
+    tf.identity(ta.concat(), name="concat")
+    tf.identity(ta.size(), name="size")
+    parts = tf.TensorArray(tf.float32, size=2).split(x, [2, 2])
+    tf.identity(parts.read(1), name="part")
+    xs = np.arange(8, dtype=np.float32).reshape(4, 2)
+    return [{"n": np.array(k, np.int32), "x": xs} for k in (1, 3)], ["concat", "size", "part"]
+
+
 CASES = {
     "cond": cond_case,
     "while": while_case,
@@ -136,6 +191,9 @@ CASES = {
     "nested_while": nested_while_case,
     "tensor_array": tensor_array_case,
     "gradient_ops": gradient_ops_case,
+    "while_grad": while_grad_case,
+    "rnn_grad": rnn_grad_case,
+    "ta_concat_split": ta_concat_split_case,
 }
 
 
@@ -167,6 +225,9 @@ def main():
             file = f"control_{name}_{version}.pb" if name != "gradient_ops" else f"{name}.pb"
             with open(os.path.join(OUT, file), "wb") as f:
                 f.write(gd.SerializeToString())
+            if version == "v2":
+                # The text form, with its function library, as tf.io.write_graph writes it.
+                tf.io.write_graph(gd, OUT, file[:-3] + ".pbtxt", as_text=True)
             runs = []
             with tf1.Session(graph=g) as sess:
                 for feed in feeds:

@@ -19,6 +19,8 @@ use json::json_value;
 mod array;
 #[path = "golden/control.rs"]
 mod control;
+#[path = "golden/export.rs"]
+mod export;
 #[path = "golden/math.rs"]
 mod math;
 #[path = "golden/nn.rs"]
@@ -366,8 +368,12 @@ fn run_plain(c: &Case) -> Result<(), String> {
             tol_out,
         )?;
     }
+    let mut fetched: Vec<(String, Tensor, (f64, f64))> = outs
+        .iter()
+        .map(|(name, t)| (name.clone(), t.clone(), tol_out))
+        .collect();
     if c.grads.is_empty() {
-        return Ok(());
+        return export::round_trip(c, &g, &fetched);
     }
     let mut terms = vec![];
     for (name, t) in &outs {
@@ -419,10 +425,11 @@ fn run_plain(c: &Case) -> Result<(), String> {
             (Some(d), Some(want)) => {
                 let got = sess.eval(&d, &feeds).map_err(|e| format!("{dk}: {e}"))?;
                 compare(dk, &got, want, tol_grad)?;
+                fetched.push((dk.clone(), d, tol_grad));
             }
         }
     }
-    Ok(())
+    export::round_trip(c, &g, &fetched)
 }
 
 /// The tutorial's network at a tiny size: activations, gradients, and Adam steps.

@@ -24,6 +24,9 @@ pub(crate) struct Bucket {
     pub name: String,
     /// The names of its gradients, in packing order.
     pub members: Vec<String>,
+    /// Whether the reduction starts as soon as the buffer is complete (overlapping the rest
+    /// of the backward pass) rather than when the first averaged gradient is asked for.
+    overlap: bool,
     state: Mutex<State>,
 }
 
@@ -50,11 +53,12 @@ impl std::fmt::Debug for PendingReply {
 }
 
 impl Bucket {
-    pub(crate) fn new(name: String, members: Vec<String>) -> Bucket {
+    pub(crate) fn new(name: String, members: Vec<String>, overlap: bool) -> Bucket {
         let n = members.len();
         Bucket {
             name,
             members,
+            overlap,
             state: Mutex::new(State {
                 slots: vec![None; n],
                 ..State::default()
@@ -66,7 +70,7 @@ impl Bucket {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands gradient `j` of this step to the bucket; the last one submits it.
+    /// Hands gradient `j` of this step to the bucket; with overlap, the last one submits it.
     fn push(&self, j: usize, v: Value) -> std::result::Result<(), String> {
         if v.dtype() != DType::F32 {
             return Err(format!(
@@ -87,8 +91,19 @@ impl Bucket {
             let _ = p.0.recv();
         }
         st.slots[j] = Some(v);
-        if st.slots.iter().any(Option::is_none) {
+        if !self.overlap || st.slots.iter().any(Option::is_none) {
             return Ok(());
+        }
+        self.submit(&mut st)
+    }
+
+    /// Packs the complete buffer and hands it to the communicator.
+    fn submit(&self, st: &mut State) -> std::result::Result<(), String> {
+        if st.slots.iter().any(Option::is_none) {
+            return Err(format!(
+                "fusion buffer '{}' was not filled this step",
+                self.name
+            ));
         }
         let values: Vec<Value> = st.slots.iter_mut().filter_map(Option::take).collect();
         let mut layout = Vec::with_capacity(values.len());
@@ -124,12 +139,10 @@ impl Bucket {
     fn pop(&self, j: usize, ctx: &KernelContext<'_>) -> std::result::Result<Value, String> {
         let mut st = self.lock();
         if st.result.is_none() {
-            let Some(p) = st.pending.take() else {
-                return Err(format!(
-                    "fusion buffer '{}' was not filled this step",
-                    self.name
-                ));
-            };
+            if st.pending.is_none() {
+                self.submit(&mut st)?;
+            }
+            let p = st.pending.take().expect("submitted above");
             let reply =
                 p.0.recv()
                     .unwrap_or_else(|_| Err("the MPI thread has stopped".into()));
@@ -171,6 +184,11 @@ impl Op for Fuse {
     }
     fn kind(&self) -> OpKind {
         OpKind::Stateful
+    }
+    /// The reduction starts when the last gradient of the buffer arrives, while the backward
+    /// pass goes on.
+    fn urgent(&self) -> bool {
+        true
     }
     fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
         let v = ctx.take_input(0);

@@ -18,12 +18,19 @@ use std::sync::Arc;
 /// learning rate by `N` to keep the per-image step of a sum-of-losses model; see the
 /// README).
 ///
+/// The overlap needs a core for the communicator thread: on a core that also computes, the
+/// reduction and the backward pass slow each other down (every message between the
+/// processes waits for a time slice), so by default a buffer is reduced during the backward
+/// pass only when the process may run on more cores than its thread pool computes on, and
+/// otherwise once the backward pass is done ([`DistributedOptimizer::with_overlap`]).
+///
 /// Each process must build the same graph (the buffers are matched by name and checked for
 /// shapes); one step at a time per optimizer.
 #[derive(Debug)]
 pub struct DistributedOptimizer<O> {
     inner: O,
     fusion_threshold: usize,
+    overlap: Option<bool>,
 }
 
 impl<O: Optimizer> DistributedOptimizer<O> {
@@ -32,7 +39,23 @@ impl<O: Optimizer> DistributedOptimizer<O> {
         DistributedOptimizer {
             inner,
             fusion_threshold: 4 << 20,
+            overlap: None,
         }
+    }
+
+    /// Whether buffers are reduced during the backward pass (`true`) or after it (`false`),
+    /// instead of deciding by the cores this process may use.
+    pub fn with_overlap(mut self, overlap: bool) -> Self {
+        self.overlap = Some(overlap);
+        self
+    }
+
+    /// Whether the buffers are reduced during the backward pass.
+    pub fn overlaps(&self) -> bool {
+        self.overlap.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .is_ok_and(|cores| cores.get() > rayon::current_num_threads())
+        })
     }
 
     /// The same with fusion buffers of at most `bytes` (0: one buffer per gradient).
@@ -82,6 +105,7 @@ impl<O: Optimizer> DistributedOptimizer<O> {
                 }
             }
         }
+        let overlap = self.overlaps();
         let mut averaged: Vec<Option<Tensor>> = vec![None; grads_and_vars.len()];
         g.without_control_dependencies(|g| {
             g.name_scope("DistributedOptimizer", |g| {
@@ -93,7 +117,7 @@ impl<O: Optimizer> DistributedOptimizer<O> {
                         .iter()
                         .map(|&i| grads_and_vars[i].0.as_ref().expect("filtered").name())
                         .collect();
-                    let bucket = Arc::new(Bucket::new(name, names));
+                    let bucket = Arc::new(Bucket::new(name, names, overlap));
                     for (index, &i) in members.iter().enumerate() {
                         let grad = grads_and_vars[i].0.as_ref().expect("filtered");
                         let op = Fuse {

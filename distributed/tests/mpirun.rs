@@ -245,13 +245,15 @@ fn distributed_steps_apply_the_mean_gradient_and_keep_variables_bit_identical() 
         return;
     }
     let w = start();
-    // Fusion buffers of 100 bytes (several buffers) and of 4 MiB (one).
-    for threshold in [100, 4 << 20] {
+    // Fusion buffers of 100 bytes (several buffers) and of 4 MiB (one), reduced during the
+    // backward pass and after it.
+    for (threshold, overlap) in [(100, true), (4 << 20, true), (100, false)] {
         let g = Graph::new();
         let (loss, vars, feed) = model(&g, w.rank);
         let lr = 0.5f32;
         let opt = DistributedOptimizer::new(GradientDescentOptimizer::new(lr))
-            .with_fusion_threshold(threshold);
+            .with_fusion_threshold(threshold)
+            .with_overlap(overlap);
         let train = opt.minimize(&loss).unwrap();
         let local: Vec<Tensor> = {
             let xs: Vec<&Tensor> = vars.iter().map(|v| &**v).collect();

@@ -83,6 +83,13 @@ pub trait Op: AsAny + Send + Sync + fmt::Debug + 'static {
     fn capability(&self) -> Capability {
         Capability::None
     }
+
+    /// Whether the op only hands work to another thread and returns (a gradient handed to
+    /// the all-reduce thread): a plan runs it as soon as its inputs exist, ahead of the
+    /// other ready steps, so that the work it starts overlaps the rest of the run.
+    fn urgent(&self) -> bool {
+        false
+    }
 }
 
 /// The float buffers a session's runs have freed, by length, for kernels to write their

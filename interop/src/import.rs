@@ -40,6 +40,28 @@ impl From<Operation> for Imported {
     }
 }
 
+/// Where a TensorFlow update op (`ApplyAdam`, ...) takes rustflow's inputs: the input index
+/// of the variable and each slot, of the gradient and of each scalar, all in rustflow's order
+/// ([`ops::train::apply_update`]). TensorFlow's `ApplyCenteredRMSProp` slots are (mg, ms,
+/// mom); rustflow's rule takes (ms, mg, mom).
+pub const UPDATE_INPUTS: &[(&str, &[usize], usize, &[usize])] = &[
+    ("ApplyAdadelta", &[0, 1, 2], 6, &[3, 4, 5]),
+    ("ApplyAdagrad", &[0, 1], 3, &[2]),
+    ("ApplyAdam", &[0, 1, 2], 9, &[3, 4, 5, 6, 7, 8]),
+    ("ApplyCenteredRMSProp", &[0, 2, 1, 3], 8, &[4, 5, 6, 7]),
+    ("ApplyGradientDescent", &[0], 2, &[1]),
+    ("ApplyMomentum", &[0, 1], 3, &[2, 4]),
+    ("ApplyRMSProp", &[0, 1, 2], 7, &[3, 4, 5, 6]),
+];
+
+/// The [`UPDATE_INPUTS`] row of `op_type`: (variables, gradient, scalars).
+pub fn update_inputs(op_type: &str) -> Option<(&'static [usize], usize, &'static [usize])> {
+    UPDATE_INPUTS
+        .iter()
+        .find(|r| r.0 == op_type)
+        .map(|&(_, v, g, s)| (v, g, s))
+}
+
 /// A row's builder: makes the rustflow nodes for one TensorFlow node.
 pub type Build = fn(&NodeImport<'_>) -> Result<Imported>;
 
@@ -493,9 +515,10 @@ impl<'a> NodeImport<'a> {
         })
     }
 
-    /// A raw update op (`ApplyAdam`, ...): the variable and slots at `vars`, the gradient at
-    /// `grad`, the scalars at `scalars`, all in rustflow's order ([`ops::train::apply_update`]).
-    fn apply(&self, vars: &[usize], grad: usize, scalars: &[usize]) -> Result<Imported> {
+    /// A raw update op (`ApplyAdam`, ...) through its [`UPDATE_INPUTS`] row.
+    fn apply(&self) -> Result<Imported> {
+        let (vars, grad, scalars) =
+            update_inputs(&self.def.op).ok_or_else(|| self.error("not an update op"))?;
         let vs = vars
             .iter()
             .map(|&i| self.variable(i))
@@ -672,6 +695,9 @@ pub const OPS: &[(&str, Build)] = &[
     ("Greater", |n| n.binary(ops::greater)),
     ("GreaterEqual", |n| n.binary(ops::greater_equal)),
     ("Identity", |n| n.unary(ops::identity)),
+    ("IdentityN", |n| {
+        NodeImport::many(n.inputs.iter().map(ops::identity).collect::<Result<_>>()?)
+    }),
     ("Less", |n| n.binary(ops::less)),
     ("LessEqual", |n| n.binary(ops::less_equal)),
     ("Log", |n| n.unary(ops::log)),
@@ -756,10 +782,8 @@ pub const OPS: &[(&str, Build)] = &[
         NodeImport::many(vec![loss, backprop])
     }),
     ("SparseSoftmaxCrossEntropyWithLogits", |n| {
-        t(ops::nn::sparse_softmax_cross_entropy_with_logits(
-            n.input(1)?,
-            n.input(0)?,
-        ))
+        let loss = ops::nn::sparse_softmax_cross_entropy_with_logits(n.input(1)?, n.input(0)?)?;
+        Ok(loss.op().into())
     }),
     ("Sqrt", |n| n.unary(ops::sqrt)),
     ("Square", |n| n.unary(ops::square)),
@@ -794,21 +818,18 @@ pub const OPS: &[(&str, Build)] = &[
     }),
     ("All", |n| n.reduce(ops::reduce_all)),
     ("Any", |n| n.reduce(ops::reduce_any)),
-    ("ApplyAdadelta", |n| n.apply(&[0, 1, 2], 6, &[3, 4, 5])),
+    ("ApplyAdadelta", |n| n.apply()),
     ("ApplyAdagrad", |n| {
         if !n.b("update_slots", true)? {
             return Err(n.error("update_slots=false is not supported"));
         }
-        n.apply(&[0, 1], 3, &[2])
+        n.apply()
     }),
-    ("ApplyAdam", |n| n.apply(&[0, 1, 2], 9, &[3, 4, 5, 6, 7, 8])),
-    // TensorFlow's slots are (mg, ms, mom); rustflow's rule takes (ms, mg, mom).
-    ("ApplyCenteredRMSProp", |n| {
-        n.apply(&[0, 2, 1, 3], 8, &[4, 5, 6, 7])
-    }),
-    ("ApplyGradientDescent", |n| n.apply(&[0], 2, &[1])),
-    ("ApplyMomentum", |n| n.apply(&[0, 1], 3, &[2, 4])),
-    ("ApplyRMSProp", |n| n.apply(&[0, 1, 2], 7, &[3, 4, 5, 6])),
+    ("ApplyAdam", |n| n.apply()),
+    ("ApplyCenteredRMSProp", |n| n.apply()),
+    ("ApplyGradientDescent", |n| n.apply()),
+    ("ApplyMomentum", |n| n.apply()),
+    ("ApplyRMSProp", |n| n.apply()),
     ("ArgMin", |n| {
         let y = ops::argmin(n.input(0)?, n.const_scalar(1)?)?;
         let out = n.dtype("output_type").unwrap_or(DType::I64);
@@ -859,10 +880,15 @@ pub const OPS: &[(&str, Build)] = &[
     }),
     ("Conv2DBackpropFilter", |n| {
         let (s, p, d) = n.conv_attrs()?;
-        if d != [1, 1, 1, 1] {
-            return Err(n.error("dilations other than 1 are not supported"));
-        }
         let f = n.shape_source(1)?;
+        if d != [1, 1, 1, 1] {
+            // Dilated: the gradient of the dilated convolution with respect to its filter.
+            let x = n.input(0)?;
+            let g = n.grad_of(&[&f], n.input(2)?, |v| {
+                ops::nn::conv2d_dilated(x, v[0], s, p, d)
+            })?;
+            return t(Ok(g[0].clone()));
+        }
         t(ops::nn::conv2d_backprop_filter(
             n.input(0)?,
             &f,
@@ -874,7 +900,12 @@ pub const OPS: &[(&str, Build)] = &[
     ("Conv2DBackpropInput", |n| {
         let (s, p, d) = n.conv_attrs()?;
         if d != [1, 1, 1, 1] {
-            return Err(n.error("dilations other than 1 are not supported"));
+            // Dilated: the gradient of the dilated convolution with respect to its input.
+            let (x, f) = (n.shape_source(0)?, n.input(1)?);
+            let g = n.grad_of(&[&x], n.input(2)?, |v| {
+                ops::nn::conv2d_dilated(v[0], f, s, p, d)
+            })?;
+            return t(Ok(g[0].clone()));
         }
         let sizes = n.input(0)?;
         if sizes.op().op_type() == "Shape" {
@@ -1051,11 +1082,17 @@ pub const OPS: &[(&str, Build)] = &[
         let (data, ids) = (n.input(0)?, n.input(1)?);
         let num =
             usize::try_from(n.const_scalar(2)?).map_err(|_| n.error("negative num_segments"))?;
-        let (Some(d), Some(r)) = (data.shape().to_known(), ids.shape().rank()) else {
-            return Err(n.error("needs the static shapes of data and segment_ids"));
+        // The dims of data after segment_ids' must be known; the leading ones may not be.
+        let shape = data.shape();
+        let inner = match (shape.dims(), ids.shape().rank()) {
+            (Some(d), Some(r)) => d.get(r..).and_then(|d| d.iter().copied().collect()),
+            _ => None,
+        };
+        let Some(inner) = inner else {
+            return Err(n.error("needs data's static dims after segment_ids' rank"));
         };
         let mut shape = vec![num];
-        shape.extend(d.get(r..).unwrap_or_default());
+        shape.extend::<Vec<usize>>(inner);
         let params = ops::zeros(n.graph, &shape)?;
         NodeImport::many(n.grad_of(&[&params], data, |p| ops::gather(p[0], ids, 0))?)
     }),

@@ -51,15 +51,38 @@ fn graph_def(case: &Json) -> GraphDef {
     parse_graph_def(&std::fs::read(fixture(case["file"].as_str().unwrap())).unwrap()).unwrap()
 }
 
+/// TensorFlow's graphs rustflow does not import yet, with the op type the error names: TF1's
+/// loop gradients keep each iteration's values on stacks (`StackV2`, `StackPushV2`,
+/// `StackPopV2`) and TF2's on tensor lists (`EmptyTensorList`, `TensorListPushBack`,
+/// `TensorListPopBack`); `TensorArrayGradV3`, `TensorArrayConcatV3`/`SplitV3` and
+/// `TensorListConcatV2`/`TensorListSplit` have no import rows.
+const PENDING: &[(&str, &str)] = &[
+    ("while_grad_v1", "Stack"),
+    ("while_grad_v2", "TensorList"),
+    ("rnn_grad_v1", "Stack"),
+    ("rnn_grad_v2", "TensorList"),
+    ("ta_concat_split_v1", "TensorArray"),
+    ("ta_concat_split_v2", "TensorList"),
+];
+
 #[test]
 fn tensorflows_control_flow_graphs_give_tensorflows_outputs() {
     let cases = cases();
-    assert_eq!(cases.len(), 11);
+    assert_eq!(cases.len(), 17);
     for (name, case) in &cases {
         let def = graph_def(case);
         let g = Graph::new();
-        import_graph_def(&g, &def, &ImportOptions::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let imported = import_graph_def(&g, &def, &ImportOptions::default());
+        if let Some((_, op)) = PENDING.iter().find(|(c, _)| c == name) {
+            // Not yet: the import is an error naming the op type, and adds nothing.
+            let e = imported
+                .err()
+                .unwrap_or_else(|| panic!("{name} imports: off PENDING"));
+            assert!(e.to_string().contains(op), "{name}: {e}");
+            assert_eq!(g.len(), 0, "{name}");
+            continue;
+        }
+        imported.unwrap_or_else(|e| panic!("{name}: {e}"));
         let sess = Session::new(&g);
         for run in case["runs"].as_array().unwrap() {
             let mut feed = FeedDict::new();
@@ -98,7 +121,8 @@ fn imported_op_types(case: &Json) -> Vec<String> {
 /// TF1's loops and conds become rustflow's `While` and `If`: no frame op is left.
 #[test]
 fn tf1_control_flow_imports_as_functional_ops() {
-    for (name, case) in cases().iter().filter(|(n, _)| n.ends_with("_v1")) {
+    let importing = |n: &String| n.ends_with("_v1") && !PENDING.iter().any(|(p, _)| p == n);
+    for (name, case) in cases().iter().filter(|(n, _)| importing(n)) {
         let types = imported_op_types(case);
         assert!(
             types.iter().any(|t| t == "If" || t == "While"),
@@ -172,4 +196,37 @@ fn tensor_arrays_import_as_rustflow_tensor_arrays() {
         e.contains("TensorArrayWriteV3") && e.contains("element shape"),
         "{e}"
     );
+}
+
+/// The TF2 graphs as `tf.io.write_graph(as_text=True)` writes them (`*_v2.pbtxt`, with
+/// `library { function { ... } }`) parse to the same GraphDef as their binary form, and the
+/// text form rustflow writes parses back to it too.
+#[test]
+fn text_format_function_libraries_parse() {
+    let mut checked = 0;
+    for (name, case) in &cases() {
+        let file = case["file"].as_str().unwrap();
+        let Some(stem) = file.strip_suffix("_v2.pb") else {
+            continue;
+        };
+        let binary = graph_def(case);
+        assert!(binary
+            .library
+            .as_ref()
+            .is_some_and(|l| !l.function.is_empty()));
+        let text = std::fs::read(fixture(&format!("{stem}_v2.pbtxt"))).unwrap();
+        let parsed = parse_graph_def(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(parsed == binary, "{name}: the text form differs");
+        let ours = rustflow_proto::text::print(&binary);
+        assert!(
+            parse_graph_def(ours.as_bytes()).unwrap() == binary,
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+    // A function field rustflow does not know is an error naming it.
+    let bad = br#"library { function { signature { name: "f" } frobnicate: 1 } }"#;
+    let e = parse_graph_def(bad).unwrap_err().to_string();
+    assert!(e.contains("byte offset"), "{e}");
 }

@@ -204,3 +204,135 @@ fn wave2_ops_round_trip_through_graph_def() {
         assert_eq!(got, want, "{} ({})", y.name(), y.op().op_type());
     }
 }
+
+/// rustflow's fused gradient ops (`ReduceGrad`, `ReduceMaxGrad`, `SumToShape`, `XentGrad`,
+/// `SoftmaxGrad`, `MaximumGrad`, `TopKGrad`, ...) are written as TensorFlow subgraphs: a
+/// graph of gradients, written and imported into a fresh graph, computes the same gradients.
+#[test]
+fn gradient_ops_round_trip_through_graph_def() {
+    let g = Graph::new();
+    let x = ops::placeholder(&g, DType::F32, shape![?, 3, 4], "x");
+    let labels = ops::placeholder(&g, DType::F32, shape![?, 3, 4], "labels");
+    let b = ops::constant(
+        &g,
+        Value::new(&[4], vec![0.5f32, -1.0, 0.25, 2.0]).unwrap(),
+        "b",
+    );
+    let col = ops::constant(
+        &g,
+        Value::new(&[3, 1], vec![0.1f32, -0.3, 0.7]).unwrap(),
+        "col",
+    );
+    let a = |x: Vec<i64>| ops::Axes::List(x);
+    let losses = vec![
+        ops::reduce_sum(&x, a(vec![1]), false).unwrap(),
+        ops::reduce_sum(&x, a(vec![0, 2]), true).unwrap(),
+        ops::reduce_mean(&x, a(vec![-1]), false).unwrap(),
+        ops::reduce_mean(&x, ops::Axes::All, false).unwrap(),
+        ops::reduce_mean(&x, a(vec![0, 1]), true).unwrap(),
+        ops::reduce_max(&x, a(vec![2]), false).unwrap(),
+        ops::reduce_max(&ops::round(&x).unwrap(), a(vec![1]), true).unwrap(),
+        ops::reduce_min(&x, ops::Axes::All, false).unwrap(),
+        ops::add(&x, &b).unwrap(),
+        ops::mul(&ops::sub(&col, &x).unwrap(), &b).unwrap(),
+        ops::maximum(&x, &b).unwrap(),
+        ops::minimum(&col, &x).unwrap(),
+        ops::abs(&x).unwrap(),
+        ops::relu6(&ops::mul(&x, &ops::constant(&g, 4f32, "four")).unwrap()).unwrap(),
+        ops::elu(&x).unwrap(),
+        ops::selu(&x).unwrap(),
+        ops::tanh(&x).unwrap(),
+        ops::sigmoid(&x).unwrap(),
+        ops::nn::softmax(&x).unwrap(),
+        ops::nn::log_softmax(&x).unwrap(),
+        ops::nn::softmax_cross_entropy_with_logits(&ops::nn::softmax(&labels).unwrap(), &x)
+            .unwrap(),
+        ops::nn::softmax_cross_entropy_with_logits_v2(&labels, &x).unwrap(),
+        ops::top_k(&x, 2).unwrap().0,
+        ops::reshape(&x, &[-1, 6]).unwrap(),
+    ];
+    let mut grads = vec![];
+    for (k, y) in losses.iter().enumerate() {
+        // A weighting that differs per element, so every path's gradient is distinct.
+        let weighted = match y.shape().rank() {
+            Some(0) => y.clone(),
+            _ => {
+                let c = ops::cumsum(&ops::ones_like(y).unwrap(), -1, false, false).unwrap();
+                ops::mul(y, &ops::cos(&c).unwrap()).unwrap()
+            }
+        };
+        let loss = ops::reduce_sum(&weighted, ops::Axes::All, false).unwrap();
+        let d = ops::gradients(&[&loss], &[&x, &labels], None).unwrap();
+        for t in d.into_iter().flatten() {
+            grads.push((k, t));
+        }
+    }
+    let xv = Value::new(
+        &[2, 3, 4],
+        (0..24).map(|k| ((k * 7 % 11) as f32 - 5.0) * 0.6).collect(),
+    )
+    .unwrap();
+    let lv = Value::new(&[2, 3, 4], (0..24).map(|k| (k % 5) as f32 * 0.2).collect()).unwrap();
+    let sess = Session::new(&g);
+    let feed = FeedDict::new()
+        .with(&x, xv.clone())
+        .with(&labels, lv.clone());
+    let def = to_graph_def(&g).unwrap();
+    let ours = [
+        "ReduceGrad",
+        "ReduceMaxGrad",
+        "SumToShape",
+        "XentGrad",
+        "XentLabelsGrad",
+        "SoftmaxGrad",
+        "LogSoftmaxGrad",
+        "MaximumGrad",
+        "MinimumGrad",
+        "AbsGrad",
+        "TopKGrad",
+        "ReshapeLike",
+    ];
+    let used: Vec<String> = g
+        .node_ids()
+        .into_iter()
+        .map(|id| g.node(id).op.op_type().to_string())
+        .filter(|t| ours.contains(&t.as_str()))
+        .collect();
+    for t in ours {
+        assert!(used.iter().any(|u| u == t), "the graph has no {t}");
+    }
+    for n in &def.node {
+        assert!(
+            !ours.contains(&n.op.as_str()),
+            "{} is written as {}",
+            n.name,
+            n.op
+        );
+    }
+    let g2 = Graph::new();
+    import_graph_def(&g2, &def, &ImportOptions::default()).unwrap();
+    let sess2 = Session::new(&g2);
+    let feed2 = FeedDict::new()
+        .with(g2.tensor_by_name("x:0").unwrap(), xv)
+        .with(g2.tensor_by_name("labels:0").unwrap(), lv);
+    for (k, d) in &grads {
+        let want = sess.eval(d, &feed).unwrap();
+        let d2 = g2.tensor_by_name(&d.name()).unwrap();
+        let got = sess2
+            .eval(&d2, &feed2)
+            .unwrap_or_else(|e| panic!("{} (loss {k}): {e}", d.name()));
+        assert_eq!(got.shape(), want.shape(), "{}", d.name());
+        let (w, gv) = (
+            want.as_slice::<f32>().unwrap(),
+            got.as_slice::<f32>().unwrap(),
+        );
+        for (p, q) in w.iter().zip(gv) {
+            assert!(
+                (p - q).abs() <= 1e-6 * (1.0 + p.abs()),
+                "loss {k}, {} ({}): {w:?} vs {gv:?}",
+                d.name(),
+                d.op().op_type()
+            );
+        }
+    }
+}

@@ -210,3 +210,122 @@ fn dynamic_rnn_gradients_match_central_differences() {
         2e-3,
     );
 }
+
+/// The separate ops `BasicLSTMCell` and `LSTMCell` stand for, built here independently of
+/// the fused `LSTMGates` op: `(c', h')`.
+fn lstm_by_separate_ops(z: &Tensor, c: &Tensor, fb: f32, w: &[Tensor]) -> (Tensor, Tensor) {
+    let gates = split(z, 4, 1).unwrap();
+    let (mut i, j, mut f, mut o) = (
+        gates[0].clone(),
+        gates[1].clone(),
+        gates[2].clone(),
+        gates[3].clone(),
+    );
+    if let [wf, wi, _] = w {
+        f = add(&f, &mul(wf, c).unwrap()).unwrap();
+        i = add(&i, &mul(wi, c).unwrap()).unwrap();
+    }
+    let fb = constant(z.graph(), fb, "fb");
+    let c2 = add(
+        &mul(c, &sigmoid(&add(&f, &fb).unwrap()).unwrap()).unwrap(),
+        &mul(&sigmoid(&i).unwrap(), &tanh(&j).unwrap()).unwrap(),
+    )
+    .unwrap();
+    if let [_, _, wo] = w {
+        o = add(&o, &mul(wo, &c2).unwrap()).unwrap();
+    }
+    let h2 = mul(&tanh(&c2).unwrap(), &sigmoid(&o).unwrap()).unwrap();
+    (c2, h2)
+}
+
+#[test]
+fn lstm_gates_equal_the_separate_ops_with_their_first_and_second_gradients() {
+    let (b, h) = (5, 7);
+    for peepholes in [false, true] {
+        let g = Graph::new();
+        let z = constant(&g, random_value(&[b, 4 * h], 51), "z");
+        let c = constant(&g, random_value(&[b, h], 52), "c");
+        let w: Vec<Tensor> = if peepholes {
+            (0..3)
+                .map(|k| constant(&g, random_value(&[h], 53 + k), "w"))
+                .collect()
+        } else {
+            vec![]
+        };
+        let (c2, h2) = nn::lstm_gates(&z, &c, 1.0, &w).unwrap();
+        let (rc2, rh2) = lstm_by_separate_ops(&z, &c, 1.0, &w);
+        let u = [
+            constant(&g, random_value(&[b, h], 61), "u0"),
+            constant(&g, random_value(&[b, h], 62), "u1"),
+        ];
+        let wrt: Vec<&Tensor> = [&z, &c].into_iter().chain(&w).collect();
+        // L = Σ u0 ⊙ c' + u1 ⊙ h', its gradients, and the gradients of Σ (dL/dz)²
+        // (second derivatives through `LSTMGatesGrad`).
+        let grads = |c2: &Tensor, h2: &Tensor| -> Vec<Tensor> {
+            let loss = add(
+                &reduce_sum(&mul(&u[0], c2).unwrap(), None, false).unwrap(),
+                &reduce_sum(&mul(&u[1], h2).unwrap(), None, false).unwrap(),
+            )
+            .unwrap();
+            let d: Vec<Tensor> = gradients(&[&loss], &wrt, None)
+                .unwrap()
+                .into_iter()
+                .map(Option::unwrap)
+                .collect();
+            let dz2 = reduce_sum(&mul(&d[0], &d[0]).unwrap(), None, false).unwrap();
+            let d2 = gradients(&[&dz2], &wrt, None).unwrap();
+            let mut out = vec![c2.clone(), h2.clone()];
+            out.extend(d);
+            out.extend(d2.into_iter().map(Option::unwrap));
+            out
+        };
+        let (fused, separate) = (grads(&c2, &h2), grads(&rc2, &rh2));
+        let sess = Session::new(&g);
+        let feeds = FeedDict::new();
+        for (k, (a, r)) in fused.iter().zip(&separate).enumerate() {
+            let (a, r) = (sess.eval(a, &feeds).unwrap(), sess.eval(r, &feeds).unwrap());
+            if k < 2 {
+                // The forward values are the separate ops' bit for bit.
+                assert_eq!(a, r, "peepholes {peepholes}: output {k}");
+            } else {
+                close(&format!("peepholes {peepholes}: #{k}"), &a, &r, 1e-5, 1e-6);
+            }
+        }
+    }
+}
+
+#[test]
+fn lstm_gates_gradients_match_central_differences() {
+    let (b, h) = (3, 2);
+    let inputs = [
+        random_value(&[b, 4 * h], 71),
+        random_value(&[b, h], 72),
+        random_value(&[h], 73),
+        random_value(&[h], 74),
+        random_value(&[h], 75),
+    ];
+    check_gradients(
+        &inputs,
+        &[],
+        |_, x| {
+            let (c2, h2) = nn::lstm_gates(&x[0], &x[1], 0.5, &x[2..])?;
+            concat(&[&c2, &h2], 1)
+        },
+        1e-2,
+        2e-2,
+        2e-3,
+    );
+}
+
+#[test]
+fn lstm_gates_name_the_node_and_shapes_on_bad_shapes() {
+    let g = Graph::new();
+    let z = placeholder(&g, DType::F32, shape![?, 12], "z");
+    let c = placeholder(&g, DType::F32, shape![?, 4], "c");
+    let e = nn::lstm_gates(&z, &c, 1.0, &[]).unwrap_err().to_string();
+    assert!(e.contains("LSTMGates") && e.contains("[?,12]"), "{e}");
+    let z = placeholder(&g, DType::F32, shape![2, 16], "z2");
+    let c = placeholder(&g, DType::F32, shape![3, 4], "c2");
+    let e = nn::lstm_gates(&z, &c, 1.0, &[]).unwrap_err().to_string();
+    assert!(e.contains("batch"), "{e}");
+}

@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 
 use crate::bundle::CheckpointState;
 use crate::framework::{
-    attr_value, tensor_shape_proto, AttrValue, DataType, FunctionDefLibrary, GraphDef,
-    NameAttrList, NodeDef, TensorProto, TensorShapeProto, VersionDef,
+    attr_value, op_def, tensor_shape_proto, AttrValue, DataType, FunctionDef, FunctionDefLibrary,
+    GraphDef, NameAttrList, NodeDef, OpDef, TensorProto, TensorShapeProto, VersionDef,
 };
 
 /// A text-format error: where (line and column, or the field) and what.
@@ -466,14 +466,180 @@ impl TextFormat for GraphDef {
 }
 
 impl TextFormat for FunctionDefLibrary {
-    fn merge_field(&mut self, name: &str, _value: TextValue) -> Result<(), TextError> {
-        Err(field_error(
-            name,
-            "function libraries are not supported in text format",
-        ))
+    fn merge_field(&mut self, name: &str, value: TextValue) -> Result<(), TextError> {
+        match name {
+            "function" => self.function.push(message(name, value)?),
+            // Gradient registrations and registered gradients: not needed to import.
+            "gradient" | "registered_gradients" => {}
+            _ => return Err(unknown(name)),
+        }
+        Ok(())
     }
 
-    fn write_fields(&self, _w: &mut TextWriter) {}
+    fn write_fields(&self, w: &mut TextWriter) {
+        for f in &self.function {
+            w.message("function", |w| f.write_fields(w));
+        }
+    }
+}
+
+/// A `map<string, string>` entry: `ret { key: "..." value: "..." }`.
+fn string_entry(
+    map: &mut std::collections::BTreeMap<String, String>,
+    name: &str,
+    value: TextValue,
+) -> Result<(), TextError> {
+    let TextValue::Message(entry) = value else {
+        return Err(field_error(name, "expected `{`"));
+    };
+    let (mut key, mut val) = (String::new(), String::new());
+    for (n, v) in entry.fields {
+        match n.as_str() {
+            "key" => key = string("key", v)?,
+            "value" => val = string("value", v)?,
+            _ => return Err(unknown(&n)),
+        }
+    }
+    map.insert(key, val);
+    Ok(())
+}
+
+impl TextFormat for FunctionDef {
+    fn merge_field(&mut self, name: &str, value: TextValue) -> Result<(), TextError> {
+        match name {
+            "signature" => self.signature = Some(message(name, value)?),
+            "node_def" => self.node_def.push(message(name, value)?),
+            "ret" => string_entry(&mut self.ret, name, value)?,
+            "attr" => attr_entry(&mut self.attr, name, value)?,
+            // Per-argument attributes, resource ids and control returns: not needed to import.
+            "arg_attr" | "resource_arg_unique_id" | "control_ret" => {}
+            _ => return Err(unknown(name)),
+        }
+        Ok(())
+    }
+
+    fn write_fields(&self, w: &mut TextWriter) {
+        if let Some(s) = &self.signature {
+            w.message("signature", |w| s.write_fields(w));
+        }
+        for n in &self.node_def {
+            w.message("node_def", |w| n.write_fields(w));
+        }
+        for (key, value) in &self.ret {
+            w.message("ret", |w| {
+                w.bytes("key", key.as_bytes());
+                w.bytes("value", value.as_bytes());
+            });
+        }
+        write_attrs(w, &self.attr);
+    }
+}
+
+impl TextFormat for OpDef {
+    fn merge_field(&mut self, name: &str, value: TextValue) -> Result<(), TextError> {
+        match name {
+            "name" => self.name = string(name, value)?,
+            "input_arg" => self.input_arg.push(message(name, value)?),
+            "output_arg" => self.output_arg.push(message(name, value)?),
+            "attr" => self.attr.push(message(name, value)?),
+            "summary" => self.summary = string(name, value)?,
+            "description" => self.description = string(name, value)?,
+            "is_aggregate" => self.is_aggregate = boolean(name, value)?,
+            "is_stateful" => self.is_stateful = boolean(name, value)?,
+            "is_commutative" => self.is_commutative = boolean(name, value)?,
+            "allows_uninitialized_input" => self.allows_uninitialized_input = boolean(name, value)?,
+            "control_output" => self.control_output.push(string(name, value)?),
+            "deprecation" | "is_distributed_communication" => {}
+            _ => return Err(unknown(name)),
+        }
+        Ok(())
+    }
+
+    fn write_fields(&self, w: &mut TextWriter) {
+        w.bytes("name", self.name.as_bytes());
+        for a in &self.input_arg {
+            w.message("input_arg", |w| a.write_fields(w));
+        }
+        for a in &self.output_arg {
+            w.message("output_arg", |w| a.write_fields(w));
+        }
+        for a in &self.attr {
+            w.message("attr", |w| a.write_fields(w));
+        }
+        if self.is_stateful {
+            w.scalar("is_stateful", true);
+        }
+        for c in &self.control_output {
+            w.bytes("control_output", c.as_bytes());
+        }
+    }
+}
+
+impl TextFormat for op_def::ArgDef {
+    fn merge_field(&mut self, name: &str, value: TextValue) -> Result<(), TextError> {
+        match name {
+            "name" => self.name = string(name, value)?,
+            "description" => self.description = string(name, value)?,
+            "type" => self.r#type = data_type(name, value)?,
+            "type_attr" => self.type_attr = string(name, value)?,
+            "number_attr" => self.number_attr = string(name, value)?,
+            "type_list_attr" => self.type_list_attr = string(name, value)?,
+            "is_ref" => self.is_ref = boolean(name, value)?,
+            "handle_data" | "experimental_full_type" => {}
+            _ => return Err(unknown(name)),
+        }
+        Ok(())
+    }
+
+    fn write_fields(&self, w: &mut TextWriter) {
+        w.bytes("name", self.name.as_bytes());
+        if self.r#type != 0 {
+            w.scalar("type", data_type_name(self.r#type));
+        }
+        for (k, v) in [
+            ("type_attr", &self.type_attr),
+            ("number_attr", &self.number_attr),
+            ("type_list_attr", &self.type_list_attr),
+        ] {
+            if !v.is_empty() {
+                w.bytes(k, v.as_bytes());
+            }
+        }
+        if self.is_ref {
+            w.scalar("is_ref", true);
+        }
+    }
+}
+
+impl TextFormat for op_def::AttrDef {
+    fn merge_field(&mut self, name: &str, value: TextValue) -> Result<(), TextError> {
+        match name {
+            "name" => self.name = string(name, value)?,
+            "type" => self.r#type = string(name, value)?,
+            "default_value" => self.default_value = Some(message(name, value)?),
+            "description" => self.description = string(name, value)?,
+            "has_minimum" => self.has_minimum = boolean(name, value)?,
+            "minimum" => self.minimum = number(name, value)?,
+            "allowed_values" => self.allowed_values = Some(message(name, value)?),
+            _ => return Err(unknown(name)),
+        }
+        Ok(())
+    }
+
+    fn write_fields(&self, w: &mut TextWriter) {
+        w.bytes("name", self.name.as_bytes());
+        w.bytes("type", self.r#type.as_bytes());
+        if let Some(d) = &self.default_value {
+            w.message("default_value", |w| d.write_fields(w));
+        }
+        if self.has_minimum {
+            w.scalar("has_minimum", true);
+            w.scalar("minimum", self.minimum);
+        }
+        if let Some(a) = &self.allowed_values {
+            w.message("allowed_values", |w| a.write_fields(w));
+        }
+    }
 }
 
 impl TextFormat for VersionDef {

@@ -99,6 +99,27 @@ fn fuse(
         .unzip()
 }
 
+/// Moves each urgent step ([`rustflow_graph::Op::urgent`]) to just after the last step it
+/// depends on, so that a run in order starts its work as early as possible; the order stays
+/// topological, and is unchanged without urgent steps.
+fn hoist_urgent(mut order: Vec<NodeId>, mut nodes: Vec<NodeData>) -> (Vec<NodeId>, Vec<NodeData>) {
+    for j in 0..order.len() {
+        if !nodes[j].op.urgent() {
+            continue;
+        }
+        let d = &nodes[j];
+        let after = order[..j]
+            .iter()
+            .rposition(|n| d.inputs.iter().any(|x| x.0 == *n) || d.control_inputs.contains(n))
+            .map_or(0, |p| p + 1);
+        let id = order.remove(j);
+        order.insert(after, id);
+        let d = nodes.remove(j);
+        nodes.insert(after, d);
+    }
+    (order, nodes)
+}
+
 /// The pruned subgraph in topological order, with its value slots.
 pub(crate) struct Plan {
     pub steps: Vec<Step>,
@@ -155,6 +176,7 @@ impl Plan {
         }
 
         let (order, nodes) = fuse(graph, order, nodes, key, &fed);
+        let (order, nodes) = hoist_urgent(order, nodes);
 
         let mut slot_of: HashMap<(NodeId, usize), usize> = HashMap::new();
         let mut n_slots = 0;
@@ -248,9 +270,10 @@ impl Plan {
                 .max()
                 .unwrap_or(0);
         }
+        let urgent: Vec<bool> = steps.iter().map(|s| s.op.urgent()).collect();
         for step in &mut steps {
             step.successors
-                .sort_by_key(|&s| std::cmp::Reverse(depth[s]));
+                .sort_by_key(|&s| (!urgent[s], std::cmp::Reverse(depth[s])));
         }
         let mut roots: Vec<usize> = (0..steps.len()).filter(|&k| steps[k].n_deps == 0).collect();
         roots.sort_by_key(|&s| std::cmp::Reverse(depth[s]));
@@ -279,5 +302,54 @@ impl Plan {
             var_checks,
             last_run_us: Default::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustflow_graph::{KernelContext, Value};
+    use rustflow_ops::{constant, TensorOps};
+
+    /// Hands its input on; urgent as a collective's hand-off.
+    #[derive(Debug)]
+    struct HandOff;
+
+    impl Op for HandOff {
+        fn op_type(&self) -> &'static str {
+            "HandOff"
+        }
+        fn compute(&self, ctx: &mut KernelContext<'_>) -> Result<Vec<Value>> {
+            Ok(vec![ctx.take_input(0)])
+        }
+        fn urgent(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn an_urgent_step_runs_right_after_its_inputs() -> Result<()> {
+        let g = Graph::new();
+        let x = constant(&g, 2.0f32, "x");
+        let grad = x.square()?;
+        let mut rest = grad.clone();
+        for _ in 0..3 {
+            rest = rest.exp()?;
+        }
+        let spec = grad.spec();
+        let hand = g.add_node("hand", Arc::new(HandOff), &[&grad], &[], vec![spec])?;
+        let sum = rest.add(&hand.output(0)?)?;
+        let plan = Plan::build(&g, &PlanKey::new(&[Fetch::Tensor(sum)], &[]))?;
+        let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+        let at = |n: &str| names.iter().position(|m| m.starts_with(n)).unwrap();
+        assert_eq!(at("hand"), at("Square") + 1, "{names:?}");
+        assert!(at("Exp") > at("hand"), "{names:?}");
+        let square = plan
+            .steps
+            .iter()
+            .find(|s| s.name.starts_with("Square"))
+            .unwrap();
+        assert_eq!(square.successors[0], at("hand"), "{names:?}");
+        Ok(())
     }
 }

@@ -39,6 +39,12 @@ impl Op for Range {
             )?,
         }])
     }
+    fn attrs(&self) -> String {
+        format!(
+            "start={}, delta={}, len={}",
+            self.start, self.delta, self.len
+        )
+    }
 }
 
 /// `start, start + delta, ...` up to but excluding `limit` (`tf.range(start, limit, delta,

@@ -53,20 +53,29 @@ pub(crate) enum GemmKernel {
     Crate,
 }
 
+/// Products of fewer multiply-adds than this run on one thread in the `gemm` crate: an LSTM
+/// step's (128 x 156 x 512, about 10 M) took 110-160 us there against 200-270 us split over
+/// two threads (by the crate or the dot-product kernel), and the executor runs the
+/// independent ones (an input and a weight gradient) side by side anyway.
+const PARALLEL_WORK: usize = 1 << 24;
+
 impl GemmProblem<'_> {
     /// The kernel for this product. Every threshold of the family is here: one short side
     /// (M or K at most 64) with enough work, B's rows contiguous, and AVX-512: the
-    /// register-blocked kernel; `A · Bᵀ` with contiguous rows, M at most 256 and K at least
-    /// 256: dot products; row-major operands with M and K at least 256 and N at least a
-    /// 64-column panel, and AVX-512: the packed kernel; anything else: the `gemm` crate.
+    /// register-blocked kernel; `A · Bᵀ` with contiguous rows, M at most 256, K at least
+    /// 256 and at least [`PARALLEL_WORK`]: dot products; row-major operands with M and K at
+    /// least 256 and N at least a 64-column panel, and AVX-512: the packed kernel; anything
+    /// else: the `gemm` crate.
     pub fn select(&self) -> GemmKernel {
         let GemmProblem { m, n, k, a, b } = *self;
         let avx512 = super::bcast::avx512();
         let b_rows = b.cs == 1 && b.rs == n;
         let a_rows = a.cs == 1 && a.rs == k;
-        if b_rows && (m <= 64 || k <= 64) && m * n * k >= 1 << 20 && n >= 64 && avx512 {
+        let work = m * n * k;
+        if b_rows && (m <= 64 || k <= 64) && work >= 1 << 20 && n >= 64 && avx512 {
             GemmKernel::Bcast
-        } else if a_rows && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 {
+        } else if a_rows && b.rs == 1 && b.cs == k && m <= 256 && k >= 256 && work >= PARALLEL_WORK
+        {
             GemmKernel::Abt
         } else if a_rows && b_rows && m >= 256 && k >= 256 && n >= 64 && avx512 {
             GemmKernel::Packed
@@ -140,7 +149,7 @@ fn sgemm_with(
         GemmKernel::Crate => {}
     }
     let work = m * n * k;
-    let par = if parallel && work >= 1 << 18 {
+    let par = if parallel && work >= PARALLEL_WORK {
         Parallelism::Rayon(0)
     } else {
         Parallelism::None

@@ -8,7 +8,7 @@ pub(crate) mod unary_grad;
 
 mod add;
 mod add_n;
-mod approx;
+pub(crate) mod approx;
 mod argmax;
 mod batch_matmul;
 pub(crate) mod cast;

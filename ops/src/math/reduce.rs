@@ -345,6 +345,9 @@ impl Op for ReduceGrad {
         };
         Ok(vec![Some(crate::reshape_like(&r, dy)?), None])
     }
+    fn attrs(&self) -> String {
+        format!("axis={:?}, mean={}", self.axes, self.mean)
+    }
 }
 
 /// The gradient of a sum (or mean) over `axes` of `gc.x(0)`.

@@ -55,6 +55,9 @@ impl Op for ReduceMaxGrad {
         let picked = crate::reduce_sum(&crate::mul(gc.dy(0), &share)?, self.axes.clone(), false)?;
         Ok(vec![Some(crate::reshape_like(&picked, dy)?), None, None])
     }
+    fn attrs(&self) -> String {
+        format!("axis={:?}", self.axes)
+    }
 }
 
 /// The gradient of `y = reduce_max(x, axes)` given its upstream `dy`.

@@ -103,6 +103,9 @@ impl Op for ProdGrad {
         }
         Ok(vec![Value::new(shape, dx)?])
     }
+    fn attrs(&self) -> String {
+        format!("axis={:?}", self.axes)
+    }
 }
 
 /// The product over `axis` (`tf.reduce_prod(x, axis, keepdims)`; node `Prod`); `None`

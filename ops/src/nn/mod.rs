@@ -44,6 +44,9 @@ mod relu_grad;
 pub use relu::relu;
 pub use relu_grad::relu_grad;
 
+mod lstm_gates;
+pub use lstm_gates::lstm_gates;
+
 mod log_softmax;
 pub(crate) mod softmax;
 mod softmax_grad;

@@ -8,6 +8,8 @@ use crate::{
 use rustflow_graph::{Error, Graph, Result, Tensor};
 use std::sync::OnceLock;
 
+use super::lstm_gates;
+
 /// A recurrent cell: one time step maps `(input, state)` to `(output, new state)`. Its
 /// variables are created by [`RNNCell::build`], once, under a scope (`rnn/basic_lstm_cell/
 /// kernel`); `static_rnn` and `dynamic_rnn` build it under `rnn`.
@@ -178,24 +180,8 @@ impl Lstm {
         let w = built(&self.weights, self.name)?;
         let (c, h) = (&state[0], &state[1]);
         let z = linear(x, h, &w[0], &w[1])?;
-        let gates = split(&z, 4, 1)?;
-        let (i, j, f, o) = (&gates[0], &gates[1], &gates[2], &gates[3]);
-        let fb = constant(x.graph(), self.forget_bias, "forget_bias");
-        let (f, i) = if self.peepholes {
-            (add(f, &mul(&w[2], c)?)?, add(i, &mul(&w[3], c)?)?)
-        } else {
-            (f.clone(), i.clone())
-        };
-        let new_c = add(
-            &mul(c, &sigmoid(&add(&f, &fb)?)?)?,
-            &mul(&sigmoid(&i)?, &tanh(j)?)?,
-        )?;
-        let o = if self.peepholes {
-            add(o, &mul(&w[4], &new_c)?)?
-        } else {
-            o.clone()
-        };
-        let new_h = mul(&tanh(&new_c)?, &sigmoid(&o)?)?;
+        let peepholes: Vec<Tensor> = w[2..].iter().map(|v| (**v).clone()).collect();
+        let (new_c, new_h) = lstm_gates(&z, c, self.forget_bias, &peepholes)?;
         Ok((new_h.clone(), vec![new_c, new_h]))
     }
 }
