@@ -432,6 +432,26 @@ impl ExportNode<'_> {
         Ok(())
     }
 
+    /// A fused batch norm's (or its gradient's) attributes: `epsilon`, `is_training` (fixed
+    /// when built; one that reads a training tensor has no TensorFlow form), NHWC, `U`.
+    fn batch_norm_attrs(&self) -> Result<Vec<(&'static str, AttrValue)>> {
+        let eps: f32 = self
+            .value("epsilon")?
+            .parse()
+            .map_err(|_| self.error("epsilon"))?;
+        let training = match self.value("is_training")?.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(self.error("is_training read from a tensor")),
+        };
+        Ok(vec![
+            ("epsilon", a(Attr::F(eps))),
+            ("is_training", a(Attr::B(training))),
+            ("data_format", a(Attr::S(b"NHWC".to_vec()))),
+            ("U", ty(DType::F32)),
+        ])
+    }
+
     fn lrn_attrs(&self) -> Result<Vec<(&'static str, AttrValue)>> {
         let r = numbers(&self.value("depth_radius")?)[0];
         let mut attrs = vec![("depth_radius", a(Attr::I(r)))];
@@ -1632,6 +1652,16 @@ pub const EXPORTS: &[(&str, Write)] = &[
     ("LeakyRelu", |n| {
         let alpha: f32 = n.value("alpha")?.parse().map_err(|_| n.error("alpha"))?;
         n.with_inputs("LeakyRelu", &[], vec![("alpha", a(Attr::F(alpha)))]);
+        Ok(())
+    }),
+    ("FusedBatchNormV3", |n| {
+        let attrs = n.batch_norm_attrs()?;
+        n.with_inputs("FusedBatchNormV3", &[], attrs);
+        Ok(())
+    }),
+    ("FusedBatchNormGradV3", |n| {
+        let attrs = n.batch_norm_attrs()?;
+        n.with_inputs("FusedBatchNormGradV3", &[], attrs);
         Ok(())
     }),
     ("LRN", |n| {

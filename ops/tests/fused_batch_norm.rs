@@ -277,6 +277,18 @@ fn shapes_are_inferred_and_mismatches_name_the_op() {
     assert!(err.to_string().contains("FusedBatchNormV3"), "{err}");
     let r3 = placeholder(&g, DType::F32, shape![2, 2, 3], "r3");
     assert!(nn::fused_batch_norm(&r3, &s, &o, None, None, 1e-3, true).is_err());
+    // No channels: empty outputs, no panic.
+    let none = |d: &[usize]| Value::new(d, Vec::<f32>::new()).unwrap();
+    let x0 = placeholder(&g, DType::F32, shape![1, 2, 2, 0], "x0");
+    let s0 = placeholder(&g, DType::F32, shape![0], "s0");
+    let (y0, _, _) = nn::fused_batch_norm(&x0, &s0, &s0, None, None, 1e-3, true).unwrap();
+    let got = Session::new(&g)
+        .eval(
+            &y0,
+            &feed! { &x0 => none(&[1, 2, 2, 0]), &s0 => none(&[0]) },
+        )
+        .unwrap();
+    assert_eq!(got.shape(), [1, 2, 2, 0]);
     // At run time, a fed offset of the wrong length fails the run, naming the op.
     let err = Session::new(&g)
         .eval(

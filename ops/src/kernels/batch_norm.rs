@@ -5,10 +5,10 @@
 use crate::kernels::isa::multiversion;
 use rayon::prelude::*;
 
-/// Rows per parallel task for rows of `c` channels: a block of about 64 KB, which stays in
-/// the core's cache for a block's second look at it.
-fn task_rows(c: usize) -> usize {
-    ((1 << 14) / c.max(1)).max(1)
+/// Floats per parallel task for rows of `c` channels: whole rows, about 64 KB, which stay
+/// in the core's cache for a block's second look at them (never 0, even without channels).
+fn block_len(c: usize) -> usize {
+    ((1 << 14) / c.max(1)).max(1) * c.max(1)
 }
 
 /// Per-channel statistics of a tensor `[rows, c]`: each block's partial sums are combined
@@ -23,7 +23,7 @@ multiversion! {
     /// Each block's row count, mean and sum of squared deviations from that mean (two looks
     /// at the block, the second from cache).
     fn block_moments(x: &[f32], c: usize) -> Vec<Partial> {
-        x.par_chunks(task_rows(c) * c)
+        x.par_chunks(block_len(c))
             .map(|xb| {
                 let rows = xb.len() / c;
                 let mut mean = vec![0f32; c];
@@ -73,7 +73,7 @@ multiversion! {
     /// itself when `None`.
     pub(crate) fn affine(x: Option<&[f32]>, a: &[f32], b: &[f32], y: &mut [f32]) {
         let c = a.len();
-        let block = task_rows(c) * c;
+        let block = block_len(c);
         match x {
             Some(x) => y.par_chunks_mut(block).zip(x.par_chunks(block)).for_each(|(yb, xb)| {
                 for (yr, xr) in yb.chunks_exact_mut(c).zip(xb.chunks_exact(c)) {
@@ -121,7 +121,7 @@ multiversion! {
     /// then `dx = dy · k1` over the block in `g`, in the same pass.
     fn block_grad_sums(g: &mut [f32], x: &[f32], mean: &[f32], k1: Option<&[f32]>) -> Vec<Partial> {
         let c = mean.len();
-        let block = task_rows(c) * c;
+        let block = block_len(c);
         g.par_chunks_mut(block)
             .zip(x.par_chunks(block))
             .map(|(gb, xb)| {
@@ -151,7 +151,7 @@ multiversion! {
     /// `[rows, k1.len()]`.
     fn grad_x(g: &mut [f32], x: &[f32], k1: &[f32], k2: &[f32], k3: &[f32]) {
         let c = k1.len();
-        let block = task_rows(c) * c;
+        let block = block_len(c);
         g.par_chunks_mut(block)
             .zip(x.par_chunks(block))
             .for_each(|(gb, xb)| {
