@@ -442,7 +442,12 @@ impl ExportNode<'_> {
         let training = match self.value("is_training")?.as_str() {
             "true" => true,
             "false" => false,
-            _ => return Err(self.error("is_training read from a tensor")),
+            _ => {
+                return Err(self.error(
+                    "is_training is read from a tensor at run time, which TensorFlow's \
+                     FusedBatchNormV3 cannot express: build it with a fixed training flag",
+                ))
+            }
         };
         Ok(vec![
             ("epsilon", a(Attr::F(eps))),
@@ -463,31 +468,6 @@ impl ExportNode<'_> {
             attrs.push((k, a(Attr::F(v))));
         }
         Ok(attrs)
-    }
-
-    /// A fused batch norm's attributes (`FusedBatchNormV3` and its gradient); a training
-    /// flag read from a tensor has no TensorFlow form (TensorFlow builds a `cond` there).
-    fn batch_norm_attrs(&self) -> Result<Vec<(&'static str, AttrValue)>> {
-        let training = match self.attr("is_training")? {
-            "true" => true,
-            "false" => false,
-            _ => {
-                return Err(self.error(
-                    "is_training is read from a tensor at run time, which TensorFlow's \
-                     FusedBatchNormV3 cannot express: build it with a fixed training flag",
-                ))
-            }
-        };
-        let epsilon: f32 = self
-            .attr("epsilon")?
-            .parse()
-            .map_err(|_| self.error("epsilon is not a number"))?;
-        Ok(vec![
-            ("epsilon", a(Attr::F(epsilon))),
-            ("is_training", a(Attr::B(training))),
-            ("data_format", a(Attr::S(b"NHWC".to_vec()))),
-            ("U", ty(DType::F32)),
-        ])
     }
 
     /// The node as TensorFlow op `op` of `inputs` with `attrs` and `T` float32.
@@ -1133,19 +1113,6 @@ pub const EXPORTS: &[(&str, Write)] = &[
                 ("value", a(Attr::Tensor(tensor_proto(&v)))),
             ],
         );
-        Ok(())
-    }),
-    ("FusedBatchNormV3", |n| {
-        let mut attrs = n.batch_norm_attrs()?;
-        attrs.push(("exponential_avg_factor", a(Attr::F(1.0))));
-        let inputs = n.inputs.clone();
-        n.push_typed("FusedBatchNormV3", &inputs, attrs);
-        Ok(())
-    }),
-    ("FusedBatchNormGradV3", |n| {
-        let attrs = n.batch_norm_attrs()?;
-        let inputs = n.inputs.clone();
-        n.push_typed("FusedBatchNormGradV3", &inputs, attrs);
         Ok(())
     }),
     ("Conv2D", |n| {
